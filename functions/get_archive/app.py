@@ -1,0 +1,32 @@
+"""GET /archive/{archiveId}: the archive as we know it; a short-lived link once our copy is in.
+
+It never calls OpenTok: waiting pages poll it, and readiness comes from our table.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from recording import api, archives, recordings, validation
+from recording.errors import NotFound
+
+logger = Logger()
+tracer = Tracer()
+app = api.resolver()
+
+
+@app.get("/archive/<archive_id>")
+def get_archive(archive_id: str) -> dict[str, Any]:
+    archive = archives.get(validation.archive_id(archive_id))
+    if archive is None:
+        raise NotFound("no archive with that id")
+    url = recordings.presigned_url(archive["s3Key"]) if archive.get("ready") else None
+    return archives.public(archive, url)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,22 @@
+"""GET /session: the sample's default room, so the official sample page works unchanged."""
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from recording import api, config, rooms
+
+logger = Logger()
+tracer = Tracer()
+app = api.resolver()
+
+
+@app.get("/session")
+def default_room() -> dict[str, str]:
+    return rooms.join(config.DEFAULT_ROOM)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

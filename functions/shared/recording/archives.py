@@ -1,0 +1,202 @@
+"""Archives as we keep them: what OpenTok said of each, plus whether our copy is in S3.
+
+Status only moves forward. Every write is conditional on the stored status not being further
+along, so a late or duplicated callback, stop answer or S3 event never undoes what is known.
+"""
+
+import base64
+import binascii
+import json
+import time
+from typing import Any
+
+from recording import table
+from recording.errors import BadRequest
+
+# How far along the archive is; failed, uploaded and available are where recording ends.
+STATUS_RANK = {
+    "started": 1,
+    "paused": 1,
+    "stopped": 2,
+    "uploaded": 3,
+    "available": 3,
+    "failed": 3,
+    "expired": 4,
+    "deleted": 5,
+}
+UPLOADED_RANK = STATUS_RANK["uploaded"]
+
+OPENTOK_FIELDS = (
+    "id",
+    "status",
+    "name",
+    "sessionId",
+    "createdAt",
+    "duration",
+    "size",
+    "outputMode",
+    "resolution",
+    "hasAudio",
+    "hasVideo",
+    "reason",
+)
+# The index of all archives by time has a single key, as there is one list to page through.
+ALL_ARCHIVES = "archive"
+BY_TIME_INDEX = "ArchivesByTime"
+BY_SESSION_INDEX = "ArchivesBySession"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _pk(archive_id: str) -> str:
+    return f"archive#{archive_id}"
+
+
+def get(archive_id: str) -> dict[str, Any] | None:
+    return table.get(_pk(archive_id))
+
+
+def record(fields: dict[str, Any]) -> dict[str, Any]:
+    """Stores what OpenTok says of an archive, unless we already know of a later status.
+
+    Returns the archive as stored afterwards, whichever of the two won.
+    """
+    status = fields["status"]
+    rank = STATUS_RANK.get(status)
+    if rank is None:
+        raise ValueError(f"unknown archive status {status!r}")
+    now = now_ms()
+    values = {f":{name}": fields.get(name) for name in OPENTOK_FIELDS if name != "id"}
+    values |= {
+        ":id": fields["id"],
+        ":rank": rank,
+        ":kind": ALL_ARCHIVES,
+        ":sort": _sort_key(fields),
+        ":now": now,
+        ":false": False,
+    }
+    assignments = [f"#{name} = :{name}" for name in OPENTOK_FIELDS]
+    assignments += [
+        "statusRank = :rank",
+        "kind = :kind",
+        "createdSort = :sort",
+        "updatedAt = :now",
+        "ready = if_not_exists(ready, :false)",
+    ]
+    if rank >= STATUS_RANK["stopped"]:
+        assignments.append("stoppedAt = if_not_exists(stoppedAt, :now)")
+    try:
+        return table.update(
+            _pk(fields["id"]),
+            "SET " + ", ".join(assignments),
+            "attribute_not_exists(pk) OR statusRank <= :rank",
+            values,
+            {f"#{name}": name for name in OPENTOK_FIELDS},
+        )
+    except table.ConditionFailed:
+        stored = get(fields["id"])
+        if stored is None:  # deleted in between: nothing left to protect
+            raise
+        return stored
+
+
+def mark_ready(archive_id: str, key: str, size: int) -> tuple[dict[str, Any] | None, bool]:
+    """Marks our copy as in S3. Returns (the archive, whether this call changed it).
+
+    The archive is None when we have no record of it yet.
+    """
+    now = now_ms()
+    try:
+        archive = table.update(
+            _pk(archive_id),
+            "SET ready = :true, s3Key = :key, #size = :size, readyAt = :now, updatedAt = :now,"
+            " #status = :uploaded, statusRank = :rank, stoppedAt = if_not_exists(stoppedAt, :now)",
+            "attribute_exists(pk) AND ready <> :true AND statusRank <= :rank",
+            {
+                ":true": True,
+                ":key": key,
+                ":size": size,
+                ":now": now,
+                ":uploaded": "uploaded",
+                ":rank": UPLOADED_RANK,
+            },
+            {"#size": "size", "#status": "status"},
+        )
+        return archive, True
+    except table.ConditionFailed:
+        return get(archive_id), False
+
+
+def create_ready(fields: dict[str, Any], key: str, size: int) -> bool:
+    """Creates the record of an archive we did not start, already ready. False if it exists."""
+    now = now_ms()
+    item = {name: fields.get(name) for name in OPENTOK_FIELDS}
+    item |= {
+        "pk": _pk(fields["id"]),
+        "status": "uploaded",
+        "statusRank": UPLOADED_RANK,
+        "kind": ALL_ARCHIVES,
+        "createdSort": _sort_key(fields),
+        "size": size,
+        "ready": True,
+        "s3Key": key,
+        "readyAt": now,
+        "stoppedAt": now,
+        "updatedAt": now,
+    }
+    try:
+        table.put_new(item)
+    except table.ConditionFailed:
+        return False
+    return True
+
+
+def _sort_key(fields: dict[str, Any]) -> str:
+    # Zero-padded so that text order is time order; the id breaks ties within a second.
+    return f"{int(fields['createdAt']):015d}#{fields['id']}"
+
+
+def page(
+    session_id: str | None, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Archives newest first, optionally of one session, and the cursor of the next page."""
+    if session_id:
+        index, key_name, key_value = BY_SESSION_INDEX, "sessionId", session_id
+    else:
+        index, key_name, key_value = BY_TIME_INDEX, "kind", ALL_ARCHIVES
+    start = _decode_cursor(cursor, key_name, key_value) if cursor else None
+    items, last = table.query(index, key_name, key_value, limit, start)
+    return items, _encode_cursor(last) if last else None
+
+
+def _encode_cursor(last_key: dict[str, Any]) -> str:
+    raw = json.dumps(last_key, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, key_name: str, key_value: str) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        start = json.loads(raw)
+    except (ValueError, binascii.Error):
+        start = None
+    # A cursor only continues the listing it came from.
+    if (
+        not isinstance(start, dict)
+        or set(start) != {"pk", key_name, "createdSort"}
+        or start[key_name] != key_value
+        or not all(isinstance(value, str) for value in start.values())
+        or not start["pk"].startswith("archive#")
+    ):
+        raise BadRequest("cursor is not one this listing gave out")
+    return start
+
+
+def public(archive: dict[str, Any], url: str | None = None) -> dict[str, Any]:
+    """The archive as clients see it: OpenTok's fields, then ours."""
+    view = {name: archive.get(name) for name in OPENTOK_FIELDS}
+    view["ready"] = bool(archive.get("ready"))
+    view["url"] = url
+    return view

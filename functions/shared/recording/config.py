@@ -1,0 +1,23 @@
+"""Every setting the functions read, from the environment the template gives each function.
+
+A function is given only the variables it needs, so anything may be empty here; the module
+that uses a setting is the one that complains when it is missing.
+"""
+
+import os
+
+TABLE_NAME = os.environ.get("TABLE_NAME", "")
+ARCHIVE_BUCKET = os.environ.get("ARCHIVE_BUCKET", "")
+
+OPENTOK_API_KEY = os.environ.get("OPENTOK_API_KEY", "")
+OPENTOK_SECRET_ARN = os.environ.get("OPENTOK_SECRET_ARN", "")
+OPENTOK_API_URL = os.environ.get("OPENTOK_API_URL") or "https://api.opentok.com"
+OPENTOK_TIMEOUT_SECONDS = float(os.environ.get("OPENTOK_TIMEOUT_SECONDS") or 6)
+
+ARCHIVE_MODE = os.environ.get("ARCHIVE_MODE") or "manual"
+SITE_URL = (os.environ.get("SITE_URL") or "").rstrip("/")
+PRESIGNED_URL_TTL_SECONDS = int(os.environ.get("PRESIGNED_URL_TTL_SECONDS") or 300)
+TOKEN_TTL_SECONDS = int(os.environ.get("TOKEN_TTL_SECONDS") or 4 * 3600)
+
+# The sample's GET /session serves this room, so both routes hand out the same session.
+DEFAULT_ROOM = "session"

@@ -1,0 +1,112 @@
+"""The OpenTok SDK client, built from the project secret, and the SDK's errors as HTTP answers.
+
+Only functions that really call OpenTok import this module: the SDK costs cold-start time.
+"""
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import opentok
+import requests
+from aws_lambda_powertools.utilities import parameters
+
+from recording import config
+from recording.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    NotFound,
+    UpstreamError,
+    UpstreamTimeout,
+)
+
+# The SDK logs its signed auth header at DEBUG; keep credentials out of our logs.
+logging.getLogger("opentok").setLevel(logging.WARNING)
+
+SECRET_CACHE_SECONDS = 300
+RETRY_AFTER = {"Retry-After": "5"}
+
+
+def credentials() -> dict[str, str]:
+    """`{"apiKey", "apiSecret"}` from Secrets Manager, cached for a few minutes."""
+    if not config.OPENTOK_SECRET_ARN:
+        raise RuntimeError("OPENTOK_SECRET_ARN is not set for this function")
+    secret = parameters.get_secret(
+        config.OPENTOK_SECRET_ARN, transform="json", max_age=SECRET_CACHE_SECONDS
+    )
+    return {"apiKey": str(secret["apiKey"]), "apiSecret": str(secret["apiSecret"])}
+
+
+def client() -> opentok.Client:
+    secret = credentials()
+    return opentok.Client(
+        secret["apiKey"],
+        secret["apiSecret"],
+        api_url=config.OPENTOK_API_URL,
+        timeout=config.OPENTOK_TIMEOUT_SECONDS,
+    )
+
+
+def archive_fields(archive: opentok.Archive) -> dict[str, Any]:
+    """The SDK's Archive as the OpenTok REST API's JSON fields."""
+    output_mode = archive.output_mode
+    return {
+        "id": archive.id,
+        "status": archive.status,
+        "name": archive.name,
+        "sessionId": archive.session_id,
+        # The SDK keeps whole seconds only.
+        "createdAt": int(archive.created_at.timestamp()) * 1000,
+        "duration": archive.duration or 0,
+        "size": archive.size or 0,
+        "outputMode": getattr(output_mode, "value", output_mode),
+        "resolution": archive.resolution,
+        "hasAudio": bool(archive.has_audio),
+        "hasVideo": bool(archive.has_video),
+        "reason": getattr(archive, "reason", None),
+        "url": archive.url,
+    }
+
+
+@contextmanager
+def calling_opentok(action: str) -> Iterator[None]:
+    """Turns what the SDK raises while doing `action` into the HTTP error it means for us."""
+    try:
+        yield
+    except ApiError:
+        raise
+    except opentok.exceptions.NotFoundError:
+        raise NotFound(f"OpenTok does not know it: could not {action}") from None
+    except opentok.exceptions.ArchiveError as error:
+        raise Conflict(f"OpenTok could not {action}: {_reason(error)}") from None
+    except opentok.exceptions.AuthError:
+        raise UpstreamError(
+            f"OpenTok refused the project credentials: could not {action}", headers=RETRY_AFTER
+        ) from None
+    except (opentok.exceptions.OpenTokException, requests.RequestException) as error:
+        raise _upstream_error(action, error) from None
+
+
+def _upstream_error(action: str, error: Exception) -> ApiError:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, requests.Timeout):
+            return UpstreamTimeout(
+                f"OpenTok did not answer in time: could not {action}", headers=RETRY_AFTER
+            )
+        if isinstance(cause, requests.RequestException):
+            return UpstreamError(
+                f"OpenTok could not be reached: could not {action}", headers=RETRY_AFTER
+            )
+        cause = cause.__cause__ or cause.__context__
+    status = error.args[1] if len(error.args) > 1 else None
+    # A bare RequestError is OpenTok's 400: something about the request itself (no one connected).
+    if isinstance(error, opentok.exceptions.RequestError) and status is None:
+        return BadRequest(f"OpenTok refused to {action}: {_reason(error)}")
+    return UpstreamError(f"OpenTok failed: could not {action}", headers=RETRY_AFTER)
+
+
+def _reason(error: Exception) -> str:
+    return str(error.args[0]) if error.args and error.args[0] else "no reason given"

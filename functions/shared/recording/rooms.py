@@ -1,0 +1,51 @@
+"""Rooms: a name that people share, mapped to the one OpenTok session that serves it."""
+
+import time
+from collections.abc import Callable
+
+import opentok
+
+from recording import config, opentok_client, table
+from recording.archives import now_ms
+
+
+def session_id(room: str, create_session: Callable[[], str]) -> str:
+    """The room's session id, creating the session on the room's first request.
+
+    Two first requests may race: both create a session, one write wins, and the loser
+    answers with the winner's session so that everyone ends up in the same room.
+    """
+    pk = f"room#{room}"
+    existing = table.get(pk)
+    if existing:
+        return existing["sessionId"]
+    created = create_session()
+    try:
+        table.put_new({"pk": pk, "room": room, "sessionId": created, "createdAt": now_ms()})
+    except table.ConditionFailed:
+        winner = table.get(pk)
+        if winner is None:
+            raise
+        return winner["sessionId"]
+    return created
+
+
+def join(room: str) -> dict[str, str]:
+    """What a page needs to join the room: `{apiKey, sessionId, token}` with a publisher token."""
+    client = opentok_client.client()
+
+    def create_session() -> str:
+        with opentok_client.calling_opentok("create the room's session"):
+            session = client.create_session(
+                media_mode=opentok.MediaModes.routed,
+                archive_mode=opentok.ArchiveModes(config.ARCHIVE_MODE),
+            )
+        return session.session_id
+
+    session = session_id(room, create_session)
+    token = client.generate_token(
+        session,
+        role=opentok.Roles.publisher,
+        expire_time=int(time.time()) + config.TOKEN_TTL_SECONDS,
+    )
+    return {"apiKey": client.api_key, "sessionId": session, "token": token}

@@ -1,0 +1,92 @@
+"""The one DynamoDB table that holds rooms and archives, through the low-level client.
+
+The low-level client, not boto3's resource layer: the resource layer costs cold-start time.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from recording import config
+
+dynamodb = boto3.client("dynamodb")
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class ConditionFailed(Exception):
+    """A conditional write found the item in a state it must not overwrite."""
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in values.items()}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _plain(_deserializer.deserialize(value)) for name, value in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def get(pk: str) -> dict[str, Any] | None:
+    answer = dynamodb.get_item(
+        TableName=config.TABLE_NAME, Key=to_item({"pk": pk}), ConsistentRead=True
+    )
+    return from_item(answer["Item"]) if "Item" in answer else None
+
+
+def put_new(values: dict[str, Any]) -> None:
+    """Writes an item that must not exist yet; raises ConditionFailed if it does."""
+    try:
+        dynamodb.put_item(
+            TableName=config.TABLE_NAME,
+            Item=to_item(values),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        raise ConditionFailed(values["pk"]) from None
+
+
+def update(
+    pk: str, expression: str, condition: str, values: dict[str, Any], names: dict[str, str]
+) -> dict[str, Any]:
+    """A conditional update; returns the item as written, raises ConditionFailed."""
+    try:
+        answer = dynamodb.update_item(
+            TableName=config.TABLE_NAME,
+            Key=to_item({"pk": pk}),
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeValues=to_item(values),
+            ExpressionAttributeNames=names,
+            ReturnValues="ALL_NEW",
+        )
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        raise ConditionFailed(pk) from None
+    return from_item(answer["Attributes"])
+
+
+def query(
+    index: str, key_name: str, key_value: str, limit: int, start: dict[str, Any] | None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One page of an index, newest first, and where the next page starts."""
+    request: dict[str, Any] = {
+        "TableName": config.TABLE_NAME,
+        "IndexName": index,
+        "KeyConditionExpression": "#key = :value",
+        "ExpressionAttributeNames": {"#key": key_name},
+        "ExpressionAttributeValues": to_item({":value": key_value}),
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if start:
+        request["ExclusiveStartKey"] = to_item(start)
+    answer = dynamodb.query(**request)
+    last = answer.get("LastEvaluatedKey")
+    return [from_item(item) for item in answer["Items"]], from_item(last) if last else None

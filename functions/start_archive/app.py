@@ -1,0 +1,74 @@
+"""POST /archive/start: starts recording a session (JSON or form body, as the samples send)."""
+
+from typing import Any
+
+import opentok
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from recording import api, archives, validation
+from recording.errors import BadRequest, Conflict
+from recording.opentok_client import archive_fields, calling_opentok, client
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = api.resolver()
+
+RECORDING = ("started", "paused")
+
+
+@app.post("/archive/start")
+def start_archive() -> dict[str, Any]:
+    options = _archive_options(api.request_fields(app.current_event))
+    opentok_client = client()
+    try:
+        with calling_opentok("start the archive"):
+            started = opentok_client.start_archive(**options)
+    except Conflict:
+        # Already being recorded, most often by a double click: answer with that recording.
+        return archives.public(_recording_of(opentok_client, options["session_id"]))
+    metrics.add_metric(name="ArchiveStarted", unit=MetricUnit.Count, value=1)
+    return archives.public(archives.record(archive_fields(started)))
+
+
+def _archive_options(fields: dict[str, Any]) -> dict[str, Any]:
+    output_mode = (
+        validation.optional_choice(fields.get("outputMode"), "outputMode", validation.OUTPUT_MODES)
+        or "composed"
+    )
+    resolution = validation.optional_choice(
+        fields.get("resolution"), "resolution", validation.RESOLUTIONS
+    )
+    if resolution and output_mode == "individual":
+        raise BadRequest("resolution applies to composed archives only")
+    has_audio = validation.optional_bool(fields.get("hasAudio"), "hasAudio", True)
+    has_video = validation.optional_bool(fields.get("hasVideo"), "hasVideo", True)
+    if not (has_audio or has_video):
+        raise BadRequest("an archive needs audio, video or both")
+    return {
+        "session_id": validation.session_id(fields.get("sessionId")),
+        "name": validation.optional_text(fields.get("name"), "name", validation.MAX_ARCHIVE_NAME),
+        "output_mode": opentok.OutputModes(output_mode),
+        "resolution": resolution,
+        "has_audio": has_audio,
+        "has_video": has_video,
+    }
+
+
+def _recording_of(opentok_client: opentok.Client, session_id: str) -> dict[str, Any]:
+    with calling_opentok("find the session's recording"):
+        listed = opentok_client.list_archives(session_id=session_id, count=5)
+    for archive in listed:
+        if archive.status in RECORDING:
+            return archives.record(archive_fields(archive))
+    raise Conflict("the session's recording ended while this one was being started; try again")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

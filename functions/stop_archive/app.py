@@ -1,0 +1,44 @@
+"""POST /archive/{archiveId}/stop: stops a recording; stopping it again answers its state."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from recording import api, archives, validation
+from recording.errors import Conflict
+from recording.opentok_client import archive_fields, calling_opentok, client
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = api.resolver()
+
+
+@app.post("/archive/<archive_id>/stop")
+def stop_archive(archive_id: str) -> dict[str, Any]:
+    archive_id = validation.archive_id(archive_id)
+    api.request_fields(app.current_event)  # no fields are used, but a malformed body is refused
+    known = archives.get(archive_id)
+    if known and known["statusRank"] >= archives.STATUS_RANK["stopped"]:
+        return archives.public(known)
+    opentok_client = client()
+    try:
+        with calling_opentok("stop the archive"):
+            stopped = opentok_client.stop_archive(archive_id)
+    except Conflict:
+        # Stopped already (by another click, or by OpenTok when everyone left).
+        with calling_opentok("read the archive"):
+            stopped = opentok_client.get_archive(archive_id)
+    else:
+        metrics.add_metric(name="ArchiveStopped", unit=MetricUnit.Count, value=1)
+    return archives.public(archives.record(archive_fields(stopped)))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

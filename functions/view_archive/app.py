@@ -1,0 +1,88 @@
+"""GET /archive/{archiveId}/view: the sample's "View Archive" link, opened by a browser.
+
+Ready: a redirect to our copy. Not ready: a redirect to the site's waiting page, which polls
+GET /archive/{archiveId}. Clients that ask for JSON get the same answer as JSON instead.
+"""
+
+from typing import Any
+from urllib.parse import urlencode
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from recording import api, archives, config, recordings, validation
+from recording.errors import Conflict, Gone, NotFound
+
+logger = Logger()
+tracer = Tracer()
+app = api.resolver()
+
+NO_STORE = {"Cache-Control": "no-store"}
+RETRY_AFTER_SECONDS = 2
+
+
+@app.get("/archive/<archive_id>/view")
+def view_archive(archive_id: str) -> Response:
+    archive = archives.get(validation.archive_id(archive_id))
+    if archive is None:
+        raise NotFound("no archive with that id")
+    if archive.get("ready"):
+        return _watch(archive, recordings.presigned_url(archive["s3Key"]))
+    if archive["status"] == "stopped":
+        archive = _refresh(archive)
+    status = archive["status"]
+    if status in ("expired", "deleted"):
+        raise Gone(f"the archive is {status}")
+    if status == "failed":
+        raise Conflict(f"the archive failed: {archive.get('reason') or 'no reason given'}")
+    if status == "available" and not archive.get("ready"):
+        return _watch(archive, _opentok_url(archive["id"]))
+    return _wait(archive)
+
+
+def _watch(archive: dict[str, Any], url: str) -> Response:
+    if api.wants_json(app.current_event):
+        return api.json_response(200, _summary(archive, url), NO_STORE)
+    return Response(status_code=302, headers={"Location": url, **NO_STORE})
+
+
+def _wait(archive: dict[str, Any]) -> Response:
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), **NO_STORE}
+    if api.wants_json(app.current_event) or not config.SITE_URL:
+        return api.json_response(202, _summary(archive, None), headers)
+    query = urlencode({"archiveId": archive["id"]})
+    return Response(status_code=302, headers={"Location": f"{config.SITE_URL}/view.html?{query}"})
+
+
+def _summary(archive: dict[str, Any], url: str | None) -> dict[str, Any]:
+    return {"id": archive["id"], "status": archive["status"], "ready": bool(url), "url": url}
+
+
+def _refresh(archive: dict[str, Any]) -> dict[str, Any]:
+    """Asks OpenTok once where a stopped archive went, for projects that store in its cloud.
+
+    Imported here, not at the top: the ready path, which is most views, never needs the SDK.
+    """
+    from recording.opentok_client import archive_fields, calling_opentok, client
+
+    with calling_opentok("read the archive"):
+        return archives.record(archive_fields(client().get_archive(archive["id"])))
+
+
+def _opentok_url(archive_id: str) -> str:
+    from recording.opentok_client import calling_opentok, client
+
+    # OpenTok's download links live ten minutes, so each view asks for a fresh one.
+    with calling_opentok("get the archive's download link"):
+        url = client().get_archive(archive_id).url
+    if not url:
+        raise Conflict("OpenTok has no download link for the archive")
+    return url
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,389 @@
+"""HTTP front of the emulator: OpenTok's REST routes plus the /_emulator client routes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import queue
+import re
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from . import auth, media
+from .state import END_OF_EVENTS, ApiError, EmulatorState
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+EMULATOR_PREFIX = "/_emulator/"
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, HEAD, POST, DELETE, OPTIONS",
+    "Access-Control-Expose-Headers": "Content-Length, Content-Range, Accept-Ranges",
+    "Access-Control-Max-Age": "600",
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    action: str
+    project_auth: bool
+
+
+def _route(method: str, template: str, action: str, project_auth: bool = True) -> Route:
+    # "{name}" matches one path segment and is handed to the action by that name.
+    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
+    return Route(method, re.compile(f"^{regex}/?$"), action, project_auth)
+
+
+ARCHIVES = "/v2/project/{api_key}/archive"
+# First match wins, so the fixed ".../archive/storage" comes before ".../archive/{archive_id}".
+ROUTES = [
+    _route("POST", "/session/create", "create_session"),
+    _route("PUT", ARCHIVES + "/storage", "put_storage"),
+    _route("GET", ARCHIVES + "/storage", "get_storage"),
+    _route("DELETE", ARCHIVES + "/storage", "delete_storage"),
+    _route("POST", ARCHIVES, "start_archive"),
+    _route("GET", ARCHIVES, "list_archives"),
+    _route("GET", ARCHIVES + "/{archive_id}", "get_archive"),
+    _route("DELETE", ARCHIVES + "/{archive_id}", "delete_archive"),
+    _route("POST", ARCHIVES + "/{archive_id}/stop", "stop_archive"),
+    _route("GET", "/_emulator/health", "health", False),
+    _route("POST", "/_emulator/sessions/{session_id}/connections", "connect", False),
+    _route("GET", "/_emulator/connections/{connection_id}/events", "events", False),
+    _route("POST", "/_emulator/connections/{connection_id}/streams", "publish", False),
+    _route(
+        "DELETE", "/_emulator/connections/{connection_id}/streams/{stream_id}", "unpublish", False
+    ),
+    _route("DELETE", "/_emulator/connections/{connection_id}", "disconnect", False),
+    _route("GET", "/_emulator/archives/{archive_id}/{filename}", "download", False),
+    _route("HEAD", "/_emulator/archives/{archive_id}/{filename}", "download", False),
+]
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    """A threading server that can cut its open connections when the emulator stops."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        state: EmulatorState,
+        on_call: Callable[[str, str], None],
+        keepalive_interval: float,
+    ) -> None:
+        self.state = state
+        self.on_call = on_call
+        self.keepalive_interval = keepalive_interval
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, Handler)
+
+    def process_request(self, request: socket.socket, client_address: tuple[str, int]) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: socket.socket) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: socket.socket, client_address: tuple[str, int]) -> None:
+        # socketserver would print a traceback to stderr; a dropped client is routine here.
+        log.debug("error serving %s", client_address, exc_info=True)
+
+    def close_open_connections(self) -> None:
+        """Unblock handler threads still reading or streaming, so stop() is prompt."""
+        with self._open_lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's requests expects
+    server_version = "OpenTokEmulator/1.0"
+    timeout = 60  # a client that stalls mid-request must not hold a thread forever
+    server: EmulatorHTTPServer
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_HEAD(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def do_OPTIONS(self) -> None:
+        self._dispatch()
+
+    # Plumbing
+
+    @property
+    def state(self) -> EmulatorState:
+        return self.server.state
+
+    def _dispatch(self) -> None:
+        url = urlsplit(self.path)
+        self.route_path = url.path
+        self.query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if not self._is_emulator_route():
+            self.server.on_call(self.command, url.path)
+        try:
+            self.body = self._read_body()
+            if self.command == "OPTIONS" and self._is_emulator_route():
+                self._send(HTTPStatus.NO_CONTENT, headers=self._preflight_headers())
+                return
+            route, params = self._match(url.path)
+            if route.project_auth:
+                self._check_project_auth(params.pop("api_key", None))
+            getattr(self, "_" + route.action)(**params)
+        except ApiError as error:
+            payload = {"code": error.status, "message": error.message}
+            self._send_json(error.status, payload, error.headers)
+        except ConnectionError:
+            # The client went away mid-response; there is nobody left to answer.
+            self.close_connection = True
+        except Exception:
+            # Never leak a traceback to the client; the log keeps it for the developer.
+            log.exception("unexpected error handling %s %s", self.command, self.path)
+            self._send_json(500, {"code": 500, "message": "Internal emulator error."})
+
+    def _is_emulator_route(self) -> bool:
+        return self.route_path.startswith(EMULATOR_PREFIX)
+
+    def _read_body(self) -> bytes:
+        length = self.headers.get("Content-Length") or "0"
+        if not length.isdigit():
+            self.close_connection = True
+            raise ApiError(400, "Bad request. Invalid Content-Length.")
+        if int(length) > MAX_BODY:
+            # The unread body would be taken for the next request, so drop the connection.
+            self.close_connection = True
+            raise ApiError(413, "Request body too large.")
+        return self.rfile.read(int(length)) if int(length) else b""
+
+    def _match(self, path: str) -> tuple[Route, dict[str, str]]:
+        allowed = []
+        for route in ROUTES:
+            found = route.pattern.match(path)
+            if not found:
+                continue
+            if route.method == self.command:
+                return route, {k: unquote(v) for k, v in found.groupdict().items()}
+            allowed.append(route.method)
+        if allowed:
+            raise _MethodNotAllowed(allowed)
+        raise ApiError(404, f"Not found. No route for {path}.")
+
+    def _check_project_auth(self, api_key: str | None) -> None:
+        token = self.headers.get("X-OPENTOK-AUTH")
+        try:
+            auth.verify_project_jwt(token, self.state.api_key, self.state.api_secret)
+        except auth.AuthFailed as error:
+            raise ApiError(403, str(error)) from error
+        if api_key is not None and api_key != self.state.api_key:
+            raise ApiError(403, "Authentication failed. The API key in the path is not yours.")
+
+    def _json_body(self) -> object:
+        if not self.body.strip():
+            return None
+        try:
+            return json.loads(self.body)
+        except (UnicodeDecodeError, ValueError) as error:
+            raise ApiError(400, "Bad request. The body is not valid JSON.") from error
+
+    def _base_url(self) -> str:
+        # Links go back through whatever host name the caller used to reach the emulator.
+        host = self.headers.get("Host")
+        return f"http://{host}" if host else self.state.base_url
+
+    def _preflight_headers(self) -> dict[str, str]:
+        requested = self.headers.get("Access-Control-Request-Headers", "Content-Type, Range")
+        return {"Access-Control-Allow-Headers": requested}
+
+    def _send_json(self, status: int, payload: object, headers: dict | None = None) -> None:
+        body = json.dumps(payload).encode()
+        self._send(status, body, "application/json", headers)
+
+    def _send(
+        self,
+        status: int,
+        body: bytes = b"",
+        content_type: str | None = None,
+        headers: dict | None = None,
+    ) -> None:
+        self.send_response(status)
+        all_headers = dict(headers or {})
+        if content_type:
+            all_headers["Content-Type"] = content_type
+        if status != HTTPStatus.NO_CONTENT:
+            all_headers.setdefault("Content-Length", str(len(body)))
+        if getattr(self, "route_path", "").startswith(EMULATOR_PREFIX):
+            all_headers.update(CORS_HEADERS)
+        for name, value in all_headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if body and self.command != "HEAD":
+            self.wfile.write(body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Errors found by http.server itself (bad request line, unknown method) as JSON too."""
+        if code == HTTPStatus.NOT_IMPLEMENTED:
+            code = HTTPStatus.METHOD_NOT_ALLOWED
+            message = "Method not allowed."
+        self.close_connection = True
+        text = message or HTTPStatus(code).phrase
+        with contextlib.suppress(OSError):
+            self._send_json(code, {"code": int(code), "message": text})
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s - " + format, self.address_string(), *args)
+
+    # REST API
+
+    def _create_session(self) -> None:
+        try:
+            text = self.body.decode()
+        except UnicodeDecodeError as error:
+            raise ApiError(400, "Bad request. The body is not valid UTF-8.") from error
+        form = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
+        self._send_json(200, self.state.create_session(form))
+
+    def _start_archive(self) -> None:
+        self._send_json(200, self.state.start_archive(self._json_body()))
+
+    def _list_archives(self) -> None:
+        self._send_json(200, self.state.list_archives(self.query, self._base_url()))
+
+    def _get_archive(self, archive_id: str) -> None:
+        self._send_json(200, self.state.get_archive(archive_id, self._base_url()))
+
+    def _delete_archive(self, archive_id: str) -> None:
+        self.state.delete_archive(archive_id)
+        self._send(HTTPStatus.NO_CONTENT)
+
+    def _stop_archive(self, archive_id: str) -> None:
+        self._send_json(200, self.state.stop_archive(archive_id))
+
+    def _put_storage(self) -> None:
+        self._send_json(200, self.state.set_storage(self._json_body()))
+
+    def _get_storage(self) -> None:
+        self._send_json(200, self.state.get_storage())
+
+    def _delete_storage(self) -> None:
+        self.state.delete_storage()
+        self._send(HTTPStatus.NO_CONTENT)
+
+    # Client routes
+
+    def _health(self) -> None:
+        self._send_json(200, {"status": "ok"})
+
+    def _connect(self, session_id: str) -> None:
+        body = self._json_body()
+        token = body.get("token") if isinstance(body, dict) else None
+        self._send_json(201, self.state.connect(session_id, token))
+
+    def _publish(self, connection_id: str) -> None:
+        self._send_json(201, self.state.publish(connection_id, self._json_body()))
+
+    def _unpublish(self, connection_id: str, stream_id: str) -> None:
+        self.state.unpublish(connection_id, stream_id)
+        self._send(HTTPStatus.NO_CONTENT)
+
+    def _disconnect(self, connection_id: str) -> None:
+        self.state.disconnect(connection_id)
+        self._send(HTTPStatus.NO_CONTENT)
+
+    def _download(self, archive_id: str, filename: str) -> None:
+        expires, signature = self.query.get("expires"), self.query.get("signature")
+        if not auth.download_link_valid(archive_id, expires, signature, self.state.api_secret):
+            raise ApiError(403, "Forbidden. The link is invalid or has expired.")
+        body, content_type, name = self.state.archive_file(archive_id)
+        if filename != name:
+            raise ApiError(404, "Not found. No such file in this archive.")
+        size = len(body)
+        headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=600"}
+        try:
+            wanted = media.parse_range(self.headers.get("Range"), size)
+        except ValueError:
+            headers["Content-Range"] = f"bytes */{size}"
+            self._send_json(416, {"code": 416, "message": "Range not satisfiable."}, headers)
+            return
+        if wanted is None:
+            self._send(200, body, content_type, headers)
+            return
+        start, end = wanted
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        self._send(206, body[start : end + 1], content_type, headers)
+
+    def _events(self, connection_id: str) -> None:
+        events, snapshot = self.state.open_events(connection_id)
+        self.close_connection = True  # the stream has no length; it ends when we close
+        self.send_response(200)
+        headers = {
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+            "Connection": "close",
+            **CORS_HEADERS,
+        }
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            self._write_events(snapshot, events)
+        except OSError:
+            self.state.events_lost(connection_id, events)
+
+    def _write_events(self, snapshot: list[tuple[str, dict]], events: queue.Queue) -> None:
+        self._write_chunk(": connected\n\n")
+        for event_type, data in snapshot:
+            self._write_event(event_type, data)
+        while True:
+            try:
+                item = events.get(timeout=self.server.keepalive_interval)
+            except queue.Empty:
+                # A comment line nobody sees, but writing it is how a vanished client shows up.
+                self._write_chunk(": keep-alive\n\n")
+                continue
+            if item is END_OF_EVENTS:
+                return
+            self._write_event(*item)
+
+    def _write_event(self, event_type: str, data: dict) -> None:
+        self._write_chunk(f"event: {event_type}\ndata: {json.dumps(data)}\n\n")
+
+    def _write_chunk(self, text: str) -> None:
+        self.wfile.write(text.encode())
+        self.wfile.flush()
+
+
+class _MethodNotAllowed(ApiError):
+    def __init__(self, allowed: list[str]) -> None:
+        methods = ", ".join(sorted(set(allowed)))
+        super().__init__(405, f"Method not allowed. Use {methods}.", {"Allow": methods})

@@ -1,0 +1,128 @@
+"""The files an archive turns into, and the upload target they are delivered to."""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+RECORDING_PATH = Path(__file__).with_name("recording.mp4")
+MP4_TYPE = "video/mp4"
+ZIP_TYPE = "application/zip"
+FALLBACKS = ("none", "opentok")
+
+# A slow or unreachable endpoint must not hold a processing job for long.
+_S3_CONFIG = Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 1})
+
+
+@functools.cache
+def recording_bytes() -> bytes:
+    """The committed fixture every composed archive (and every stream) is recorded as."""
+    return RECORDING_PATH.read_bytes()
+
+
+def individual_zip(stream_ids: list[str]) -> bytes:
+    """A zip like an individual-stream archive: one MP4 per stream, at least one."""
+    names = stream_ids or ["stream"]
+    buffer = io.BytesIO()
+    # MP4 is already compressed; storing keeps the zip quick to build.
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name in names:
+            archive.writestr(f"{name}.mp4", recording_bytes())
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class StorageTarget:
+    """An S3 upload target as set with PUT /v2/project/{apiKey}/archive/storage."""
+
+    access_key: str
+    secret_key: str
+    bucket: str
+    endpoint: str | None
+    fallback: str
+
+    @classmethod
+    def from_request(cls, body: object) -> StorageTarget:
+        """Parse the request body; ValueError carries a message fit for a 400."""
+        if not isinstance(body, dict):
+            raise ValueError("The request body must be a JSON object.")
+        if body.get("type") != "s3":
+            raise ValueError("Only upload targets of type 's3' are supported by the emulator.")
+        config = body.get("config")
+        if not isinstance(config, dict):
+            raise ValueError("config must be an object with accessKey, secretKey and bucket.")
+        fields = {name: config.get(name) for name in ("accessKey", "secretKey", "bucket")}
+        for name, value in fields.items():
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"config.{name} is required and must be a non-empty string.")
+        endpoint = config.get("endpoint")
+        if endpoint is not None and not (isinstance(endpoint, str) and endpoint):
+            raise ValueError("config.endpoint must be a non-empty string.")
+        fallback = body.get("fallback", "none")
+        if fallback not in FALLBACKS:
+            raise ValueError("fallback must be 'none' or 'opentok'.")
+        return cls(
+            access_key=fields["accessKey"],
+            secret_key=fields["secretKey"],
+            bucket=fields["bucket"],
+            endpoint=endpoint,
+            fallback=fallback,
+        )
+
+    def to_public(self) -> dict:
+        """The settings as echoed back; the secret never leaves the emulator."""
+        config = {"accessKey": self.access_key, "secretKey": "********", "bucket": self.bucket}
+        if self.endpoint:
+            config["endpoint"] = self.endpoint
+        return {"type": "s3", "config": config, "fallback": self.fallback}
+
+
+def upload(
+    target: StorageTarget, key: str, body: bytes, content_type: str, default_endpoint: str | None
+) -> None:
+    """Put one archive file into the target bucket; any failure propagates."""
+    client = boto3.client(
+        "s3",
+        aws_access_key_id=target.access_key,
+        aws_secret_access_key=target.secret_key,
+        region_name="us-east-1",
+        endpoint_url=target.endpoint or default_endpoint,
+        config=_S3_CONFIG,
+    )
+    client.put_object(Bucket=target.bucket, Key=key, Body=body, ContentType=content_type)
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """Inclusive (start, end) for a single-range `Range` header, or None to send everything.
+
+    Raises ValueError when the range cannot be satisfied (the caller answers 416).
+    """
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if not match:
+        # Multiple or odd ranges may be ignored: a full 200 response is still correct.
+        return None
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:
+        suffix = int(last)
+        if suffix == 0:
+            raise ValueError("empty suffix range")
+        return max(size - suffix, 0), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or start > end:
+        raise ValueError("range not satisfiable")
+    return start, end

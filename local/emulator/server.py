@@ -1,0 +1,151 @@
+"""OpenTokEmulator: the REST API and client routes on a background thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import TypeVar
+
+from .handler import EmulatorHTTPServer
+from .jobs import CallbackSender, Scheduler
+from .state import EmulatorState
+
+T = TypeVar("T")
+
+
+class OpenTokEmulator:
+    """A local stand-in for the OpenTok REST API that the real `opentok` SDK can talk to.
+
+    Point the SDK at it with ``opentok.Client(api_key, api_secret, api_url=emu.url)``.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        api_secret: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        processing_delay: float = 1.0,
+        s3_endpoint_url: str | None = None,
+        callback_url: str | None = None,
+        auto_stop_delay: float = 60.0,
+        keepalive_interval: float = 15.0,
+    ) -> None:
+        self.api_key = str(api_key)
+        self.api_secret = api_secret
+        self.host = host
+        self.port = port
+        self.keepalive_interval = keepalive_interval
+        self.calls: list[tuple[str, str]] = []
+        self._callback_url = callback_url
+        self._scheduler = Scheduler()
+        self._callbacks: CallbackSender | None = None
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        self.state = EmulatorState(
+            api_key=self.api_key,
+            api_secret=api_secret,
+            scheduler=self._scheduler,
+            processing_delay=processing_delay,
+            auto_stop_delay=auto_stop_delay,
+            s3_endpoint_url=s3_endpoint_url,
+        )
+        self.state.on_archive_status = self._archive_status_changed
+
+    @property
+    def url(self) -> str:
+        """Base URL to hand to ``opentok.Client(api_url=...)``."""
+        # A wildcard bind address is not something a client can connect to.
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def callback_url(self) -> str | None:
+        with self.state.lock:
+            return self._callback_url
+
+    @callback_url.setter
+    def callback_url(self, value: str | None) -> None:
+        with self.state.lock:
+            self._callback_url = value
+
+    def start(self) -> OpenTokEmulator:
+        """Serve on a background thread; returns self so it can be chained."""
+        if self._server is not None:
+            raise RuntimeError("the emulator is already started (or was stopped)")
+        self._server = EmulatorHTTPServer(
+            (self.host, self.port), self.state, self._record_call, self.keepalive_interval
+        )
+        self.port = self._server.server_address[1]
+        self.state.base_url = self.url
+        self._callbacks = CallbackSender()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="opentok-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Shut the server down and end background jobs; safe to call more than once."""
+        server = self._server
+        if server is None or self._stopped:
+            return
+        self._stopped = True
+        self._scheduler.close()
+        self.state.close()
+        server.shutdown()
+        server.close_open_connections()
+        server.server_close()
+        if self._callbacks is not None:
+            self._callbacks.close()
+
+    def __enter__(self) -> OpenTokEmulator:
+        return self if self._server is not None else self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def connect(self, session_id: str, token: str) -> str:
+        """Join a session as a client would; returns the connection id."""
+        return self.state.connect(session_id, token)["connectionId"]
+
+    def disconnect(self, connection_id: str) -> None:
+        """Leave a session as a client would."""
+        self.state.disconnect(connection_id)
+
+    def wait_for(
+        self, predicate: Callable[[], T], timeout: float = 5.0, interval: float = 0.01
+    ) -> T:
+        """Poll `predicate` until it returns something truthy, which is returned.
+
+        Raises TimeoutError if that does not happen within `timeout` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"condition not met within {timeout} s")
+            time.sleep(interval)
+
+    def _record_call(self, method: str, path: str) -> None:
+        with self.state.lock:
+            self.calls.append((method, path))
+
+    def _archive_status_changed(self, payload: dict) -> None:
+        url = self.callback_url
+        if url and self._callbacks is not None:
+            self._callbacks.send(url, payload)

@@ -1,0 +1,98 @@
+"""Creates the template's AWS resources in whatever AWS endpoint boto3 is pointed at (moto).
+
+The table's keys and indexes, the bucket's name and the secret's contents are read from
+template.yaml; the function environments are resolved against what was created.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from local.template import Template, resolve
+
+ACCOUNT_ID = "123456789012"
+TABLE_API_FIELDS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+
+
+@dataclass
+class Deployment:
+    template: Template
+    names: dict[str, Any]
+
+    def environment(self, function: str) -> dict[str, str]:
+        variables = self.template.functions()[function].environment
+        return {name: str(resolve(value, self.names)) for name, value in variables.items()}
+
+    def all_environments(self) -> dict[str, str]:
+        """Every function's variables together: in one process they share one environment."""
+        merged: dict[str, str] = {}
+        for function in self.template.functions():
+            merged |= self.environment(function)
+        return merged
+
+    def physical(self, logical_id: str) -> str:
+        return self.names[logical_id]
+
+
+def deploy(
+    template: Template,
+    parameters: dict[str, str],
+    *,
+    stack_name: str = "local",
+    region: str = "us-east-1",
+) -> Deployment:
+    names: dict[str, Any] = {
+        **template.parameter_defaults(),
+        **parameters,
+        "AWS::StackName": stack_name,
+        "AWS::Region": region,
+        "AWS::AccountId": ACCOUNT_ID,
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com",
+        "AWS::StackId": f"arn:aws:cloudformation:{region}:{ACCOUNT_ID}:stack/{stack_name}/"
+        f"{uuid.uuid4()}",
+    }
+    for logical_id in template.resources:
+        names.setdefault(logical_id, f"{stack_name}-{logical_id}")
+    _create_tables(template, names, region)
+    _create_buckets(template, names, region)
+    _create_secrets(template, names, region, stack_name)
+    return Deployment(template, names)
+
+
+def _create_tables(template: Template, names: dict[str, Any], region: str) -> None:
+    dynamodb = boto3.client("dynamodb", region_name=region)
+    for logical_id, resource in template.of_type("AWS::DynamoDB::Table").items():
+        properties = resource["Properties"]
+        table_name = names[logical_id]
+        dynamodb.create_table(
+            TableName=table_name,
+            **{key: properties[key] for key in TABLE_API_FIELDS if key in properties},
+        )
+        names[f"{logical_id}.Arn"] = f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{table_name}"
+
+
+def _create_buckets(template: Template, names: dict[str, Any], region: str) -> None:
+    s3 = boto3.client("s3", region_name=region)
+    for logical_id, resource in template.of_type("AWS::S3::Bucket").items():
+        properties = resource["Properties"]
+        bucket = resolve(properties.get("BucketName"), names) or names[logical_id]
+        s3.create_bucket(Bucket=bucket)
+        if properties.get("VersioningConfiguration"):
+            s3.put_bucket_versioning(
+                Bucket=bucket, VersioningConfiguration=properties["VersioningConfiguration"]
+            )
+        names[logical_id] = bucket
+        names[f"{logical_id}.Arn"] = f"arn:aws:s3:::{bucket}"
+
+
+def _create_secrets(template: Template, names: dict[str, Any], region: str, stack: str) -> None:
+    secrets = boto3.client("secretsmanager", region_name=region)
+    for logical_id, resource in template.of_type("AWS::SecretsManager::Secret").items():
+        secret_string = resolve(resource["Properties"]["SecretString"], names)
+        json.loads(secret_string)  # a template that writes broken JSON should fail here
+        created = secrets.create_secret(Name=f"{stack}-{logical_id}", SecretString=secret_string)
+        names[logical_id] = created["ARN"]

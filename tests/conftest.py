@@ -1,0 +1,204 @@
+"""The stack under test: moto for AWS with the resources of template.yaml, the OpenTok
+emulator over HTTP on loopback, and the template's functions invoked in this process."""
+
+import json
+import secrets
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local import notifications
+from local.emulator import OpenTokEmulator
+from local.gateway import ApiResponse, Functions, HttpApi
+from local.resources import Deployment, deploy
+from local.template import Template
+
+API_KEY = "47000000"
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+# The ids written in events/*.json; tests swap in the ids of what they created.
+EVENT_SESSION_ID = "1_MX40NzAwMDAwMH5-MTc2NDE1ODQwMDAwMH5leGFtcGxlLXNlc3Npb24tMDAwMX5-"
+EVENT_ARCHIVE_ID = "b40ef09b-3811-4726-b508-e41a0f96c68f"
+SITE_URL = "https://site.example"
+
+
+def eventually(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """Waits until `check()` returns something truthy, and returns it; fails at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {timeout} s: {check}")
+        time.sleep(interval)
+
+
+def load_event(name: str, **replace: str) -> dict[str, Any]:
+    """An event file with its example ids replaced, e.g. archive_id=..., session_id=..."""
+    text = (EVENTS / f"{name}.json").read_text()
+    if "session_id" in replace:
+        text = text.replace(EVENT_SESSION_ID, replace["session_id"])
+    if "archive_id" in replace:
+        text = text.replace(EVENT_ARCHIVE_ID, replace["archive_id"])
+    event = json.loads(text)
+    if "bucket" in replace:
+        for record in event.get("Records", []):
+            record["s3"]["bucket"]["name"] = replace["bucket"]
+    return event
+
+
+@dataclass
+class Stack:
+    deployment: Deployment
+    functions: Functions
+    api: HttpApi
+    opentok: OpenTokEmulator
+    queues: dict[str, str]
+
+    @property
+    def bucket(self) -> str:
+        return self.deployment.physical("ArchiveBucket")
+
+    @property
+    def table(self) -> str:
+        return self.deployment.physical("ArchiveTable")
+
+    def get(self, path: str, query: dict[str, str] | None = None, **headers: str) -> ApiResponse:
+        return self.api.request("GET", path, query=urlencode(query or {}), headers=headers)
+
+    def post(
+        self, path: str, body: Any = None, *, form: dict[str, str] | None = None
+    ) -> ApiResponse:
+        if form is not None:
+            return self.api.request(
+                "POST",
+                path,
+                headers={"content-type": "application/x-www-form-urlencoded"},
+                body=urlencode(form),
+            )
+        payload = b"" if body is None else json.dumps(body).encode()
+        return self.api.request(
+            "POST", path, headers={"content-type": "application/json"}, body=payload
+        )
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        return self.functions.invoke(function, event)
+
+    def join(self, room: str = "standup") -> dict[str, Any]:
+        """Joins a room like a page does: its session, a token, and a connection to OpenTok."""
+        joined = self.get(f"/room/{room}")
+        assert joined.status == 200, joined.body
+        session = joined.json()
+        session["connectionId"] = self.opentok.connect(session["sessionId"], session["token"])
+        return session
+
+    def record(self, room: str = "standup", **options: Any) -> dict[str, Any]:
+        session = self.join(room)
+        started = self.post("/archive/start", {"sessionId": session["sessionId"], **options})
+        assert started.status == 200, started.body
+        return started.json()
+
+    def deliver_s3_events(self) -> int:
+        """Hands the S3 events the bucket has sent to the ready function, as AWS would."""
+        queue = self.queues["MarkReadyFunction"]
+        return notifications.deliver(queue, lambda event: self.invoke("MarkReadyFunction", event))
+
+    def stored(self, archive_id: str) -> dict[str, Any] | None:
+        item = boto3.client("dynamodb").get_item(
+            TableName=self.table, Key={"pk": {"S": f"archive#{archive_id}"}}, ConsistentRead=True
+        )
+        return item.get("Item")
+
+    def wait_until_uploaded(self, archive_id: str) -> None:
+        s3 = boto3.client("s3")
+        eventually(
+            lambda: s3.list_objects_v2(Bucket=self.bucket, Prefix=f"{API_KEY}/{archive_id}/").get(
+                "KeyCount"
+            )
+        )
+
+
+@pytest.fixture
+def opentok() -> Iterator[OpenTokEmulator]:
+    with OpenTokEmulator(
+        api_key=API_KEY,
+        api_secret=secrets.token_hex(20),
+        processing_delay=0.05,
+        auto_stop_delay=0.2,
+    ) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_DEV": "false",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def stack(aws: None, opentok: OpenTokEmulator, monkeypatch: pytest.MonkeyPatch) -> Stack:
+    template = Template()
+    deployment = deploy(
+        template,
+        {
+            "OpenTokApiKey": opentok.api_key,
+            "OpenTokApiSecret": opentok.api_secret,
+            "SiteUrl": SITE_URL,
+        },
+    )
+    environment = deployment.all_environments()
+    # Not in the template: deployed functions talk to the real OpenTok API.
+    environment["OPENTOK_API_URL"] = opentok.url
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    _forget_loaded_functions()
+    queues = notifications.connect(deployment)
+    _point_opentok_storage_at(opentok, deployment.physical("ArchiveBucket"))
+    functions = Functions(template)
+    return Stack(deployment, functions, HttpApi(template, functions), opentok, queues)
+
+
+def _forget_loaded_functions() -> None:
+    """Each test loads the functions afresh, so module-level clients and settings are its own."""
+    for name in list(sys.modules):
+        if name.split(".")[0] in ("recording", "functions"):
+            del sys.modules[name]
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
+
+
+def _point_opentok_storage_at(emulator: OpenTokEmulator, bucket: str) -> None:
+    import opentok
+    import requests
+
+    client = opentok.Client(emulator.api_key, emulator.api_secret, api_url=emulator.url)
+    answer = requests.put(
+        f"{emulator.url}/v2/project/{emulator.api_key}/archive/storage",
+        json={
+            "type": "s3",
+            "config": {"accessKey": "uploader", "secretKey": "uploader-secret", "bucket": bucket},
+            "fallback": "none",
+        },
+        headers=client.get_json_headers(),
+        timeout=5,
+    )
+    answer.raise_for_status()
