@@ -4,7 +4,9 @@ Gateway's (payload format 2.0): the same events in, the same HTTP answers out.""
 import base64
 import importlib.util
 import json
+import logging
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -15,6 +17,7 @@ from urllib.parse import parse_qsl
 
 from local.template import Function, Template
 
+logger = logging.getLogger(__name__)
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 
 
@@ -43,17 +46,23 @@ class Functions:
     def __init__(self, template: Template) -> None:
         self.specs = template.functions()
         self._handlers: dict[str, Callable[[Any, LambdaContext], Any]] = {}
+        self._loading = threading.Lock()
 
     def handler(self, name: str) -> Callable[[Any, LambdaContext], Any]:
-        if name not in self._handlers:
-            self._handlers[name] = _load_handler(self.specs[name])
-        return self._handlers[name]
+        with self._loading:  # concurrent first requests share one cold start
+            if name not in self._handlers:
+                self._handlers[name] = _load_handler(self.specs[name])
+            return self._handlers[name]
 
     def invoke(self, name: str, event: Any) -> Any:
         return self.handler(name)(event, LambdaContext(name))
 
 
 def _load_handler(function: Function) -> Callable[[Any, LambdaContext], Any]:
+    # Layers are unpacked on the import path (/opt/python) in Lambda; here, their folders.
+    for layer_dir in function.layer_dirs:
+        if str(layer_dir) not in sys.path:
+            sys.path.append(str(layer_dir))
     module_file, attribute = function.handler.rsplit(".", 1)
     module_name = f"functions.{function.code_dir.name}.{module_file}"
     spec = importlib.util.spec_from_file_location(
@@ -107,7 +116,9 @@ class HttpApi:
         event = build_event(route.method, route.path, path, query, headers or {}, body, parameters)
         try:
             result = self.functions.invoke(route.function, event)
-        except Exception:  # noqa: BLE001 - API Gateway turns any function failure into a 500
+        except Exception:
+            # Where CloudWatch would have the trace.
+            logger.exception("%s failed", route.function)
             return _json_answer(500, {"message": "Internal Server Error"})
         return _http_answer(result)
 

@@ -63,6 +63,7 @@ class Function:
     code_dir: Path
     handler: str
     environment: dict[str, Any]
+    layer_dirs: list[Path]
 
 
 class Template:
@@ -91,11 +92,16 @@ class Template:
         for name, resource in self.of_type("AWS::Serverless::Function").items():
             properties = resource["Properties"]
             own_env = properties.get("Environment", {}).get("Variables", {})
+            layers = [*shared.get("Layers", []), *properties.get("Layers", [])]
             functions[name] = Function(
                 name=name,
                 code_dir=ROOT / properties["CodeUri"],
                 handler=properties["Handler"],
                 environment={**shared_env, **own_env},
+                layer_dirs=[
+                    ROOT / self.resources[layer["Ref"]]["Properties"]["ContentUri"]
+                    for layer in layers
+                ],
             )
         return functions
 

@@ -1,6 +1,7 @@
 """The stack under test: moto for AWS with the resources of template.yaml, the OpenTok
 emulator over HTTP on loopback, and the template's functions invoked in this process."""
 
+import base64
 import json
 import secrets
 import sys
@@ -12,7 +13,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import boto3
+import opentok
 import pytest
+import requests
 from moto import mock_aws
 
 from local import notifications
@@ -43,16 +46,22 @@ def eventually(check: Callable[[], Any], timeout: float = 10.0, interval: float 
 
 def load_event(name: str, **replace: str) -> dict[str, Any]:
     """An event file with its example ids replaced, e.g. archive_id=..., session_id=..."""
-    text = (EVENTS / f"{name}.json").read_text()
-    if "session_id" in replace:
-        text = text.replace(EVENT_SESSION_ID, replace["session_id"])
-    if "archive_id" in replace:
-        text = text.replace(EVENT_ARCHIVE_ID, replace["archive_id"])
-    event = json.loads(text)
+    event = json.loads(_replace_ids((EVENTS / f"{name}.json").read_text(), replace))
+    if event.get("isBase64Encoded"):
+        body = base64.b64decode(event["body"]).decode()
+        event["body"] = base64.b64encode(_replace_ids(body, replace).encode()).decode()
     if "bucket" in replace:
         for record in event.get("Records", []):
             record["s3"]["bucket"]["name"] = replace["bucket"]
     return event
+
+
+def _replace_ids(text: str, replace: dict[str, str]) -> str:
+    if "session_id" in replace:
+        text = text.replace(EVENT_SESSION_ID, replace["session_id"])
+    if "archive_id" in replace:
+        text = text.replace(EVENT_ARCHIVE_ID, replace["archive_id"])
+    return text
 
 
 @dataclass
@@ -88,6 +97,27 @@ class Stack:
         return self.api.request(
             "POST", path, headers={"content-type": "application/json"}, body=payload
         )
+
+    def sdk(self) -> opentok.Client:
+        """The real SDK, pointed at the emulator: what OpenTok itself holds."""
+        return opentok.Client(
+            self.opentok.api_key, self.opentok.api_secret, api_url=self.opentok.url
+        )
+
+    def publish(self, connection_id: str, name: str = "camera") -> str:
+        """Publishes a stream from a connection, as OpenTok.js does."""
+        answer = requests.post(
+            f"{self.opentok.url}/_emulator/connections/{connection_id}/streams",
+            json={"name": name, "hasAudio": True, "hasVideo": True},
+            timeout=5,
+        )
+        answer.raise_for_status()
+        return answer.json()["streamId"]
+
+    def reload_functions(self) -> None:
+        """Loads the functions again, as a new deployment would, to pick up changed settings."""
+        _forget_loaded_functions()
+        self.functions._handlers.clear()
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         return self.functions.invoke(function, event)
@@ -127,7 +157,7 @@ class Stack:
 
 
 @pytest.fixture
-def opentok() -> Iterator[OpenTokEmulator]:
+def emulator() -> Iterator[OpenTokEmulator]:
     with OpenTokEmulator(
         api_key=API_KEY,
         api_secret=secrets.token_hex(20),
@@ -154,26 +184,39 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def stack(aws: None, opentok: OpenTokEmulator, monkeypatch: pytest.MonkeyPatch) -> Stack:
+def stack_parameters(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Template parameters on top of the defaults; parametrize indirectly to change them."""
+    return getattr(request, "param", {})
+
+
+@pytest.fixture
+def stack(
+    aws: None,
+    emulator: OpenTokEmulator,
+    stack_parameters: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Stack:
     template = Template()
     deployment = deploy(
         template,
         {
-            "OpenTokApiKey": opentok.api_key,
-            "OpenTokApiSecret": opentok.api_secret,
+            "OpenTokApiKey": emulator.api_key,
+            "OpenTokApiSecret": emulator.api_secret,
             "SiteUrl": SITE_URL,
+            **stack_parameters,
         },
     )
     environment = deployment.all_environments()
     # Not in the template: deployed functions talk to the real OpenTok API.
-    environment["OPENTOK_API_URL"] = opentok.url
+    environment["OPENTOK_API_URL"] = emulator.url
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     _forget_loaded_functions()
     queues = notifications.connect(deployment)
-    _point_opentok_storage_at(opentok, deployment.physical("ArchiveBucket"))
+    _point_opentok_storage_at(emulator, deployment.physical("ArchiveBucket"))
+    emulator.calls.clear()  # tests count the calls our functions make
     functions = Functions(template)
-    return Stack(deployment, functions, HttpApi(template, functions), opentok, queues)
+    return Stack(deployment, functions, HttpApi(template, functions), emulator, queues)
 
 
 def _forget_loaded_functions() -> None:
@@ -187,9 +230,6 @@ def _forget_loaded_functions() -> None:
 
 
 def _point_opentok_storage_at(emulator: OpenTokEmulator, bucket: str) -> None:
-    import opentok
-    import requests
-
     client = opentok.Client(emulator.api_key, emulator.api_secret, api_url=emulator.url)
     answer = requests.put(
         f"{emulator.url}/v2/project/{emulator.api_key}/archive/storage",

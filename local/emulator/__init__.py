@@ -1,6 +1,6 @@
 """A local emulator of the OpenTok (Vonage Video) REST API, for tests and the dev stack."""
 
+from .errors import ApiError
 from .server import OpenTokEmulator
-from .state import ApiError
 
 __all__ = ["ApiError", "OpenTokEmulator"]

@@ -16,7 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import auth, media
-from .state import END_OF_EVENTS, ApiError, EmulatorState
+from .errors import ApiError
+from .models import END_OF_EVENTS
+from .state import EmulatorState
 
 log = logging.getLogger(__name__)
 

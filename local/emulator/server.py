@@ -6,13 +6,25 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import TypeVar
 
 from .handler import EmulatorHTTPServer
 from .jobs import CallbackSender, Scheduler
 from .state import EmulatorState
 
-T = TypeVar("T")
+
+def wait_for[T](predicate: Callable[[], T], timeout: float = 5.0, interval: float = 0.01) -> T:
+    """Poll `predicate` until it returns something truthy, and return that.
+
+    Raises TimeoutError if that does not happen within `timeout` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        time.sleep(interval)
 
 
 class OpenTokEmulator:
@@ -85,7 +97,7 @@ class OpenTokEmulator:
         self._callbacks = CallbackSender()
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.02},  # how long stop() waits on the loop
             name="opentok-emulator",
             daemon=True,
         )
@@ -125,21 +137,11 @@ class OpenTokEmulator:
         """Leave a session as a client would."""
         self.state.disconnect(connection_id)
 
-    def wait_for(
+    def wait_for[T](
         self, predicate: Callable[[], T], timeout: float = 5.0, interval: float = 0.01
     ) -> T:
-        """Poll `predicate` until it returns something truthy, which is returned.
-
-        Raises TimeoutError if that does not happen within `timeout` seconds.
-        """
-        deadline = time.monotonic() + timeout
-        while True:
-            result = predicate()
-            if result:
-                return result
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"condition not met within {timeout} s")
-            time.sleep(interval)
+        """Poll `predicate` until it returns something truthy, which is returned."""
+        return wait_for(predicate, timeout, interval)
 
     def _record_call(self, method: str, path: str) -> None:
         with self.state.lock:

@@ -1,4 +1,4 @@
-"""Sessions, connections, streams and archives, and the rules OpenTok applies to them.
+"""The emulated OpenTok project and the rules OpenTok applies to it.
 
 Everything here runs under one re-entrant lock; slow work (uploads, callbacks, timers)
 happens elsewhere and only comes back in to record its outcome.
@@ -6,162 +6,26 @@ happens elsewhere and only comes back in to record its outcome.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import queue
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import auth, media
+from . import auth, media, options
+from .errors import ApiError
 from .jobs import Scheduler
+from .models import ACTIVE, END_OF_EVENTS, EVENT_BACKLOG, Archive, Connection, Session, Stream
 
 log = logging.getLogger(__name__)
 
-RESOLUTIONS = frozenset({"640x480", "480x640", "1280x720", "720x1280", "1920x1080", "1080x1920"})
-DEFAULT_RESOLUTION = "640x480"
-ACTIVE = ("started", "paused")
 DELETABLE = ("available", "uploaded")
 DOWNLOAD_LINK_SECONDS = 600  # OpenTok's download links last 10 minutes.
 MAX_LIST_COUNT = 1000
-EVENT_BACKLOG = 1000  # Caps what piles up for a client that never reads its events.
-
-# Sentinel telling an event stream to end.
-END_OF_EVENTS = None
-
-
-class ApiError(Exception):
-    """An error answered as OpenTok does: an HTTP status and {"code", "message"}."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-@dataclass
-class Stream:
-    stream_id: str
-    connection_id: str
-    name: str
-    has_audio: bool
-    has_video: bool
-    created_at: int = field(default_factory=now_ms)
-
-    def to_json(self) -> dict:
-        return {
-            "streamId": self.stream_id,
-            "connectionId": self.connection_id,
-            "name": self.name,
-            "hasAudio": self.has_audio,
-            "hasVideo": self.has_video,
-            "createdAt": self.created_at,
-        }
-
-
-@dataclass
-class Connection:
-    connection_id: str
-    session_id: str
-    role: str
-    data: str | None
-    created_at: int = field(default_factory=now_ms)
-    streams: dict[str, Stream] = field(default_factory=dict)
-    events: queue.Queue = field(default_factory=lambda: queue.Queue(EVENT_BACKLOG))
-
-    def to_json(self) -> dict:
-        return {
-            "connectionId": self.connection_id,
-            "creationTime": self.created_at,
-            "data": self.data,
-        }
-
-    def send(self, event_type: str | None, data: dict | None = None) -> None:
-        """Queue an event for this client; a client that never reads just loses some."""
-        item = END_OF_EVENTS if event_type is None else (event_type, data or {})
-        try:
-            self.events.put_nowait(item)
-        except queue.Full:
-            log.debug("event backlog full for %s; dropping %s", self.connection_id, event_type)
-
-
-@dataclass
-class Session:
-    session_id: str
-    routed: bool
-    archive_mode: str
-    archive_name: str | None
-    archive_resolution: str | None
-    created_at: int = field(default_factory=now_ms)
-    connections: dict[str, Connection] = field(default_factory=dict)
-
-    def broadcast(self, event_type: str, data: dict, exclude: str | None = None) -> None:
-        for connection in self.connections.values():
-            if connection.connection_id != exclude:
-                connection.send(event_type, data)
-
-    def streams(self) -> list[Stream]:
-        return [s for c in self.connections.values() for s in c.streams.values()]
-
-
-@dataclass
-class Archive:
-    id: str
-    session_id: str
-    name: str | None
-    output_mode: str
-    stream_mode: str
-    resolution: str | None
-    has_audio: bool
-    has_video: bool
-    multi_archive_tag: str | None
-    max_bitrate: int | None
-    created_at: int = field(default_factory=now_ms)
-    updated_at: int = field(default_factory=now_ms)
-    status: str = "started"
-    reason: str = ""
-    size: int = 0
-    recorded_seconds: float = 0.0
-    resumed_at: float = field(default_factory=time.time)
-    pauses: int = 0
-    stream_ids: list[str] = field(default_factory=list)
-    file: bytes | None = None
-
-    @property
-    def filename(self) -> str:
-        return "archive.zip" if self.output_mode == "individual" else "archive.mp4"
-
-    @property
-    def content_type(self) -> str:
-        return media.ZIP_TYPE if self.output_mode == "individual" else media.MP4_TYPE
-
-    def set_status(self, status: str, reason: str | None = None) -> None:
-        if self.status == "started":
-            self.recorded_seconds += time.time() - self.resumed_at
-        if status == "started":
-            self.resumed_at = time.time()
-        self.status = status
-        if reason is not None:
-            self.reason = reason
-        self.updated_at = now_ms()
-
-    def duration(self) -> int:
-        # OpenTok reports 0 until the recording ends.
-        return 0 if self.status in ACTIVE else round(self.recorded_seconds)
-
-    def add_stream(self, stream_id: str) -> None:
-        if stream_id not in self.stream_ids:
-            self.stream_ids.append(stream_id)
 
 
 class EmulatorState:
@@ -190,24 +54,19 @@ class EmulatorState:
         self.connections: dict[str, Connection] = {}
         self.archives: dict[str, Archive] = {}
         self.storage: media.StorageTarget | None = None
+        self.closed = False
 
     # Sessions
 
     def create_session(self, form: dict[str, str]) -> list[dict]:
         """POST /session/create with the SDK's form fields."""
-        routed = _media_mode_routed(form.get("p2p.preference", "enabled"))
-        archive_mode = form.get("archiveMode", "manual")
-        if archive_mode not in ("manual", "always"):
-            raise ApiError(400, "archiveMode must be 'manual' or 'always'.")
-        if archive_mode == "always" and not routed:
-            raise ApiError(400, "A session with always archive mode must also be routed.")
-        _validate_session_options(form, archive_mode, routed)
+        settings = options.session_options(form)
         session = Session(
             session_id=auth.new_session_id(self.api_key),
-            routed=routed,
-            archive_mode=archive_mode,
-            archive_name=form.get("archiveName"),
-            archive_resolution=form.get("archiveResolution"),
+            routed=settings.routed,
+            archive_mode=settings.archive_mode,
+            archive_name=settings.archive_name,
+            archive_resolution=settings.archive_resolution,
         )
         with self.lock:
             self.sessions[session.session_id] = session
@@ -225,7 +84,7 @@ class EmulatorState:
     def _session(self, session_id: object) -> Session:
         if not auth.is_well_formed_session_id(session_id):
             raise ApiError(400, "Invalid session ID.")
-        session = self.sessions.get(session_id)  # type: ignore[arg-type]
+        session = self.sessions.get(str(session_id))
         if session is None:
             raise ApiError(404, "Not found. No session with this ID exists in this project.")
         return session
@@ -277,7 +136,7 @@ class EmulatorState:
 
     def publish(self, connection_id: str, body: object) -> dict:
         """The client publishes a stream; in an always-archived session that starts recording."""
-        name, has_audio, has_video = _stream_options(body)
+        name, has_audio, has_video = options.stream_options(body)
         with self.lock:
             connection = self._connection(connection_id)
             if connection.role not in auth.PUBLISHING_ROLES:
@@ -311,6 +170,8 @@ class EmulatorState:
         previous stream for the same connection is ended (EventSource reconnects).
         """
         with self.lock:
+            if self.closed:
+                raise ApiError(503, "The emulator is shutting down.")
             connection = self._connection(connection_id)
             session = self.sessions[connection.session_id]
             connection.send(END_OF_EVENTS)
@@ -337,6 +198,7 @@ class EmulatorState:
     def close(self) -> None:
         """End every event stream (the emulator is stopping)."""
         with self.lock:
+            self.closed = True
             for connection in self.connections.values():
                 connection.send("sessionDisconnected", {"reason": "networkDisconnected"})
                 connection.send(END_OF_EVENTS)
@@ -345,17 +207,17 @@ class EmulatorState:
 
     def start_archive(self, body: object) -> dict:
         """POST /v2/project/{apiKey}/archive with the SDK's JSON body."""
-        options = _archive_options(body)
+        wanted = options.archive_options(body)
         with self.lock:
-            session = self._session(options["session_id"])
+            session = self._session(wanted["session_id"])
             if not session.routed:
                 raise ApiError(400, "Bad request. You cannot archive relayed sessions.")
             if not session.connections:
                 raise ApiError(
                     400, "Bad request. No clients are actively connected to the session."
                 )
-            self._check_no_conflict(session.session_id, options["multi_archive_tag"])
-            archive = self._begin(session, **options)
+            self._check_no_conflict(session.session_id, wanted["multi_archive_tag"])
+            archive = self._begin(session, **wanted)
             return self.archive_json(archive)
 
     def _check_no_conflict(self, session_id: str, tag: str | None) -> None:
@@ -371,15 +233,15 @@ class EmulatorState:
             name=session.archive_name,
             output_mode="composed",
             stream_mode="auto",
-            resolution=session.archive_resolution or DEFAULT_RESOLUTION,
+            resolution=session.archive_resolution or options.DEFAULT_RESOLUTION,
             has_audio=True,
             has_video=True,
             multi_archive_tag=None,
             max_bitrate=None,
         )
 
-    def _begin(self, session: Session, **options: object) -> Archive:
-        archive = Archive(id=str(uuid.uuid4()), **options)  # type: ignore[arg-type]
+    def _begin(self, session: Session, **settings: object) -> Archive:
+        archive = Archive(id=str(uuid.uuid4()), **settings)
         for stream in session.streams():
             archive.add_stream(stream.stream_id)
         self.archives[archive.id] = archive
@@ -485,8 +347,9 @@ class EmulatorState:
             return self.archive_json(self._archive(archive_id), base_url)
 
     def list_archives(self, query: dict[str, str], base_url: str | None = None) -> dict:
-        offset = _non_negative_int(query.get("offset"), "offset", default=0)
-        count = min(_non_negative_int(query.get("count"), "count", default=50), MAX_LIST_COUNT)
+        offset = options.non_negative_int(query.get("offset"), "offset", default=0)
+        count = options.non_negative_int(query.get("count"), "count", default=50)
+        count = min(count, MAX_LIST_COUNT)
         session_id = query.get("sessionId")
         with self.lock:
             matching = [a for a in self.archives.values() if session_id in (None, "", a.session_id)]
@@ -563,112 +426,3 @@ class EmulatorState:
     def delete_storage(self) -> None:
         with self.lock:
             self.storage = None
-
-
-def _media_mode_routed(preference: str) -> bool:
-    if preference not in ("enabled", "disabled"):
-        raise ApiError(400, "p2p.preference must be 'enabled' or 'disabled'.")
-    return preference == "disabled"
-
-
-def _validate_session_options(form: dict[str, str], archive_mode: str, routed: bool) -> None:
-    name = form.get("archiveName")
-    if name is not None and (archive_mode == "manual" or not 1 <= len(name) <= 80):
-        raise ApiError(400, "archiveName needs archiveMode 'always' and 1 to 80 characters.")
-    resolution = form.get("archiveResolution")
-    if resolution is not None and (archive_mode == "manual" or resolution not in RESOLUTIONS):
-        raise ApiError(400, "archiveResolution needs archiveMode 'always' and a valid value.")
-    location = form.get("location")
-    if location:
-        try:
-            ipaddress.IPv4Address(location)
-        except ValueError as error:
-            raise ApiError(400, "location must be an IPv4 address.") from error
-    e2ee = form.get("e2ee", "false")
-    if e2ee not in ("true", "false"):
-        raise ApiError(400, "e2ee must be 'true' or 'false'.")
-    if e2ee == "true" and not routed:
-        raise ApiError(400, "End-to-end encryption is only supported in routed sessions.")
-
-
-def _archive_options(body: object) -> dict:
-    """Validate a start-archive body into keyword arguments for Archive."""
-    if not isinstance(body, dict):
-        raise ApiError(400, "Bad request. The body must be a JSON object.")
-    session_id = body.get("sessionId")
-    if not session_id:
-        raise ApiError(400, "Bad request. sessionId is required.")
-    output_mode = _choice(body, "outputMode", ("composed", "individual"))
-    stream_mode = _choice(body, "streamMode", ("auto", "manual"))
-    has_audio = _flag(body, "hasAudio")
-    has_video = _flag(body, "hasVideo")
-    if not has_audio and not has_video:
-        raise ApiError(400, "Bad request. hasAudio and hasVideo cannot both be false.")
-    resolution = body.get("resolution")
-    if resolution is not None and output_mode == "individual":
-        raise ApiError(400, "Bad request. resolution is not supported in individual output mode.")
-    if resolution is not None and resolution not in RESOLUTIONS:
-        raise ApiError(400, f"Bad request. Invalid resolution {resolution!r}.")
-    return {
-        "session_id": session_id,
-        "name": _optional_str(body, "name"),
-        "output_mode": output_mode,
-        "stream_mode": stream_mode,
-        "resolution": resolution or (DEFAULT_RESOLUTION if output_mode == "composed" else None),
-        "has_audio": has_audio,
-        "has_video": has_video,
-        "multi_archive_tag": _optional_str(body, "multiArchiveTag"),
-        "max_bitrate": _max_bitrate(body.get("maxBitrate")),
-    }
-
-
-def _choice(body: dict, key: str, allowed: tuple[str, ...]) -> str:
-    value = body.get(key)
-    if value is None:
-        return allowed[0]
-    if value not in allowed:
-        raise ApiError(400, f"Bad request. {key} must be one of {', '.join(allowed)}.")
-    return value
-
-
-def _flag(body: dict, key: str) -> bool:
-    value = body.get(key, True)
-    if not isinstance(value, bool):
-        raise ApiError(400, f"Bad request. {key} must be a boolean.")
-    return value
-
-
-def _optional_str(body: dict, key: str) -> str | None:
-    value = body.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ApiError(400, f"Bad request. {key} must be a string.")
-    return value
-
-
-def _max_bitrate(value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 100_000 <= value <= 6_000_000:
-        raise ApiError(400, "Bad request. maxBitrate must be an integer from 100000 to 6000000.")
-    return value
-
-
-def _stream_options(body: object) -> tuple[str, bool, bool]:
-    if body is None:
-        body = {}
-    if not isinstance(body, dict):
-        raise ApiError(400, "The body must be a JSON object.")
-    name = body.get("name")
-    if name is None:
-        name = ""
-    if not isinstance(name, str):
-        raise ApiError(400, "name must be a string.")
-    return name, _flag(body, "hasAudio"), _flag(body, "hasVideo")
-
-
-def _non_negative_int(value: str | None, name: str, default: int) -> int:
-    if value in (None, ""):
-        return default
-    if not value.isdigit():
-        raise ApiError(400, f"Bad request. {name} must be a non-negative integer.")
-    return int(value)

@@ -1,0 +1,354 @@
+"""`make dev`: the whole recording flow on this machine, with no AWS or OpenTok account.
+
+One origin serves the API (the template's functions, in this process, behind an API Gateway
+stand-in), the static site, a stand-in for OpenTok.js and the emulator's client endpoints.
+Behind it run moto's server (S3, DynamoDB, SQS, Secrets Manager) with the template's
+resources, and the OpenTok emulator, which uploads finished recordings to the bucket.
+"""
+
+import argparse
+import http.client
+import json
+import mimetypes
+import os
+import secrets
+import signal
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from local.template import ROOT, Template
+
+WEB = ROOT / "web"
+OPENTOK_JS = ROOT / "local" / "opentok.js"
+API_KEY = "47000000"
+REGION = "us-east-1"
+NOTIFICATION_POLL_SECONDS = 1
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LocalStack:
+    """Starts moto, the emulator and the one-origin server; `stop()` ends all of them."""
+
+    def __init__(self, port: int = 3000, processing_delay: float = 2.0) -> None:
+        self.port = port
+        self.processing_delay = processing_delay
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "LocalStack":
+        if self.port:
+            # Fail before starting anything if the port is taken.
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", self.port))
+        self._start_moto()
+        self._deploy()
+        self._start_emulator()
+        self._start_server()
+        return self
+
+    def _start_moto(self) -> None:
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        # moto logs every request it serves; the notification poller alone makes one a second.
+        logging.getLogger("werkzeug").disabled = True
+
+        moto_port = free_port()
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+        self.moto.start()
+        self.moto_url = f"http://127.0.0.1:{moto_port}"
+        # Everything in this process that speaks AWS, the functions included, talks to moto.
+        os.environ.update(
+            AWS_ENDPOINT_URL=self.moto_url,
+            AWS_DEFAULT_REGION=REGION,
+            AWS_ACCESS_KEY_ID="local",
+            AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - moto accepts any credentials
+            POWERTOOLS_TRACE_DISABLED="true",
+            POWERTOOLS_METRICS_NAMESPACE="OpenTokArchiving",
+        )
+
+    def _deploy(self) -> None:
+        from local import notifications
+        from local.resources import deploy
+
+        self.template = Template()
+        self.api_secret = secrets.token_hex(20)
+        self.deployment = deploy(
+            self.template,
+            {
+                "OpenTokApiKey": API_KEY,
+                "OpenTokApiSecret": self.api_secret,
+                "SiteUrl": self.url,
+                "AllowedOrigins": self.url,
+            },
+        )
+        self.queues = notifications.connect(self.deployment, region=REGION)
+
+    def _start_emulator(self) -> None:
+        import requests
+
+        from local.emulator import OpenTokEmulator
+
+        self.opentok = OpenTokEmulator(
+            api_key=API_KEY,
+            api_secret=self.api_secret,
+            processing_delay=self.processing_delay,
+            s3_endpoint_url=self.moto_url,
+            callback_url=f"{self.url}/archive/callback",
+        ).start()
+        os.environ.update(self.deployment.all_environments(), OPENTOK_API_URL=self.opentok.url)
+        # What `make configure-opentok` does for a real project: uploads go to our bucket.
+        import opentok
+
+        client = opentok.Client(API_KEY, self.api_secret, api_url=self.opentok.url)
+        requests.put(
+            f"{self.opentok.url}/v2/project/{API_KEY}/archive/storage",
+            json={
+                "type": "s3",
+                "config": {
+                    "accessKey": "local",
+                    "secretKey": "local",
+                    "bucket": self.deployment.physical("ArchiveBucket"),
+                },
+                "fallback": "none",
+            },
+            headers=client.get_json_headers(),
+            timeout=5,
+        ).raise_for_status()
+
+    def _start_server(self) -> None:
+        from local.gateway import Functions, HttpApi
+
+        self.functions = Functions(self.template)
+        self.api = HttpApi(self.template, self.functions)
+        self.server = _OneOriginServer(("127.0.0.1", self.port), self)
+        self.port = self.server.server_address[1]
+        self._spawn(self.server.serve_forever, "http")
+        for function, queue in self.queues.items():
+            self._spawn(lambda f=function, q=queue: self._deliver_s3_events(f, q), function)
+
+    def _spawn(self, target: Any, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _deliver_s3_events(self, function: str, queue_url: str) -> None:
+        from local import notifications
+
+        while not self._stopping.is_set():
+            try:
+                notifications.deliver(
+                    queue_url,
+                    lambda event: self.functions.invoke(function, event),
+                    region=REGION,
+                    wait_seconds=NOTIFICATION_POLL_SECONDS,
+                )
+            except Exception as error:  # noqa: BLE001 - like Lambda: log, the event is retried
+                if not self._stopping.is_set():
+                    print(f"{function} failed on an S3 event, it will be retried: {error!r}")
+                    self._stopping.wait(1)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if hasattr(self, "server"):
+            self.server.shutdown()
+            self.server.server_close()
+        if hasattr(self, "opentok"):
+            self.opentok.stop()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if hasattr(self, "moto"):
+            self.moto.stop()
+
+    def config_js(self) -> bytes:
+        settings = {
+            "SAMPLE_SERVER_BASE_URL": self.url,
+            "OPENTOK_JS_URL": f"{self.url}/local/opentok.js",
+        }
+        lines = [f"window.{name} = {json.dumps(value)};" for name, value in settings.items()]
+        return ("// Written by `make dev` for this origin.\n" + "\n".join(lines) + "\n").encode()
+
+
+class _OneOriginServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], stack: LocalStack) -> None:
+        self.stack = stack
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _OneOriginServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def do_OPTIONS(self) -> None:
+        self._dispatch()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _dispatch(self) -> None:
+        stack = self.server.stack
+        path = urlsplit(self.path).path
+        if path.startswith("/_emulator/"):
+            self._proxy(stack.opentok.url)
+        elif path == "/js/config.js":
+            self._send(200, {"content-type": "text/javascript"}, stack.config_js())
+        elif path == "/local/opentok.js":
+            self._send_file(OPENTOK_JS)
+        elif any(route.pattern.fullmatch(path) for route in stack.api.routes):
+            self._call_api()
+        elif self.command == "GET":
+            self._send_static(path)
+        else:
+            self._send(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("content-length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _call_api(self) -> None:
+        stack = self.server.stack
+        parts = urlsplit(self.path)
+        body = self._body()
+        origin = self.headers.get("origin")
+        cors = _cors_headers(stack.template.cors(), origin, stack.deployment.names)
+        if self.command == "OPTIONS" and self.headers.get("access-control-request-method"):
+            self._send(204, cors, b"")
+            return
+        answer = stack.api.request(
+            self.command, parts.path, query=parts.query, headers=dict(self.headers), body=body
+        )
+        headers = {**answer.headers, **cors}
+        if answer.cookies:
+            headers["set-cookie"] = ", ".join(answer.cookies)
+        self._send(answer.status, headers, answer.body)
+
+    def _send_static(self, path: str) -> None:
+        relative = "index.html" if path in ("", "/") else path.lstrip("/")
+        target = (WEB / relative).resolve()
+        if not target.is_relative_to(WEB.resolve()) or not target.is_file():
+            self._send(404, {"content-type": "text/plain"}, b"not found")
+            return
+        self._send_file(target)
+
+    def _send_file(self, target: Path) -> None:
+        content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        headers = {"content-type": content_type, "cache-control": "no-cache"}
+        self._send(200, headers, target.read_bytes())
+
+    def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _proxy(self, upstream_url: str) -> None:
+        """Passes a request to the emulator and streams its answer back (events included)."""
+        upstream = urlsplit(upstream_url)
+        connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
+        headers = {
+            name: value
+            for name, value in self.headers.items()
+            if name.lower() not in ("host", "connection")
+        }
+        try:
+            connection.request(self.command, self.path, body=self._body(), headers=headers)
+            answer = connection.getresponse()
+            streaming = answer.getheader("content-type", "").startswith("text/event-stream")
+            self.send_response(answer.status)
+            for name, value in answer.getheaders():
+                if name.lower() not in ("connection", "transfer-encoding", "content-length"):
+                    self.send_header(name, value)
+            if streaming:
+                self.send_header("connection", "close")
+                self.close_connection = True
+                self.end_headers()
+                while chunk := answer.read1(65536):
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+            else:
+                body = answer.read()
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+        except (OSError, http.client.HTTPException):
+            self.close_connection = True
+        finally:
+            connection.close()
+
+
+def _cors_headers(
+    cors: dict[str, Any], origin: str | None, names: dict[str, Any]
+) -> dict[str, str]:
+    """The CORS answer API Gateway gives for the template's CorsConfiguration."""
+    from local.template import resolve
+
+    if not origin or not cors:
+        return {}
+    allowed = resolve(cors.get("AllowOrigins", []), names)
+    if isinstance(allowed, str):
+        allowed = [allowed]
+    if "*" not in allowed and origin not in allowed:
+        return {}
+    return {
+        "access-control-allow-origin": "*" if "*" in allowed else origin,
+        "access-control-allow-methods": ",".join(cors.get("AllowMethods", [])),
+        "access-control-allow-headers": ",".join(cors.get("AllowHeaders", [])),
+        "access-control-max-age": str(cors.get("MaxAge", 0)),
+        "vary": "origin",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 3000))
+    parser.add_argument("--processing-delay", type=float, default=2.0)
+    options = parser.parse_args()
+    stack = LocalStack(options.port, options.processing_delay)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        stack.start()
+        print(f"Open {stack.url}  (Ctrl-C stops everything)", flush=True)
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+        print("Stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Request bodies checked with OpenTok's rules; anything wrong is a 400."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from .errors import ApiError
+
+RESOLUTIONS = frozenset({"640x480", "480x640", "1280x720", "720x1280", "1920x1080", "1080x1920"})
+DEFAULT_RESOLUTION = "640x480"
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    routed: bool
+    archive_mode: str
+    archive_name: str | None
+    archive_resolution: str | None
+
+
+def session_options(form: dict[str, str]) -> SessionOptions:
+    """The form fields of POST /session/create (the SDK sends all of them)."""
+    preference = form.get("p2p.preference", "enabled")  # the SDKs default to relayed
+    if preference not in ("enabled", "disabled"):
+        raise ApiError(400, "p2p.preference must be 'enabled' or 'disabled'.")
+    routed = preference == "disabled"
+    archive_mode = form.get("archiveMode", "manual")
+    if archive_mode not in ("manual", "always"):
+        raise ApiError(400, "archiveMode must be 'manual' or 'always'.")
+    if archive_mode == "always" and not routed:
+        raise ApiError(400, "A session with always archive mode must also be routed.")
+    name = form.get("archiveName")
+    if name is not None and (archive_mode == "manual" or not 1 <= len(name) <= 80):
+        raise ApiError(400, "archiveName needs archiveMode 'always' and 1 to 80 characters.")
+    resolution = form.get("archiveResolution")
+    if resolution is not None and (archive_mode == "manual" or resolution not in RESOLUTIONS):
+        raise ApiError(400, "archiveResolution needs archiveMode 'always' and a valid value.")
+    _check_location(form.get("location"))
+    _check_e2ee(form.get("e2ee", "false"), routed)
+    return SessionOptions(routed, archive_mode, name, resolution)
+
+
+def _check_location(location: str | None) -> None:
+    if not location:
+        return
+    try:
+        ipaddress.IPv4Address(location)
+    except ValueError as error:
+        raise ApiError(400, "location must be an IPv4 address.") from error
+
+
+def _check_e2ee(e2ee: str, routed: bool) -> None:
+    if e2ee not in ("true", "false"):
+        raise ApiError(400, "e2ee must be 'true' or 'false'.")
+    if e2ee == "true" and not routed:
+        raise ApiError(400, "End-to-end encryption is only supported in routed sessions.")
+
+
+def archive_options(body: object) -> dict:
+    """A start-archive body as keyword arguments for models.Archive."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "Bad request. The body must be a JSON object.")
+    session_id = body.get("sessionId")
+    if not session_id:
+        raise ApiError(400, "Bad request. sessionId is required.")
+    output_mode = _choice(body, "outputMode", ("composed", "individual"))
+    stream_mode = _choice(body, "streamMode", ("auto", "manual"))
+    has_audio = _flag(body, "hasAudio")
+    has_video = _flag(body, "hasVideo")
+    if not has_audio and not has_video:
+        raise ApiError(400, "Bad request. hasAudio and hasVideo cannot both be false.")
+    resolution = body.get("resolution")
+    if resolution is not None and output_mode == "individual":
+        raise ApiError(400, "Bad request. resolution is not supported in individual output mode.")
+    if resolution is not None and resolution not in RESOLUTIONS:
+        raise ApiError(400, f"Bad request. Invalid resolution {resolution!r}.")
+    return {
+        "session_id": session_id,
+        "name": _optional_str(body, "name"),
+        "output_mode": output_mode,
+        "stream_mode": stream_mode,
+        "resolution": resolution or (DEFAULT_RESOLUTION if output_mode == "composed" else None),
+        "has_audio": has_audio,
+        "has_video": has_video,
+        "multi_archive_tag": _optional_str(body, "multiArchiveTag"),
+        "max_bitrate": _max_bitrate(body.get("maxBitrate")),
+    }
+
+
+def stream_options(body: object) -> tuple[str, bool, bool]:
+    """(name, hasAudio, hasVideo) of a stream a client publishes; all optional."""
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise ApiError(400, "The body must be a JSON object.")
+    name = body.get("name")
+    if name is None:
+        name = ""
+    if not isinstance(name, str):
+        raise ApiError(400, "name must be a string.")
+    return name, _flag(body, "hasAudio"), _flag(body, "hasVideo")
+
+
+def non_negative_int(value: str | None, name: str, default: int) -> int:
+    """A query-string number such as offset or count."""
+    if value in (None, ""):
+        return default
+    if not value.isdigit():
+        raise ApiError(400, f"Bad request. {name} must be a non-negative integer.")
+    return int(value)
+
+
+def _choice(body: dict, key: str, allowed: tuple[str, ...]) -> str:
+    value = body.get(key)
+    if value is None:
+        return allowed[0]
+    if value not in allowed:
+        raise ApiError(400, f"Bad request. {key} must be one of {', '.join(allowed)}.")
+    return value
+
+
+def _flag(body: dict, key: str) -> bool:
+    value = body.get(key, True)
+    if not isinstance(value, bool):
+        raise ApiError(400, f"Bad request. {key} must be a boolean.")
+    return value
+
+
+def _optional_str(body: dict, key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ApiError(400, f"Bad request. {key} must be a string.")
+    return value
+
+
+def _max_bitrate(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 100_000 <= value <= 6_000_000:
+        raise ApiError(400, "Bad request. maxBitrate must be an integer from 100000 to 6000000.")
+    return value

@@ -1,0 +1,949 @@
+/*
+ * A stand-in for OpenTok.js, for running the sample page with no OpenTok account.
+ *
+ * It speaks to the local emulator's /_emulator/ routes instead of OpenTok's servers and keeps
+ * the client API's names and callback conventions, so the page written for the real
+ * OpenTok.js runs unchanged: only the script URL differs (config.js's OPENTOK_JS_URL).
+ *
+ * What it cannot do: carry media between participants. There is no media server, so a
+ * subscriber is a labelled placeholder; only your own camera is real.
+ */
+(function (global) {
+  'use strict';
+
+  var VERSION = 'local-emulator';
+  var REQUEST_TIMEOUT_MS = 15000;
+  // How long a dropped event stream may try to come back before we call the session lost;
+  // EventSource alone would retry forever against a server that is gone.
+  var RECONNECT_GIVE_UP_MS = 30000;
+  // After the event stream reopens, the emulator replays what the session holds right away.
+  // Anything we knew of that it does not replay within this window has gone meanwhile.
+  var RESYNC_WINDOW_MS = 1500;
+
+  // The emulator lives on the origin this script was served from, which for the dev server
+  // is also the page's origin. The page may be elsewhere, hence not location.origin.
+  var script = document.currentScript;
+  var EMULATOR_ORIGIN = script && script.src ? new URL(script.src, location.href).origin
+    : location.origin;
+  var EMULATOR_BASE = EMULATOR_ORIGIN + '/_emulator';
+
+  var liveSessions = new Set();
+  var idCounter = 0;
+
+  function nextId(prefix) {
+    idCounter += 1;
+    return prefix + '_' + Date.now().toString(36) + '_' + idCounter;
+  }
+
+  function later(fn) {
+    // OpenTok calls back asynchronously even when it could answer at once; pages may rely
+    // on their code after the call running first.
+    setTimeout(fn, 0);
+  }
+
+  function OTError(name, message, code) {
+    var error = new Error(message);
+    error.name = name;
+    error.code = code;
+    return error;
+  }
+
+  var ERRORS = {
+    AUTHENTICATION: ['OT_AUTHENTICATION_ERROR', 1004],
+    INVALID_SESSION_ID: ['OT_INVALID_SESSION_ID', 1005],
+    CONNECT_FAILED: ['OT_CONNECT_FAILED', 1006],
+    NOT_CONNECTED: ['OT_NOT_CONNECTED', 1010],
+    INVALID_PARAMETER: ['OT_INVALID_PARAMETER', 1011],
+    UNABLE_TO_PUBLISH: ['OT_UNABLE_TO_PUBLISH', 1500],
+    ACCESS_DENIED: ['OT_USER_MEDIA_ACCESS_DENIED', 1500],
+    NO_DEVICES: ['OT_NO_DEVICES_FOUND', 1500],
+    HARDWARE_UNAVAILABLE: ['OT_HARDWARE_UNAVAILABLE', 1500],
+    NOT_SUPPORTED: ['OT_NOT_SUPPORTED', 1500],
+    STREAM_NOT_FOUND: ['OT_STREAM_NOT_FOUND', 1600]
+  };
+
+  function makeError(kind, message) {
+    return OTError(ERRORS[kind][0], message, ERRORS[kind][1]);
+  }
+
+  function lastFunction(args) {
+    for (var i = args.length - 1; i >= 0; i -= 1) {
+      if (typeof args[i] === 'function') return args[i];
+    }
+    return null;
+  }
+
+  function callback(fn, error) {
+    if (!fn) {
+      if (error) console.error('[OT local]', error.name + ':', error.message);
+      return;
+    }
+    later(function () { fn(error || undefined); });
+  }
+
+  // --- HTTP to the emulator ---------------------------------------------------------------
+
+  function emulatorRequest(method, path, body, options) {
+    var controller = new AbortController();
+    var timer = setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS);
+    var init = {
+      method: method,
+      signal: controller.signal,
+      keepalive: Boolean(options && options.keepalive),
+      headers: {Accept: 'application/json'}
+    };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    return fetch(EMULATOR_BASE + path, init).then(function (response) {
+      return response.text().then(function (text) {
+        clearTimeout(timer);
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (ignored) { data = null; }
+        if (!response.ok) {
+          var failure = new Error((data && data.message) || ('HTTP ' + response.status));
+          failure.status = response.status;
+          throw failure;
+        }
+        return data;
+      });
+    }, function (error) {
+      clearTimeout(timer);
+      var failure = new Error(error.name === 'AbortError'
+        ? 'the local OpenTok emulator did not answer in time'
+        : 'cannot reach the local OpenTok emulator at ' + EMULATOR_ORIGIN);
+      failure.status = 0;
+      throw failure;
+    });
+  }
+
+  // --- Events -----------------------------------------------------------------------------
+
+  function OTEvent(type, target, fields, cancelable) {
+    if (fields) Object.keys(fields).forEach(function (key) { this[key] = fields[key]; }, this);
+    this.type = type;
+    this.target = target;
+    this.cancelable = Boolean(cancelable);
+    this._defaultPrevented = false;
+  }
+  OTEvent.prototype.preventDefault = function () {
+    if (this.cancelable) this._defaultPrevented = true;
+  };
+  OTEvent.prototype.isDefaultPrevented = function () { return this._defaultPrevented; };
+
+  // Session, Publisher, Subscriber and OT itself share OpenTok's on/once/off conventions.
+  var EventEmitter = {
+    on: function (type, handler, context) {
+      if (type && typeof type === 'object') {
+        Object.keys(type).forEach(function (name) { this.on(name, type[name], handler); }, this);
+        return this;
+      }
+      if (typeof handler !== 'function') return this;
+      var handlers = this._handlers || (this._handlers = {});
+      (handlers[type] || (handlers[type] = [])).push({fn: handler, context: context, once: false});
+      return this;
+    },
+    once: function (type, handler, context) {
+      if (type && typeof type === 'object') {
+        Object.keys(type).forEach(function (name) { this.once(name, type[name], handler); }, this);
+        return this;
+      }
+      this.on(type, handler, context);
+      var list = this._handlers[type];
+      if (list && list.length) list[list.length - 1].once = true;
+      return this;
+    },
+    off: function (type, handler, context) {
+      if (!this._handlers) return this;
+      if (type === undefined) {
+        this._handlers = {};
+        return this;
+      }
+      if (type && typeof type === 'object') {
+        Object.keys(type).forEach(function (name) { this.off(name, type[name], handler); }, this);
+        return this;
+      }
+      if (!handler) {
+        delete this._handlers[type];
+        return this;
+      }
+      this._handlers[type] = (this._handlers[type] || []).filter(function (entry) {
+        return entry.fn !== handler || (context !== undefined && entry.context !== context);
+      });
+      return this;
+    },
+    _dispatch: function (event, defaultAction) {
+      var list = ((this._handlers && this._handlers[event.type]) || []).slice();
+      list.forEach(function (entry) {
+        if (entry.once) this.off(event.type, entry.fn, entry.context);
+        try {
+          entry.fn.call(entry.context || this, event);
+        } catch (error) {
+          // One faulty handler must not keep the others, or the default action, from running.
+          console.error('[OT local] an event handler for ' + event.type + ' threw', error);
+        }
+      }, this);
+      if (defaultAction && !event.isDefaultPrevented()) defaultAction();
+      return event;
+    }
+  };
+
+  function mixEvents(proto) {
+    Object.keys(EventEmitter).forEach(function (key) { proto[key] = EventEmitter[key]; });
+  }
+
+  // --- DOM helpers ------------------------------------------------------------------------
+
+  function cssSize(value, fallback) {
+    if (value === undefined || value === null || value === '') return fallback;
+    return typeof value === 'number' ? value + 'px' : String(value);
+  }
+
+  function resolveTarget(target) {
+    if (!target) return null;
+    if (typeof target === 'string') return document.getElementById(target);
+    return target.nodeType === 1 ? target : null;
+  }
+
+  // Mirrors OpenTok's insertMode: the default replaces the target element.
+  function place(element, target, insertMode) {
+    if (!target) {
+      document.body.appendChild(element);
+      return;
+    }
+    switch (insertMode || 'replace') {
+      case 'append': target.appendChild(element); break;
+      case 'before': target.parentNode.insertBefore(element, target); break;
+      case 'after': target.parentNode.insertBefore(element, target.nextSibling); break;
+      default:
+        element.id = element.id || target.id;
+        target.parentNode.replaceChild(element, target);
+    }
+  }
+
+  function sizeElement(element, properties) {
+    element.style.width = cssSize(properties.width, '264px');
+    element.style.height = cssSize(properties.height, '198px');
+    element.style.position = element.style.position || 'relative';
+    element.style.overflow = 'hidden';
+  }
+
+  function removeElement(element) {
+    if (element && element.parentNode) element.parentNode.removeChild(element);
+  }
+
+  // --- Streams and connections ------------------------------------------------------------
+
+  function makeConnection(data) {
+    return {
+      connectionId: data.connectionId,
+      id: data.connectionId,
+      creationTime: data.creationTime || Date.now(),
+      data: data.data === undefined ? null : data.data
+    };
+  }
+
+  function makeStream(data, connection) {
+    return {
+      streamId: data.streamId,
+      id: data.streamId,
+      connection: connection,
+      name: data.name || '',
+      hasAudio: data.hasAudio !== false,
+      hasVideo: data.hasVideo !== false,
+      videoType: data.hasVideo === false ? null : 'camera',
+      creationTime: data.createdAt || Date.now()
+    };
+  }
+
+  // --- Publisher --------------------------------------------------------------------------
+
+  function Publisher(target, properties, setupError) {
+    this.id = nextId('OT_publisher');
+    this.properties = properties;
+    this.session = null;
+    this.stream = null;
+    this.streamId = null;
+    this.accessAllowed = false;
+    this._destroyed = false;
+    this._media = null;
+
+    this.element = document.createElement('div');
+    this.element.className = 'OT_root OT_publisher';
+    this.element.setAttribute('data-ot-local', 'publisher');
+    sizeElement(this.element, properties);
+
+    this.videoElement = document.createElement('video');
+    this.videoElement.autoplay = true;
+    this.videoElement.muted = true; // hearing yourself would feed back
+    this.videoElement.playsInline = true;
+    this.videoElement.setAttribute('autoplay', '');
+    this.videoElement.setAttribute('muted', '');
+    this.videoElement.setAttribute('playsinline', '');
+    this.videoElement.style.cssText =
+      'width:100%;height:100%;object-fit:cover;display:block;background:#000;' +
+      (properties.mirror === false ? '' : 'transform:scaleX(-1);');
+    this.element.appendChild(this.videoElement);
+    if (setupError) {
+      this._ready = Promise.reject(setupError);
+      return;
+    }
+    place(this.element, target, properties.insertMode);
+    this._ready = this._startMedia();
+  }
+  mixEvents(Publisher.prototype);
+
+  Publisher.prototype._startMedia = function () {
+    var self = this;
+    var wantsAudio = this.properties.audioSource !== null && this.properties.audioSource !== false;
+    var wantsVideo = this.properties.videoSource !== null && this.properties.videoSource !== false;
+    if (!wantsAudio && !wantsVideo) return Promise.resolve(null);
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      return Promise.reject(makeError('NOT_SUPPORTED',
+        'This browser cannot use the camera here (it needs a secure context: https or localhost).'));
+    }
+    return navigator.mediaDevices.getUserMedia({audio: wantsAudio, video: wantsVideo})
+      .then(function (media) {
+        if (self._destroyed) {
+          media.getTracks().forEach(function (track) { track.stop(); });
+          return null;
+        }
+        self._media = media;
+        self.accessAllowed = true;
+        self.videoElement.srcObject = media;
+        var playing = self.videoElement.play();
+        if (playing && playing.catch) playing.catch(function () { /* autoplay policy; muted plays */ });
+        self._applyPublishFlags();
+        self._dispatch(new OTEvent('accessAllowed', self));
+        self._dispatch(new OTEvent('videoElementCreated', self, {element: self.videoElement}));
+        return media;
+      }, function (error) {
+        var otError = mediaError(error);
+        if (otError.name === ERRORS.ACCESS_DENIED[0]) {
+          self._dispatch(new OTEvent('accessDenied', self, {message: otError.message}));
+        }
+        throw otError;
+      });
+  };
+
+  function mediaError(error) {
+    var name = error && error.name;
+    if (name === 'NotAllowedError' || name === 'SecurityError' || name === 'PermissionDeniedError') {
+      return makeError('ACCESS_DENIED', 'Access to the camera and microphone was denied.');
+    }
+    if (name === 'NotFoundError' || name === 'OverconstrainedError') {
+      return makeError('NO_DEVICES', 'No camera or microphone was found.');
+    }
+    if (name === 'NotReadableError' || name === 'AbortError') {
+      return makeError('HARDWARE_UNAVAILABLE',
+        'The camera or microphone is in use by another application.');
+    }
+    return makeError('ACCESS_DENIED',
+      'Could not use the camera and microphone: ' + ((error && error.message) || name || 'unknown error'));
+  }
+
+  Publisher.prototype._applyPublishFlags = function () {
+    if (!this._media) return;
+    var audio = this.properties.publishAudio !== false;
+    var video = this.properties.publishVideo !== false;
+    this._media.getAudioTracks().forEach(function (track) { track.enabled = audio; });
+    this._media.getVideoTracks().forEach(function (track) { track.enabled = video; });
+  };
+
+  Publisher.prototype.publishAudio = function (value) {
+    this.properties.publishAudio = Boolean(value);
+    this._applyPublishFlags();
+    return this;
+  };
+
+  Publisher.prototype.publishVideo = function (value) {
+    this.properties.publishVideo = Boolean(value);
+    this._applyPublishFlags();
+    return this;
+  };
+
+  Publisher.prototype.hasAudio = function () {
+    return Boolean(this._media && this._media.getAudioTracks().length);
+  };
+
+  Publisher.prototype.hasVideo = function () {
+    return Boolean(this._media && this._media.getVideoTracks().length);
+  };
+
+  Publisher.prototype.destroy = function () {
+    if (this._destroyed) return this;
+    if (this.session && this.stream) this.session.unpublish(this);
+    this._destroyed = true;
+    if (this._media) this._media.getTracks().forEach(function (track) { track.stop(); });
+    this._media = null;
+    removeElement(this.element);
+    this._dispatch(new OTEvent('destroyed', this, {reason: 'clientDestroyed'}));
+    return this;
+  };
+
+  // --- Subscriber -------------------------------------------------------------------------
+
+  function Subscriber(session, stream, target, properties) {
+    this.id = nextId('OT_subscriber');
+    this.session = session;
+    this.stream = stream;
+    this.streamId = stream.streamId;
+    this._destroyed = false;
+
+    this.element = document.createElement('div');
+    this.element.className = 'OT_root OT_subscriber';
+    this.element.setAttribute('data-ot-local', 'subscriber');
+    this.element.setAttribute('data-stream-id', stream.streamId);
+    sizeElement(this.element, properties);
+    this.element.style.display = 'flex';
+    this.element.style.flexDirection = 'column';
+    this.element.style.alignItems = 'center';
+    this.element.style.justifyContent = 'center';
+    this.element.style.gap = '0.4em';
+    this.element.style.padding = '0.75em';
+    this.element.style.boxSizing = 'border-box';
+    this.element.style.textAlign = 'center';
+    this.element.style.background = '#1f2933';
+    this.element.style.color = '#f5f7fa';
+
+    var name = document.createElement('strong');
+    name.className = 'OT_name';
+    name.textContent = stream.name || 'Participant';
+    var note = document.createElement('span');
+    note.className = 'OT_local_note';
+    note.style.fontSize = '0.85em';
+    note.style.opacity = '0.85';
+    note.textContent = 'remote video is not carried by the local emulator';
+    this.element.appendChild(name);
+    this.element.appendChild(note);
+    place(this.element, target, properties.insertMode);
+  }
+  mixEvents(Subscriber.prototype);
+
+  Subscriber.prototype.destroy = function (reason) {
+    if (this._destroyed) return this;
+    this._destroyed = true;
+    removeElement(this.element);
+    if (this.session) this.session._forgetSubscriber(this);
+    this._dispatch(new OTEvent('destroyed', this, {reason: reason || 'clientDestroyed'}));
+    return this;
+  };
+
+  // Nothing to switch on or off without media; kept so pages that call them keep working.
+  Subscriber.prototype.subscribeToAudio = function () { return this; };
+  Subscriber.prototype.subscribeToVideo = function () { return this; };
+  Subscriber.prototype.setAudioVolume = function () { return this; };
+  Subscriber.prototype.getAudioVolume = function () { return 0; };
+
+  // --- Session ----------------------------------------------------------------------------
+
+  function Session(apiKey, sessionId) {
+    this.apiKey = apiKey == null ? '' : String(apiKey);
+    this.sessionId = sessionId;
+    this.id = sessionId;
+    this.connection = null;
+    this.capabilities = {publish: 0, subscribe: 0, forceDisconnect: 0, forceUnpublish: 0};
+    this._state = 'disconnected';
+    this._events = null;
+    this._connections = new Map(); // connectionId -> connection (others only)
+    this._streams = new Map(); // streamId -> stream (others only)
+    this._archives = new Set(); // ids of archives recording now
+    this._subscribers = new Set();
+    this._publishers = new Set();
+    this._reconnectTimer = null;
+    this._resync = null;
+    this._pending = null; // the connect() in progress: its callback and timer
+  }
+  mixEvents(Session.prototype);
+
+  Session.prototype.isConnected = function () {
+    return this._state === 'connected';
+  };
+
+  Session.prototype.connect = function (token) {
+    var done = lastFunction(Array.prototype.slice.call(arguments, 1));
+    var self = this;
+    if (this._state === 'connected') {
+      callback(done);
+      return this;
+    }
+    if (this._state === 'connecting') {
+      callback(done, makeError('CONNECT_FAILED', 'This session is already connecting.'));
+      return this;
+    }
+    if (typeof token !== 'string' || !token) {
+      callback(done, makeError('AUTHENTICATION', 'A token is required to connect.'));
+      return this;
+    }
+    this._state = 'connecting';
+    this._pending = {done: done, timer: null};
+    var pending = this._pending;
+    var path = '/sessions/' + encodeURIComponent(this.sessionId) + '/connections';
+    emulatorRequest('POST', path, {token: token}).then(function (answer) {
+      self.connection = makeConnection(answer);
+      if (self._pending !== pending) {
+        // disconnect() was called while the request was out: undo what it created.
+        self._forgetOnServer(false);
+        return;
+      }
+      self.capabilities.publish = answer.role === 'subscriber' ? 0 : 1;
+      self.capabilities.subscribe = 1;
+      self.capabilities.forceDisconnect = answer.role === 'moderator' ? 1 : 0;
+      self.capabilities.forceUnpublish = self.capabilities.forceDisconnect;
+      liveSessions.add(self);
+      self._openEvents();
+    }, function (error) {
+      if (self._pending !== pending) return;
+      var kind = error.status === 403 ? 'AUTHENTICATION'
+        : error.status === 404 || error.status === 400 ? 'INVALID_SESSION_ID' : 'CONNECT_FAILED';
+      self._failConnect(makeError(kind, 'Could not connect to the session: ' + error.message));
+    });
+    return this;
+  };
+
+  Session.prototype._failConnect = function (error) {
+    var pending = this._pending;
+    this._teardown();
+    this._forgetOnServer(false);
+    if (pending) callback(pending.done, error);
+  };
+
+  Session.prototype._openEvents = function () {
+    var self = this;
+    var url = EMULATOR_BASE + '/connections/' +
+      encodeURIComponent(this.connection.connectionId) + '/events';
+    var source = new EventSource(url);
+    this._events = source;
+
+    this._pending.timer = setTimeout(function () {
+      self._failConnect(makeError('CONNECT_FAILED', 'The session\'s event stream did not open in time.'));
+    }, REQUEST_TIMEOUT_MS);
+
+    source.addEventListener('open', function () {
+      if (self._events !== source) return;
+      if (self._state === 'connecting') {
+        var pending = self._pending;
+        clearTimeout(pending.timer);
+        self._pending = null;
+        self._state = 'connected';
+        self._dispatch(new OTEvent('sessionConnected', self, {connections: [], streams: []}));
+        callback(pending.done);
+        return;
+      }
+      // The stream came back after a drop: the emulator replays the session's state now.
+      self._endReconnecting();
+      self._beginResync();
+      self._dispatch(new OTEvent('sessionReconnected', self));
+    });
+
+    source.addEventListener('error', function () {
+      if (self._events !== source) return;
+      if (self._state === 'connecting') {
+        self._failConnect(makeError('CONNECT_FAILED', 'Could not open the session\'s event stream.'));
+        return;
+      }
+      if (source.readyState === EventSource.CLOSED) {
+        // The emulator refused the stream: it no longer knows this connection.
+        self._lose('networkDisconnected');
+        return;
+      }
+      self._startReconnecting();
+    });
+
+    var handlers = {
+      connectionCreated: this._onConnectionCreated,
+      connectionDestroyed: this._onConnectionDestroyed,
+      streamCreated: this._onStreamCreated,
+      streamDestroyed: this._onStreamDestroyed,
+      archiveStarted: this._onArchiveStarted,
+      archiveStopped: this._onArchiveStopped,
+      sessionDisconnected: this._onSessionDisconnected
+    };
+    Object.keys(handlers).forEach(function (type) {
+      source.addEventListener(type, function (message) {
+        if (self._events !== source) return;
+        var data;
+        try { data = JSON.parse(message.data || '{}'); } catch (ignored) { return; }
+        handlers[type].call(self, data || {});
+      });
+    });
+  };
+
+  Session.prototype._startReconnecting = function () {
+    var self = this;
+    if (this._reconnectTimer) return;
+    this._dispatch(new OTEvent('sessionReconnecting', this));
+    this._reconnectTimer = setTimeout(function () {
+      self._reconnectTimer = null;
+      self._lose('networkDisconnected');
+    }, RECONNECT_GIVE_UP_MS);
+  };
+
+  Session.prototype._endReconnecting = function () {
+    clearTimeout(this._reconnectTimer);
+    this._reconnectTimer = null;
+  };
+
+  Session.prototype._beginResync = function () {
+    var self = this;
+    if (this._resync) clearTimeout(this._resync.timer);
+    var resync = {
+      connections: new Set(this._connections.keys()),
+      streams: new Set(this._streams.keys()),
+      archives: new Set(this._archives)
+    };
+    resync.timer = setTimeout(function () {
+      if (self._resync !== resync) return;
+      self._resync = null;
+      resync.streams.forEach(function (id) {
+        var stream = self._streams.get(id);
+        if (stream) self._onStreamDestroyed({stream: {streamId: id}}, 'networkDisconnected');
+      });
+      resync.connections.forEach(function (id) {
+        if (self._connections.has(id)) {
+          self._onConnectionDestroyed({connection: {connectionId: id}}, 'networkDisconnected');
+        }
+      });
+      resync.archives.forEach(function (id) {
+        if (self._archives.has(id)) self._onArchiveStopped({id: id, name: null});
+      });
+    }, RESYNC_WINDOW_MS);
+    this._resync = resync;
+  };
+
+  Session.prototype._onConnectionCreated = function (data) {
+    var raw = data.connection || {};
+    if (!raw.connectionId) return;
+    if (this._resync) this._resync.connections.delete(raw.connectionId);
+    if (this._connections.has(raw.connectionId)) return; // a replay after a reconnect
+    if (this.connection && raw.connectionId === this.connection.connectionId) return;
+    var connection = makeConnection(raw);
+    this._connections.set(connection.connectionId, connection);
+    this._dispatch(new OTEvent('connectionCreated', this, {connection: connection}));
+  };
+
+  Session.prototype._onConnectionDestroyed = function (data, reason) {
+    var raw = data.connection || {};
+    var connection = this._connections.get(raw.connectionId);
+    if (!connection) return;
+    this._connections.delete(raw.connectionId);
+    this._dispatch(new OTEvent('connectionDestroyed', this, {
+      connection: connection, reason: reason || 'clientDisconnected'
+    }));
+  };
+
+  Session.prototype._connectionFor = function (connectionId) {
+    var known = this._connections.get(connectionId);
+    if (known) return known;
+    // A stream can be announced before its connection; OpenTok never shows one without it.
+    var connection = makeConnection({connectionId: connectionId});
+    this._connections.set(connectionId, connection);
+    return connection;
+  };
+
+  Session.prototype._onStreamCreated = function (data) {
+    var raw = data.stream || {};
+    if (!raw.streamId) return;
+    if (this._resync) this._resync.streams.delete(raw.streamId);
+    if (this._streams.has(raw.streamId)) return;
+    var stream = makeStream(raw, this._connectionFor(raw.connectionId));
+    this._streams.set(stream.streamId, stream);
+    this._dispatch(new OTEvent('streamCreated', this, {stream: stream}, true));
+  };
+
+  Session.prototype._onStreamDestroyed = function (data, reason) {
+    var raw = data.stream || {};
+    var stream = this._streams.get(raw.streamId);
+    if (!stream) return;
+    this._streams.delete(raw.streamId);
+    var self = this;
+    var event = new OTEvent('streamDestroyed', this, {
+      stream: stream, reason: reason || 'clientDisconnected'
+    }, true);
+    // OpenTok's default: the stream's subscribers go, elements and all.
+    this._dispatch(event, function () {
+      self.getSubscribersForStream(stream).forEach(function (subscriber) {
+        subscriber.destroy('streamDestroyed');
+      });
+    });
+  };
+
+  Session.prototype._onArchiveStarted = function (data) {
+    if (!data.id) return;
+    if (this._resync) this._resync.archives.delete(data.id);
+    if (this._archives.has(data.id)) return;
+    this._archives.add(data.id);
+    this._dispatch(new OTEvent('archiveStarted', this, {id: data.id, name: data.name || ''}));
+  };
+
+  Session.prototype._onArchiveStopped = function (data) {
+    if (!data.id) return;
+    this._archives.delete(data.id);
+    this._dispatch(new OTEvent('archiveStopped', this, {id: data.id, name: data.name || ''}));
+  };
+
+  Session.prototype._onSessionDisconnected = function (data) {
+    this._lose(data.reason || 'networkDisconnected');
+  };
+
+  // Closes the event stream and forgets the session's state, without telling anyone.
+  Session.prototype._teardown = function () {
+    if (this._events) this._events.close();
+    this._events = null;
+    if (this._pending) clearTimeout(this._pending.timer);
+    this._pending = null;
+    this._endReconnecting();
+    if (this._resync) clearTimeout(this._resync.timer);
+    this._resync = null;
+    this._state = 'disconnected';
+    this._streams.clear();
+    this._connections.clear();
+    this._archives.clear();
+    liveSessions.delete(this);
+  };
+
+  Session.prototype._forgetOnServer = function (keepalive) {
+    if (!this.connection) return;
+    var path = '/connections/' + encodeURIComponent(this.connection.connectionId);
+    emulatorRequest('DELETE', path, undefined, {keepalive: keepalive}).catch(function () {
+      // Gone already, or the emulator is down: either way there is nothing left to end.
+    });
+  };
+
+  // The session ended without our asking (the emulator said so, or the stream is lost).
+  Session.prototype._lose = function (reason) {
+    if (this._state !== 'connected') return;
+    this._teardown();
+    this._announceEnd(reason);
+  };
+
+  // Tell publishers, subscribers and the page that the session is over, in that order.
+  Session.prototype._announceEnd = function (reason) {
+    var self = this;
+    this._publishers.forEach(function (publisher) {
+      var stream = publisher.stream;
+      publisher.stream = null;
+      publisher.streamId = null;
+      publisher.session = null;
+      self._publishers.delete(publisher);
+      if (!stream) return;
+      var event = new OTEvent('streamDestroyed', publisher, {stream: stream, reason: reason}, true);
+      publisher._dispatch(event, function () { publisher.destroy(); });
+    });
+    var event = new OTEvent('sessionDisconnected', this, {reason: reason}, true);
+    this._dispatch(event, function () {
+      self._subscribers.forEach(function (subscriber) { subscriber.destroy('sessionDisconnected'); });
+    });
+  };
+
+  Session.prototype.disconnect = function () {
+    var state = this._state;
+    if (state === 'disconnected') return this;
+    var pending = this._pending;
+    this._forgetOnServer(true);
+    this._teardown();
+    var self = this;
+    later(function () {
+      if (state === 'connected') {
+        self._announceEnd('clientDisconnected');
+      } else if (pending) {
+        callback(pending.done, makeError('CONNECT_FAILED', 'disconnect() was called while connecting.'));
+      }
+    });
+    return this;
+  };
+
+  Session.prototype.publish = function (publisher, properties) {
+    var done = lastFunction(Array.prototype.slice.call(arguments, 1));
+    if (!(publisher instanceof Publisher)) {
+      // OpenTok also takes publish(targetElement, properties, handler) and makes the publisher.
+      publisher = OT.initPublisher(publisher,
+        properties && typeof properties === 'object' ? properties : {});
+    }
+    var self = this;
+    if (!this.isConnected()) {
+      callback(done, makeError('NOT_CONNECTED', 'Connect to the session before publishing.'));
+      return publisher;
+    }
+    if (!this.capabilities.publish) {
+      callback(done, makeError('UNABLE_TO_PUBLISH', 'This token does not allow publishing.'));
+      return publisher;
+    }
+    if (publisher.stream) {
+      callback(done);
+      return publisher;
+    }
+    publisher._ready.then(function () {
+      if (!self.isConnected()) throw makeError('NOT_CONNECTED', 'The session disconnected.');
+      if (publisher._destroyed) throw makeError('UNABLE_TO_PUBLISH', 'The publisher was destroyed.');
+      var body = {
+        name: publisher.properties.name || '',
+        hasAudio: publisher.hasAudio(),
+        hasVideo: publisher.hasVideo()
+      };
+      var path = '/connections/' + encodeURIComponent(self.connection.connectionId) + '/streams';
+      return emulatorRequest('POST', path, body).then(function (answer) {
+        var stream = makeStream({
+          streamId: answer.streamId,
+          name: body.name,
+          hasAudio: body.hasAudio,
+          hasVideo: body.hasVideo
+        }, self.connection);
+        publisher.stream = stream;
+        publisher.streamId = stream.streamId;
+        publisher.session = self;
+        self._publishers.add(publisher);
+        publisher._dispatch(new OTEvent('streamCreated', publisher, {stream: stream}));
+        callback(done);
+      }, function (error) {
+        throw makeError('UNABLE_TO_PUBLISH', 'Could not publish: ' + error.message);
+      });
+    }).catch(function (error) {
+      callback(done, error && error.name && error.name.indexOf('OT_') === 0 ? error
+        : makeError('UNABLE_TO_PUBLISH', 'Could not publish: ' + (error && error.message)));
+    });
+    return publisher;
+  };
+
+  Session.prototype.unpublish = function (publisher) {
+    if (!publisher || !publisher.stream || publisher.session !== this) return this;
+    var stream = publisher.stream;
+    publisher.stream = null;
+    publisher.streamId = null;
+    publisher.session = null;
+    this._publishers.delete(publisher);
+    if (this.connection) {
+      var path = '/connections/' + encodeURIComponent(this.connection.connectionId) +
+        '/streams/' + encodeURIComponent(stream.streamId);
+      emulatorRequest('DELETE', path).catch(function () { /* the stream is gone either way */ });
+    }
+    var event = new OTEvent('streamDestroyed', publisher, {stream: stream, reason: 'unpublished'}, true);
+    publisher._dispatch(event, function () { publisher.destroy(); });
+    return this;
+  };
+
+  Session.prototype.subscribe = function (stream, target, properties) {
+    var done = lastFunction(Array.prototype.slice.call(arguments, 1));
+    if (typeof target === 'function') target = undefined;
+    if (!properties || typeof properties !== 'object') properties = {};
+    if (target && typeof target === 'object' && target.nodeType !== 1 && !properties.insertMode) {
+      // subscribe(stream, properties, handler): no target given.
+      properties = target;
+      target = undefined;
+    }
+    if (!this.isConnected()) {
+      callback(done, makeError('NOT_CONNECTED', 'Connect to the session before subscribing.'));
+      return null;
+    }
+    if (!stream || !this._streams.has(stream.streamId)) {
+      callback(done, makeError('STREAM_NOT_FOUND', 'That stream is not in this session.'));
+      return null;
+    }
+    var element = resolveTarget(target);
+    if (target && !element) {
+      callback(done, makeError('INVALID_PARAMETER', 'The target element was not found.'));
+      return null;
+    }
+    var subscriber = new Subscriber(this, stream, element, properties);
+    this._subscribers.add(subscriber);
+    callback(done);
+    return subscriber;
+  };
+
+  Session.prototype.unsubscribe = function (subscriber) {
+    if (subscriber && subscriber.session === this) subscriber.destroy('unsubscribed');
+    return this;
+  };
+
+  Session.prototype._forgetSubscriber = function (subscriber) {
+    this._subscribers.delete(subscriber);
+  };
+
+  Session.prototype.getSubscribersForStream = function (stream) {
+    var id = stream && stream.streamId;
+    return Array.from(this._subscribers).filter(function (s) { return s.streamId === id; });
+  };
+
+  Session.prototype.getPublisherForStream = function (stream) {
+    var id = stream && stream.streamId;
+    return Array.from(this._publishers).find(function (p) { return p.streamId === id; }) || null;
+  };
+
+  Session.prototype.signal = function () {
+    callback(lastFunction(arguments),
+      makeError('NOT_SUPPORTED', 'Signaling is not emulated by the local OpenTok stand-in.'));
+  };
+
+  // --- OT ---------------------------------------------------------------------------------
+
+  var OT = {
+    version: VERSION,
+    NONE: 0, ERROR: 1, WARN: 2, INFO: 3, LOG: 4, DEBUG: 5,
+
+    initSession: function (apiKey, sessionId) {
+      if (sessionId === undefined) {
+        // Older pages call initSession(sessionId).
+        sessionId = apiKey;
+        apiKey = '';
+      }
+      return new Session(apiKey, sessionId);
+    },
+
+    initPublisher: function (target, properties) {
+      var done = lastFunction(Array.prototype.slice.call(arguments));
+      if (typeof target === 'function') target = undefined;
+      if (typeof properties !== 'object' || properties === null) properties = {};
+      if (target && typeof target === 'object' && target.nodeType !== 1) {
+        properties = target; // initPublisher(properties, handler)
+        target = undefined;
+      }
+      var element = resolveTarget(target);
+      var setupError = target && !element
+        ? makeError('INVALID_PARAMETER', 'The publisher\'s target element was not found.') : null;
+      var publisher = new Publisher(element, Object.assign({}, properties), setupError);
+      publisher._ready.then(function () { callback(done); }, function (error) { callback(done, error); });
+      return publisher;
+    },
+
+    checkSystemRequirements: function () { return 1; },
+    upgradeSystemRequirements: function () {},
+    setLogLevel: function () {},
+    getLogLevel: function () { return OT.ERROR; },
+
+    getDevices: function (done) {
+      if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) {
+        callback(done, makeError('NOT_SUPPORTED', 'This browser cannot list media devices.'));
+        return;
+      }
+      navigator.mediaDevices.enumerateDevices().then(function (devices) {
+        var list = devices.filter(function (d) { return d.kind !== 'audiooutput'; })
+          .map(function (d) {
+            return {deviceId: d.deviceId, label: d.label,
+              kind: d.kind === 'videoinput' ? 'videoInput' : 'audioInput'};
+          });
+        later(function () { done(undefined, list); });
+      }, function (error) { callback(done, mediaError(error)); });
+    }
+  };
+  mixEvents(OT);
+
+  // Leaving the page ends the connection at once, so others see this participant go and an
+  // emptied session pauses its archive; keepalive lets the request outlive the page.
+  var leftOnHide = [];
+  global.addEventListener('pagehide', function () {
+    liveSessions.forEach(function (session) {
+      var wasConnected = session._state === 'connected';
+      session._forgetOnServer(true);
+      session._teardown();
+      if (wasConnected) leftOnHide.push(session);
+    });
+  });
+  // Back from the back/forward cache: the page is alive again but its sessions are not.
+  global.addEventListener('pageshow', function (event) {
+    if (!event.persisted) return;
+    leftOnHide.splice(0).forEach(function (session) { session._announceEnd('networkDisconnected'); });
+  });
+
+  global.OT = OT;
+})(window);

@@ -1,0 +1,235 @@
+"""POST /archive/start and POST /archive/{archiveId}/stop."""
+
+import json
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from tests.conftest import API_KEY, Stack
+
+
+def test_start_records_the_session_and_keeps_a_record(stack: Stack) -> None:
+    session = stack.join()
+    answer = stack.post(
+        "/archive/start",
+        {"sessionId": session["sessionId"], "name": "Kick-off", "resolution": "1280x720"},
+    )
+    assert answer.status == 200
+    archive = answer.json()
+    assert archive["status"] == "started"
+    assert archive["sessionId"] == session["sessionId"]
+    assert archive["resolution"] == "1280x720"
+    assert archive["ready"] is False and archive["url"] is None
+    assert stack.sdk().get_archive(archive["id"]).status == "started"
+    assert stack.get(f"/archive/{archive['id']}").json()["name"] == "Kick-off"
+
+
+def test_start_accepts_the_form_posts_of_older_sample_pages(stack: Stack) -> None:
+    session = stack.join()
+    answer = stack.post(
+        "/archive/start", form={"sessionId": session["sessionId"], "hasVideo": "false"}
+    )
+    assert answer.status == 200
+    assert answer.json()["hasVideo"] is False
+    assert answer.json()["hasAudio"] is True
+
+
+def test_a_double_click_on_start_answers_the_recording_under_way(stack: Stack) -> None:
+    first = stack.record()
+    again = stack.post("/archive/start", {"sessionId": first["sessionId"]})
+    assert again.status == 200
+    assert again.json()["id"] == first["id"]
+    assert len(list(stack.sdk().list_archives(session_id=first["sessionId"]))) == 1
+
+
+def test_start_without_anyone_connected_is_refused_by_opentok(stack: Stack) -> None:
+    session = stack.get("/room/empty").json()
+    answer = stack.post("/archive/start", {"sessionId": session["sessionId"]})
+    assert answer.status == 400
+    assert "OpenTok" in answer.json()["error"]
+
+
+def test_start_for_a_session_opentok_does_not_know_is_not_found(stack: Stack) -> None:
+    unknown = "2_MX40NzAwMDAwMH5-MTcwMDAwMDAwMDAwMH5ub3RhcmVhbHNlc3Npb25-fg"
+    answer = stack.post("/archive/start", {"sessionId": unknown})
+    assert answer.status == 404
+    assert "error" in answer.json()
+
+
+@pytest.mark.parametrize(
+    ("body", "complaint"),
+    [
+        ({}, "sessionId is required"),
+        ({"sessionId": "not a session"}, "sessionId"),
+        ({"sessionId": 42}, "sessionId"),
+        ({"sessionId": "VALID", "outputMode": "mosaic"}, "outputMode"),
+        ({"sessionId": "VALID", "resolution": "99x99"}, "resolution"),
+        (
+            {"sessionId": "VALID", "outputMode": "individual", "resolution": "640x480"},
+            "composed",
+        ),
+        ({"sessionId": "VALID", "hasAudio": False, "hasVideo": False}, "audio"),
+        ({"sessionId": "VALID", "hasAudio": "yes"}, "hasAudio"),
+        ({"sessionId": "VALID", "name": "x" * 81}, "name"),
+        (["VALID"], "JSON object"),
+    ],
+)
+def test_bad_start_requests_are_refused_before_calling_opentok(
+    stack: Stack, body: object, complaint: str
+) -> None:
+    session = stack.join()
+    stack.opentok.calls.clear()
+    if isinstance(body, dict) and body.get("sessionId") == "VALID":
+        body["sessionId"] = session["sessionId"]
+    elif isinstance(body, list):
+        body = [session["sessionId"]]
+    answer = stack.post("/archive/start", body)
+    assert answer.status == 400
+    assert complaint in answer.json()["error"]
+    assert stack.opentok.calls == []
+    assert list(stack.sdk().list_archives(session_id=session["sessionId"])) == []
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "status"),
+    [
+        ("application/json", b"{not json", 400),
+        ("application/json", b"\xff\xfe", 400),
+        ("text/plain", b"sessionId=1", 415),
+        ("application/x-www-form-urlencoded", b"sessionId=a&sessionId=b", 400),
+        ("application/json", b'{"sessionId": "' + b"a" * 20000 + b'"}', 413),
+    ],
+)
+def test_malformed_bodies_get_a_clear_json_error(
+    stack: Stack, content_type: str, body: bytes, status: int
+) -> None:
+    answer = stack.api.request(
+        "POST", "/archive/start", headers={"content-type": content_type}, body=body
+    )
+    assert answer.status == status
+    assert answer.json()["error"]
+    assert stack.opentok.calls == []
+
+
+def test_stop_stops_the_recording(stack: Stack) -> None:
+    archive = stack.record()
+    answer = stack.post(f"/archive/{archive['id']}/stop")
+    assert answer.status == 200
+    assert answer.json()["status"] == "stopped"
+    assert answer.json()["id"] == archive["id"]
+    assert stack.sdk().get_archive(archive["id"]).status in ("stopped", "uploaded")
+
+
+def test_stopping_twice_answers_the_current_state_without_asking_opentok_again(
+    stack: Stack,
+) -> None:
+    archive = stack.record()
+    stack.post(f"/archive/{archive['id']}/stop")
+    calls = len(stack.opentok.calls)
+    again = stack.post(f"/archive/{archive['id']}/stop", form={})
+    assert again.status == 200
+    assert again.json()["status"] in ("stopped", "uploaded")
+    assert len(stack.opentok.calls) == calls
+
+
+def test_stopping_a_recording_opentok_stopped_itself_answers_its_state(stack: Stack) -> None:
+    archive = stack.record()
+    stack.sdk().stop_archive(archive["id"])  # e.g. everyone left the session
+    answer = stack.post(f"/archive/{archive['id']}/stop")
+    assert answer.status == 200
+    assert answer.json()["status"] in ("stopped", "uploaded")
+
+
+def test_stopping_an_unknown_archive_is_not_found(stack: Stack) -> None:
+    answer = stack.post(f"/archive/{uuid.uuid4()}/stop")
+    assert answer.status == 404
+    assert "error" in answer.json()
+
+
+@pytest.mark.parametrize("archive_id", ["not-an-id", "1234", "../archive", "%00"])
+def test_stop_refuses_ids_that_are_not_archive_ids(stack: Stack, archive_id: str) -> None:
+    answer = stack.post(f"/archive/{archive_id}/stop")
+    assert answer.status in (400, 404)
+    assert stack.opentok.calls == []
+
+
+def test_stop_refuses_a_body_that_is_not_json_or_a_form(stack: Stack) -> None:
+    archive = stack.record()
+    answer = stack.api.request(
+        "POST",
+        f"/archive/{archive['id']}/stop",
+        headers={"content-type": "application/json"},
+        body=b"[1, 2",
+    )
+    assert answer.status == 400
+    assert stack.sdk().get_archive(archive["id"]).status == "started"
+
+
+def test_opentok_refusing_our_credentials_is_a_bad_gateway(stack: Stack) -> None:
+    session = stack.join()
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=stack.deployment.physical("OpenTokSecret"),
+        SecretString=json.dumps({"apiKey": API_KEY, "apiSecret": "0" * 40}),
+    )
+    stack.reload_functions()
+    answer = stack.post("/archive/start", {"sessionId": session["sessionId"]})
+    assert answer.status == 502
+    assert "OpenTok" in answer.json()["error"]
+    assert "Traceback" not in answer.body.decode()
+    assert answer.headers.get("retry-after")
+
+
+def test_opentok_being_down_is_a_bad_gateway_with_retry_after(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = stack.record()
+    stack.opentok.stop()
+    answer = stack.post(f"/archive/{archive['id']}/stop")
+    assert answer.status == 502
+    assert "OpenTok" in answer.json()["error"]
+    assert answer.headers["retry-after"]
+    assert stack.get(f"/archive/{archive['id']}").json()["status"] == "started"
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """An address that accepts connections and never answers: OpenTok hanging."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted: list[socket.socket] = []
+    done = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not done.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    done.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    listener.close()
+
+
+def test_opentok_not_answering_in_time_is_a_gateway_timeout(
+    stack: Stack, silent_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = stack.join()
+    monkeypatch.setenv("OPENTOK_API_URL", silent_server)
+    monkeypatch.setenv("OPENTOK_TIMEOUT_SECONDS", "0.3")
+    stack.reload_functions()
+    answer = stack.post("/archive/start", {"sessionId": session["sessionId"]})
+    assert answer.status == 504
+    assert "OpenTok" in answer.json()["error"]
+    assert answer.headers["retry-after"]

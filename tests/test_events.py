@@ -1,0 +1,71 @@
+"""Every file in events/ (what `sam local invoke -e` sends) does what its name says."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EVENTS, Stack, load_event
+
+EVENT_FUNCTIONS = {
+    "session": "SessionFunction",
+    "room": "RoomFunction",
+    "start_archive": "StartArchiveFunction",
+    "stop_archive": "StopArchiveFunction",
+    "get_archive": "GetArchiveFunction",
+    "list_archives": "ListArchivesFunction",
+    "view_archive": "ViewArchiveFunction",
+    "archive_callback": "ArchiveCallbackFunction",
+    "s3_": "MarkReadyFunction",
+}
+# What each scenario answers once its ids are those of a real room and recording.
+EXPECTED_STATUS = {
+    "session": 200,
+    "room": 200,
+    "room_bad_name": 400,
+    "start_archive_json": 200,
+    "start_archive_form": 200,
+    "start_archive_no_session": 400,
+    "stop_archive": 200,
+    "stop_archive_bad_id": 400,
+    "get_archive": 200,
+    "list_archives": 200,
+    "list_archives_of_session": 200,
+    "view_archive": 302,
+    "view_archive_json": 202,
+    "archive_callback": 200,
+}
+
+
+def _function_for(event_name: str) -> str:
+    return next(
+        function for prefix, function in EVENT_FUNCTIONS.items() if event_name.startswith(prefix)
+    )
+
+
+def test_every_event_file_has_an_expectation() -> None:
+    names = {path.stem for path in EVENTS.glob("*.json")}
+    http_events = {name for name in names if not name.startswith("s3_")}
+    assert http_events == set(EXPECTED_STATUS)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_STATUS))
+def test_http_event_gets_its_answer(stack: Stack, name: str) -> None:
+    archive = stack.record()
+    event = load_event(name, session_id=archive["sessionId"], archive_id=archive["id"])
+    if name.startswith("start_archive_"):
+        stack.post(f"/archive/{archive['id']}/stop")  # a new recording may start now
+    answer = stack.invoke(_function_for(name), event)
+    assert answer["statusCode"] == EXPECTED_STATUS[name], answer["body"]
+    if answer["statusCode"] != 302:
+        assert answer["headers"]["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("name", sorted(path.stem for path in Path(EVENTS).glob("s3_*.json")))
+def test_s3_event_marks_only_recordings_ready(stack: Stack, name: str) -> None:
+    archive = stack.record()
+    stack.post(f"/archive/{archive['id']}/stop")
+    stack.wait_until_uploaded(archive["id"])
+    event = load_event(name, archive_id=archive["id"], bucket=stack.bucket)
+    stack.invoke("MarkReadyFunction", event)
+    ready = stack.get(f"/archive/{archive['id']}").json()["ready"]
+    assert ready is (name != "s3_unrelated_object")

@@ -1,0 +1,89 @@
+"""template.yaml: valid, least privilege, and every function where the template says."""
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from local.template import ROOT, TEMPLATE_PATH, Template
+
+
+def test_cfn_lint_finds_nothing() -> None:
+    linter = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run(
+        [str(linter), str(TEMPLATE_PATH)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _statements(template: Template) -> list[dict[str, Any]]:
+    statements = []
+    for resource in template.of_type("AWS::Serverless::Function").values():
+        for policy in resource["Properties"].get("Policies", []):
+            statements += policy["Statement"]
+    return statements
+
+
+def test_every_permission_names_its_actions_and_resources() -> None:
+    for statement in _statements(Template()):
+        actions = statement["Action"]
+        resources = statement["Resource"]
+        for action in actions if isinstance(actions, list) else [actions]:
+            assert "*" not in action, statement
+        for resource in resources if isinstance(resources, list) else [resources]:
+            assert resource != "*" and "'*'" not in str(resource), statement
+
+
+def test_only_the_functions_that_presign_may_read_recordings() -> None:
+    template = Template()
+    readers = {
+        name
+        for name, resource in template.of_type("AWS::Serverless::Function").items()
+        if any(
+            "s3:GetObject" in str(statement["Action"])
+            for policy in resource["Properties"].get("Policies", [])
+            for statement in policy["Statement"]
+        )
+    }
+    assert readers == {"GetArchiveFunction", "ViewArchiveFunction"}
+
+
+def test_the_ready_function_does_not_depend_on_the_bucket_that_triggers_it() -> None:
+    # The bucket's notification needs the function; a policy naming the bucket would loop.
+    resource = Template().resources["MarkReadyFunction"]
+    assert "ArchiveBucket" not in str(resource["Properties"].get("Policies"))
+
+
+def test_every_function_has_its_own_folder_with_an_app() -> None:
+    for function in Template().functions().values():
+        assert (function.code_dir / "app.py").is_file()
+        assert function.code_dir.parent == ROOT / "functions"
+
+
+def test_the_api_has_the_sample_routes() -> None:
+    routes = {(route.method, route.path) for route in Template().routes()}
+    assert routes == {
+        ("GET", "/session"),
+        ("GET", "/room/{name}"),
+        ("POST", "/archive/start"),
+        ("POST", "/archive/{archiveId}/stop"),
+        ("GET", "/archive/{archiveId}"),
+        ("GET", "/archive"),
+        ("GET", "/archive/{archiveId}/view"),
+        ("POST", "/archive/callback"),
+    }
+
+
+def test_the_bucket_is_private_encrypted_versioned_and_kept() -> None:
+    bucket = Template().resources["ArchiveBucket"]
+    properties = bucket["Properties"]
+    assert all(properties["PublicAccessBlockConfiguration"].values())
+    assert properties["BucketEncryption"]
+    assert properties["VersioningConfiguration"]["Status"] == "Enabled"
+    assert bucket["DeletionPolicy"] == "Retain"
+
+
+def test_the_secret_reaches_functions_only_by_reference() -> None:
+    template = Template()
+    for function in template.functions().values():
+        assert "OpenTokApiSecret" not in str(function.environment)

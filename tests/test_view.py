@@ -1,0 +1,104 @@
+"""GET /archive/{archiveId}/view: the sample's View Archive link, opened by a browser."""
+
+import uuid
+
+import boto3
+import pytest
+
+from tests.conftest import API_KEY, SITE_URL, Stack
+
+
+def _stopped_archive(stack: Stack) -> dict:
+    archive = stack.record()
+    stack.post(f"/archive/{archive['id']}/stop")
+    return archive
+
+
+def test_view_redirects_to_our_copy_once_ready(stack: Stack) -> None:
+    archive = _stopped_archive(stack)
+    stack.wait_until_uploaded(archive["id"])
+    stack.deliver_s3_events()
+    calls = len(stack.opentok.calls)
+    view = stack.get(f"/archive/{archive['id']}/view", accept="text/html")
+    assert view.status == 302
+    assert f"{API_KEY}/{archive['id']}/archive.mp4" in view.headers["location"]
+    assert view.headers["cache-control"] == "no-store"
+    assert len(stack.opentok.calls) == calls  # a ready archive costs no OpenTok call
+
+
+def test_view_sends_browsers_to_the_waiting_page_until_ready(stack: Stack) -> None:
+    archive = stack.record()
+    view = stack.get(f"/archive/{archive['id']}/view", accept="text/html")
+    assert view.status == 302
+    assert view.headers["location"] == f"{SITE_URL}/view.html?archiveId={archive['id']}"
+
+
+def test_view_answers_json_clients_with_202_and_retry_after_until_ready(stack: Stack) -> None:
+    archive = stack.record()
+    view = stack.get(f"/archive/{archive['id']}/view", accept="application/json")
+    assert view.status == 202
+    assert int(view.headers["retry-after"]) > 0
+    assert view.json() == {"id": archive["id"], "status": "started", "ready": False, "url": None}
+
+
+def test_view_answers_json_clients_with_the_link_once_ready(stack: Stack) -> None:
+    archive = _stopped_archive(stack)
+    stack.wait_until_uploaded(archive["id"])
+    stack.deliver_s3_events()
+    view = stack.get(f"/archive/{archive['id']}/view", accept="application/json")
+    assert view.status == 200
+    body = view.json()
+    assert body["ready"] is True
+    assert f"{archive['id']}/archive.mp4" in body["url"]
+
+
+def test_view_of_an_archive_kept_in_the_opentok_cloud_redirects_to_a_fresh_opentok_link(
+    stack: Stack,
+) -> None:
+    stack.sdk()  # no upload target: OpenTok keeps the file and serves it itself
+    import requests
+
+    requests.delete(
+        f"{stack.opentok.url}/v2/project/{API_KEY}/archive/storage",
+        headers=stack.sdk().get_json_headers(),
+        timeout=5,
+    ).raise_for_status()
+    archive = _stopped_archive(stack)
+    stack.opentok.wait_for(lambda: stack.sdk().get_archive(archive["id"]).status == "available")
+    view = stack.get(f"/archive/{archive['id']}/view", accept="text/html")
+    assert view.status == 302
+    assert view.headers["location"].startswith(stack.opentok.url)
+    assert requests.get(view.headers["location"], timeout=5).content[4:8] == b"ftyp"
+
+
+@pytest.mark.parametrize(("status", "code"), [("failed", 409), ("expired", 410), ("deleted", 410)])
+def test_view_of_an_archive_that_cannot_be_watched_is_a_clear_4xx(
+    stack: Stack, status: str, code: int
+) -> None:
+    archive = stack.record()
+    boto3.client("dynamodb").update_item(
+        TableName=stack.table,
+        Key={"pk": {"S": f"archive#{archive['id']}"}},
+        UpdateExpression="SET #s = :s, statusRank = :r",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": {"S": status}, ":r": {"N": "4"}},
+    )
+    for accept in ("text/html", "application/json"):
+        view = stack.get(f"/archive/{archive['id']}/view", accept=accept)
+        assert view.status == code
+        assert status in view.json()["error"]
+        assert "location" not in view.headers
+
+
+def test_view_of_an_unknown_archive_is_not_found(stack: Stack) -> None:
+    view = stack.get(f"/archive/{uuid.uuid4()}/view")
+    assert view.status == 404
+    assert "location" not in view.headers
+
+
+@pytest.mark.parametrize("stack_parameters", [{"SiteUrl": ""}], indirect=True)
+def test_view_without_a_site_to_send_browsers_to_answers_202(stack: Stack) -> None:
+    archive = stack.record()
+    view = stack.get(f"/archive/{archive['id']}/view", accept="text/html")
+    assert view.status == 202
+    assert view.json()["ready"] is False

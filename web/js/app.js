@@ -1,0 +1,499 @@
+/*
+ * The call page: join a room, publish your camera, see the others, and start or stop
+ * recording the session.
+ *
+ * The recording state shown here follows the session's archiveStarted / archiveStopped
+ * events, never our own clicks, so everyone in the room sees the same thing whoever pressed
+ * the button. A click only asks the server and waits for the event.
+ */
+(function () {
+  'use strict';
+
+  const {api, ui, format} = window.Sample;
+
+  const ROOM_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+  const OPENTOK_LOAD_TIMEOUT_MS = 20000;
+  // After the server accepted a start or stop, how long to wait for the session's event
+  // before trusting the server's answer instead.
+  const EVENT_GRACE_MS = 8000;
+  const MAX_ARCHIVE_NAME = 80;
+  // A late joiner asks the server when the recording began; clocks differ by a little.
+  const CLOCK_SKEW_TOLERANCE_MS = 3000;
+
+  const el = {
+    roomName: document.getElementById('room-name'),
+    connection: document.getElementById('connection-status'),
+    publisher: document.getElementById('publisher'),
+    publisherPlaceholder: document.getElementById('publisher-placeholder'),
+    subscribers: document.getElementById('subscribers'),
+    subscribersEmpty: document.getElementById('subscribers-empty'),
+    othersCount: document.getElementById('others-count'),
+    start: document.getElementById('start'),
+    stop: document.getElementById('stop'),
+    indicator: document.getElementById('recording-indicator'),
+    elapsed: document.getElementById('recording-elapsed'),
+    viewLink: document.getElementById('view-link'),
+    announcer: document.getElementById('announcer')
+  };
+
+  const state = {
+    room: Sample.query('room') || 'session',
+    session: null,
+    sessionId: null,
+    connected: false,
+    publisher: null,
+    publisherReady: false,
+    published: false,
+    participantName: `Guest ${Math.floor(100 + Math.random() * 900)}`,
+    recording: null, // {id, name, since} while the session records
+    lastStopped: null, // {id, name} of the latest recording that ended
+    pending: null, // 'start' | 'stop' while a click waits for its event
+    pendingTimer: null,
+    ticker: null
+  };
+
+  // --- Boot ------------------------------------------------------------------------------
+
+  function boot() {
+    el.roomName.textContent = state.room;
+    document.title = `Room ${state.room} · OpenTok archiving sample`;
+    el.start.addEventListener('click', startRecording);
+    el.stop.addEventListener('click', stopRecording);
+    document.addEventListener('visibilitychange', renderElapsed);
+    render();
+
+    if (!ROOM_PATTERN.test(state.room)) {
+      setConnection('disconnected', 'Not connected');
+      ui.showError('That room name is not valid: use 1–64 letters, digits, dots, dashes or ' +
+        'underscores, starting with a letter or digit.');
+      return;
+    }
+    loadOpenTokAndJoin();
+  }
+
+  async function loadOpenTokAndJoin() {
+    setConnection('connecting', 'Loading OpenTok…');
+    try {
+      await loadOpenTok();
+    } catch (error) {
+      setConnection('disconnected', 'Not connected');
+      ui.showError(error.message, {retry: loadOpenTokAndJoin});
+      return;
+    }
+    if (OT.checkSystemRequirements() !== 1) {
+      setConnection('disconnected', 'Not supported');
+      ui.showError('This browser does not support OpenTok video calls. Try a current ' +
+        'version of Chrome, Firefox, Safari or Edge.');
+      return;
+    }
+    startPublisher();
+    join();
+  }
+
+  function loadOpenTok() {
+    if (window.OT && typeof window.OT.initSession === 'function') return Promise.resolve();
+    const url = window.OPENTOK_JS_URL || 'https://static.opentok.com/v2/js/opentok.min.js';
+    return new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      const fail = (why) => {
+        clearTimeout(timer);
+        script.remove(); // a retry inserts a fresh tag; a late load of this one is harmless
+        reject(new Error(`Couldn't load OpenTok.js from ${url} (${why}). Check your ` +
+          'connection, or OPENTOK_JS_URL in js/config.js.'));
+      };
+      const timer = setTimeout(() => fail('it took too long'), OPENTOK_LOAD_TIMEOUT_MS);
+      script.src = url;
+      script.async = true;
+      script.onload = () => {
+        clearTimeout(timer);
+        if (window.OT && typeof window.OT.initSession === 'function') resolve();
+        else fail('the script did not define OT');
+      };
+      script.onerror = () => fail('the request failed');
+      document.head.appendChild(script);
+    });
+  }
+
+  // --- Joining the room ------------------------------------------------------------------
+
+  async function join() {
+    leaveSession();
+    setConnection('connecting', 'Connecting…');
+    let credentials;
+    try {
+      credentials = await api.get(`/room/${encodeURIComponent(state.room)}`);
+    } catch (error) {
+      setConnection('disconnected', 'Not connected');
+      ui.showError(`Couldn't join the room: ${error.message}.`, {retry: join});
+      return;
+    }
+
+    const session = OT.initSession(credentials.apiKey, credentials.sessionId);
+    state.session = session;
+    state.sessionId = credentials.sessionId;
+    session.on({
+      streamCreated: (event) => subscribe(event.stream),
+      streamDestroyed: (event) => removeSubscriberTile(event.stream.streamId),
+      archiveStarted: (event) => recordingStarted(event.id, event.name),
+      archiveStopped: (event) => recordingStopped(event.id, event.name),
+      sessionReconnecting: () => setConnection('reconnecting', 'Reconnecting…'),
+      sessionReconnected: () => setConnection('connected', 'Connected'),
+      sessionDisconnected: (event) => disconnected(session, event.reason)
+    });
+    session.connect(credentials.token, (error) => {
+      if (state.session !== session) return;
+      if (error) {
+        setConnection('disconnected', 'Not connected');
+        ui.showError(`Couldn't connect to the session: ${describeOpenTokError(error)}`, {retry: join});
+        return;
+      }
+      state.connected = true;
+      setConnection('connected', 'Connected');
+      render();
+      publish();
+    });
+  }
+
+  function leaveSession() {
+    const old = state.session;
+    if (!old) return;
+    state.session = null;
+    state.connected = false;
+    state.published = false;
+    old.off();
+    old.disconnect();
+    clearSubscribers();
+    setRecording(null);
+  }
+
+  function disconnected(session, reason) {
+    if (state.session !== session) return;
+    state.connected = false;
+    state.published = false;
+    clearSubscribers();
+    settlePending();
+    // Nobody can tell us any more whether the session records, so stop claiming either way.
+    setRecording(null);
+    setConnection('disconnected', 'Disconnected');
+    if (reason !== 'clientDisconnected') {
+      const why = reason === 'forceDisconnected' ? 'you were removed from the session'
+        : 'the connection was lost';
+      ui.showError(`You left the room: ${why}.`, {retry: join, retryLabel: 'Rejoin'});
+    }
+  }
+
+  // --- Your camera -----------------------------------------------------------------------
+
+  function startPublisher() {
+    if (state.publisher) {
+      state.publisher.off();
+      state.publisher.destroy();
+    }
+    state.publisherReady = false;
+    state.published = false;
+    el.publisherPlaceholder.textContent = 'Starting your camera…';
+    const publisher = OT.initPublisher(el.publisher, {
+      insertMode: 'append',
+      width: '100%',
+      height: '100%',
+      name: state.participantName,
+      style: {nameDisplayMode: 'off'}
+    }, (error) => {
+      if (state.publisher !== publisher) return;
+      if (error) {
+        el.publisherPlaceholder.textContent = 'Camera unavailable';
+        ui.showError(`Couldn't start your camera: ${describeOpenTokError(error)}`,
+          {retry: startPublisher});
+        return;
+      }
+      state.publisherReady = true;
+      el.publisherPlaceholder.textContent = '';
+      publish();
+    });
+    // Keep the preview when the session ends, so a rejoin can publish it again.
+    publisher.on('streamDestroyed', (event) => {
+      event.preventDefault();
+      if (state.publisher === publisher) state.published = false;
+    });
+    publisher.on('destroyed', () => {
+      if (state.publisher !== publisher) return;
+      state.publisher = null;
+      state.publisherReady = false;
+      state.published = false;
+    });
+    state.publisher = publisher;
+  }
+
+  function publish() {
+    const {session, publisher} = state;
+    if (!state.connected || !publisher || !state.publisherReady || state.published) return;
+    state.published = true;
+    session.publish(publisher, (error) => {
+      if (state.session !== session) return;
+      if (error) {
+        state.published = false;
+        ui.showError(`Couldn't share your camera with the room: ${describeOpenTokError(error)}`,
+          {retry: publish});
+      }
+    });
+  }
+
+  // --- The others ------------------------------------------------------------------------
+
+  function subscribe(stream) {
+    const {session} = state;
+    if (!session || el.subscribers.querySelector(tileSelector(stream.streamId))) return;
+    const tile = document.createElement('figure');
+    tile.className = 'tile subscriber-tile';
+    tile.dataset.streamId = stream.streamId;
+    const slot = document.createElement('div');
+    slot.className = 'video-slot';
+    const caption = document.createElement('figcaption');
+    caption.className = 'tile-caption';
+    caption.textContent = stream.name || 'Guest';
+    tile.append(slot, caption);
+    el.subscribers.append(tile);
+    updateOthers();
+
+    session.subscribe(stream, slot, {
+      insertMode: 'append',
+      width: '100%',
+      height: '100%',
+      style: {nameDisplayMode: 'off'}
+    }, (error) => {
+      if (!error || state.session !== session) return;
+      ui.showError(`Couldn't show ${stream.name || 'a participant'}: ${describeOpenTokError(error)}`, {
+        retry: () => {
+          removeSubscriberTile(stream.streamId);
+          subscribe(stream);
+        }
+      });
+    });
+  }
+
+  function tileSelector(streamId) {
+    return `[data-stream-id="${CSS.escape(streamId)}"]`;
+  }
+
+  function removeSubscriberTile(streamId) {
+    const tile = el.subscribers.querySelector(tileSelector(streamId));
+    if (tile) tile.remove();
+    updateOthers();
+  }
+
+  function clearSubscribers() {
+    el.subscribers.replaceChildren();
+    updateOthers();
+  }
+
+  function updateOthers() {
+    const count = el.subscribers.children.length;
+    el.othersCount.textContent = String(count);
+    el.subscribersEmpty.hidden = count > 0;
+  }
+
+  // --- Recording -------------------------------------------------------------------------
+
+  async function startRecording() {
+    if (!state.connected || state.recording || state.pending) return;
+    const sessionId = state.sessionId;
+    setPending('start');
+    let archive;
+    try {
+      archive = await api.post('/archive/start', {sessionId, name: archiveName()});
+    } catch (error) {
+      if (state.pending !== 'start') return; // the event came meanwhile: it started after all
+      settlePending();
+      ui.showError(`Couldn't start recording: ${error.message}.`, {retry: startRecording});
+      return;
+    }
+    if (state.pending !== 'start') return;
+    ui.clearError();
+    waitForEvent(() => {
+      // The server says it records; the session never told us. Believe the server.
+      if (archive.status === 'started' || archive.status === 'paused') {
+        recordingStarted(archive.id, archive.name, archive.createdAt);
+      } else {
+        settlePending();
+      }
+    });
+  }
+
+  async function stopRecording() {
+    const recording = state.recording;
+    if (!state.connected || !recording || state.pending) return;
+    setPending('stop');
+    try {
+      await api.post(`/archive/${encodeURIComponent(recording.id)}/stop`);
+    } catch (error) {
+      if (state.pending !== 'stop') return; // it stopped meanwhile, by us or someone else
+      if (error.status === 409 && await stoppedAlready(recording.id)) {
+        recordingStopped(recording.id, recording.name);
+        return;
+      }
+      settlePending();
+      ui.showError(`Couldn't stop recording: ${error.message}.`, {retry: stopRecording});
+      return;
+    }
+    if (state.pending !== 'stop') return;
+    ui.clearError();
+    waitForEvent(() => recordingStopped(recording.id, recording.name));
+  }
+
+  async function stoppedAlready(archiveId) {
+    try {
+      const archive = await api.get(`/archive/${encodeURIComponent(archiveId)}`);
+      return archive.status !== 'started' && archive.status !== 'paused';
+    } catch (ignored) {
+      return false;
+    }
+  }
+
+  function archiveName() {
+    const now = new Date();
+    const stamp = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())} ` +
+      `${pad(now.getHours())}:${pad(now.getMinutes())}`;
+    return `${state.room.slice(0, MAX_ARCHIVE_NAME - stamp.length - 3)} · ${stamp}`;
+  }
+
+  function pad(number) {
+    return String(number).padStart(2, '0');
+  }
+
+  function setPending(action) {
+    state.pending = action;
+    clearTimeout(state.pendingTimer);
+    state.pendingTimer = null;
+    render();
+  }
+
+  function settlePending() {
+    setPending(null);
+  }
+
+  function waitForEvent(fallback) {
+    const action = state.pending;
+    clearTimeout(state.pendingTimer);
+    state.pendingTimer = setTimeout(() => {
+      if (state.pending !== action) return;
+      console.warn(`no ${action === 'start' ? 'archiveStarted' : 'archiveStopped'} event ` +
+        `within ${EVENT_GRACE_MS} ms; showing the server's answer instead`);
+      fallback();
+    }, EVENT_GRACE_MS);
+  }
+
+  function recordingStarted(id, name, createdAt) {
+    if (state.recording && state.recording.id === id) return;
+    const startedByUs = state.pending === 'start';
+    if (state.pending === 'start') settlePending();
+    setRecording({id, name: name || '', since: Date.now()});
+    announce('Recording started.');
+    if (createdAt) {
+      adjustStart(id, createdAt);
+    } else if (!startedByUs) {
+      fetchStart(id);
+    }
+  }
+
+  function recordingStopped(id, name) {
+    if (state.recording && state.recording.id !== id) return; // not the one we show
+    if (state.pending) settlePending();
+    setRecording(null);
+    state.lastStopped = {id, name: name || ''};
+    announce('Recording stopped. It is being processed; use View recording to watch it.');
+    render();
+  }
+
+  // Someone else started it, perhaps long before we joined: ask when, to show the true time.
+  async function fetchStart(id) {
+    try {
+      const archive = await api.get(`/archive/${encodeURIComponent(id)}`);
+      adjustStart(id, archive.createdAt);
+    } catch (ignored) {
+      // The local clock is a fine approximation; nothing for the person to do about this.
+    }
+  }
+
+  function adjustStart(id, createdAt) {
+    const recording = state.recording;
+    if (!recording || recording.id !== id || typeof createdAt !== 'number') return;
+    const shownSince = Date.now() - recording.since;
+    const serverSince = Date.now() - createdAt;
+    if (serverSince > shownSince + CLOCK_SKEW_TOLERANCE_MS && serverSince < 86400000) {
+      recording.since = createdAt;
+      renderElapsed();
+    }
+  }
+
+  function setRecording(recording) {
+    state.recording = recording;
+    clearInterval(state.ticker);
+    state.ticker = recording ? setInterval(renderElapsed, 1000) : null;
+    render();
+  }
+
+  // --- Rendering -------------------------------------------------------------------------
+
+  function render() {
+    const {connected, recording, pending} = state;
+    el.start.disabled = !connected || Boolean(recording) || Boolean(pending);
+    el.stop.disabled = !connected || !recording || Boolean(pending);
+    el.start.setAttribute('aria-busy', String(pending === 'start'));
+    el.stop.setAttribute('aria-busy', String(pending === 'stop'));
+    el.start.querySelector('.btn-label').textContent =
+      pending === 'start' ? 'Starting…' : 'Start recording';
+    el.stop.querySelector('.btn-label').textContent =
+      pending === 'stop' ? 'Stopping…' : 'Stop recording';
+
+    el.indicator.hidden = !recording;
+    renderElapsed();
+
+    const stopped = state.lastStopped;
+    el.viewLink.hidden = !stopped;
+    if (stopped) {
+      el.viewLink.href = api.url(`/archive/${encodeURIComponent(stopped.id)}/view`);
+      el.viewLink.dataset.archiveId = stopped.id;
+      el.viewLink.title = stopped.name ? `Watch “${stopped.name}” (opens a new tab)`
+        : 'Watch the recording (opens a new tab)';
+    }
+  }
+
+  function renderElapsed() {
+    const recording = state.recording;
+    el.elapsed.textContent = format.clock(recording ? (Date.now() - recording.since) / 1000 : 0);
+  }
+
+  function setConnection(kind, text) {
+    el.connection.dataset.state = kind;
+    el.connection.textContent = text;
+  }
+
+  function announce(text) {
+    el.announcer.textContent = text;
+  }
+
+  function describeOpenTokError(error) {
+    const name = error && error.name;
+    switch (name) {
+      case 'OT_USER_MEDIA_ACCESS_DENIED':
+        return 'access to the camera and microphone was denied. Allow it in your browser\'s ' +
+          'site settings, then retry.';
+      case 'OT_NO_DEVICES_FOUND':
+        return 'no camera or microphone was found.';
+      case 'OT_HARDWARE_UNAVAILABLE':
+        return 'the camera or microphone is in use by another application.';
+      case 'OT_AUTHENTICATION_ERROR':
+        return 'OpenTok refused the token (check the API key and secret the server uses).';
+      case 'OT_INVALID_SESSION_ID':
+        return 'OpenTok does not know this session.';
+      case 'OT_CONNECT_FAILED':
+        return 'OpenTok could not be reached. Check your connection.';
+      default: {
+        const message = (error && error.message) || 'unknown error';
+        return name ? `${message} (${name})` : message;
+      }
+    }
+  }
+
+  boot();
+})();

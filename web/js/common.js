@@ -1,0 +1,215 @@
+/*
+ * What the three pages share: calling the API (always with a timeout), the error banner,
+ * and formatting. Exposed as window.Sample; no build step, so no modules.
+ */
+(function () {
+  'use strict';
+
+  const REQUEST_TIMEOUT_MS = 10000;
+
+  // An empty base means "same origin as the page", which also works behind a proxy.
+  const base = String(window.SAMPLE_SERVER_BASE_URL || '').replace(/\/+$/, '');
+
+  class ApiError extends Error {
+    /**
+     * kind: 'network' (no answer at all), 'timeout', or 'http' (an answer with an error status).
+     * status: the HTTP status, 0 when there was no answer.
+     */
+    constructor(message, kind, status) {
+      super(message);
+      this.name = 'ApiError';
+      this.kind = kind;
+      this.status = status || 0;
+    }
+
+    // Worth trying again later: nothing answered, or the server failed rather than refused.
+    get transient() {
+      return this.kind !== 'http' || this.status >= 500 || this.status === 429;
+    }
+  }
+
+  function apiUrl(path) {
+    return base + path;
+  }
+
+  function serverName() {
+    return base || window.location.origin;
+  }
+
+  async function request(method, path, options) {
+    const {body, timeoutMs = REQUEST_TIMEOUT_MS} = options || {};
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const init = {
+      method,
+      headers: {Accept: 'application/json'},
+      cache: 'no-store',
+      signal: controller.signal
+    };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    try {
+      let response;
+      try {
+        response = await fetch(apiUrl(path), init);
+      } catch (error) {
+        throw noAnswer(error, controller, timeoutMs);
+      }
+      let text;
+      try {
+        text = await response.text();
+      } catch (error) {
+        throw noAnswer(error, controller, timeoutMs);
+      }
+      let data = null;
+      try {
+        data = text ? JSON.parse(text) : null;
+      } catch (ignored) {
+        data = null;
+      }
+      if (!response.ok) {
+        const reason = data && typeof data.error === 'string' ? data.error
+          : data && typeof data.message === 'string' ? data.message
+            : response.statusText || 'request failed';
+        throw new ApiError(`${reason} (HTTP ${response.status})`, 'http', response.status);
+      }
+      if (data === null) {
+        throw new ApiError(`the server sent an unexpected answer (HTTP ${response.status})`,
+          'http', response.status);
+      }
+      return data;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function noAnswer(error, controller, timeoutMs) {
+    if (controller.signal.aborted) {
+      return new ApiError(`the server at ${serverName()} did not answer within ` +
+        `${Math.round(timeoutMs / 1000)} seconds`, 'timeout');
+    }
+    // fetch says little on purpose (CORS, DNS, refused all look alike), so neither can we.
+    return new ApiError(`can't reach the server at ${serverName()}`, 'network');
+  }
+
+  const api = {
+    base,
+    url: apiUrl,
+    request,
+    get: (path, options) => request('GET', path, options),
+    post: (path, body, options) => request('POST', path, Object.assign({body}, options))
+  };
+
+  // --- The error banner: one message at a time, the newest wins --------------------------
+
+  let retryAction = null;
+
+  function banner() {
+    return {
+      root: document.getElementById('error'),
+      message: document.getElementById('error-message'),
+      retry: document.getElementById('error-retry'),
+      dismiss: document.getElementById('error-dismiss')
+    };
+  }
+
+  function showError(message, options) {
+    const {retry, retryLabel = 'Retry'} = options || {};
+    const parts = banner();
+    if (!parts.root) {
+      window.alert(message); // a page without a banner still must not fail silently
+      return;
+    }
+    parts.message.textContent = message;
+    retryAction = typeof retry === 'function' ? retry : null;
+    parts.retry.hidden = !retryAction;
+    parts.retry.textContent = retryLabel;
+    parts.root.hidden = false;
+  }
+
+  function clearError() {
+    const parts = banner();
+    retryAction = null;
+    if (parts.root) parts.root.hidden = true;
+  }
+
+  function wireBanner() {
+    const parts = banner();
+    if (!parts.root) return;
+    parts.dismiss.addEventListener('click', clearError);
+    parts.retry.addEventListener('click', () => {
+      const action = retryAction;
+      clearError();
+      if (action) action();
+    });
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', wireBanner);
+  } else {
+    wireBanner();
+  }
+
+  // --- Formatting --------------------------------------------------------------------------
+
+  function pad(number) {
+    return String(number).padStart(2, '0');
+  }
+
+  // mm:ss, with minutes going past 59 rather than growing an hours field.
+  function clock(totalSeconds) {
+    const seconds = Math.max(0, Math.floor(totalSeconds || 0));
+    return `${pad(Math.floor(seconds / 60))}:${pad(seconds % 60)}`;
+  }
+
+  function duration(totalSeconds) {
+    if (totalSeconds === null || totalSeconds === undefined) return '—';
+    const seconds = Math.max(0, Math.round(totalSeconds));
+    const hours = Math.floor(seconds / 3600);
+    const rest = clock(seconds % 3600);
+    return hours ? `${hours}:${rest}` : rest;
+  }
+
+  function megabytes(bytes) {
+    if (!bytes) return '—';
+    const mb = bytes / 1e6;
+    if (mb < 0.1) return '< 0.1 MB';
+    return `${mb < 10 ? mb.toFixed(1) : Math.round(mb).toLocaleString()} MB`;
+  }
+
+  const dateFormat = new Intl.DateTimeFormat(undefined, {dateStyle: 'medium', timeStyle: 'short'});
+
+  function date(epochMs) {
+    if (!epochMs) return '—';
+    return dateFormat.format(new Date(epochMs));
+  }
+
+  const STATUS_LABELS = {
+    started: 'Recording',
+    paused: 'Paused',
+    stopped: 'Processing',
+    uploaded: 'Uploaded',
+    available: 'Available',
+    failed: 'Failed',
+    expired: 'Expired',
+    deleted: 'Deleted'
+  };
+
+  function statusLabel(status) {
+    return STATUS_LABELS[status] || status || 'Unknown';
+  }
+
+  function query(name) {
+    return new URLSearchParams(window.location.search).get(name);
+  }
+
+  window.Sample = {
+    api,
+    ApiError,
+    ui: {showError, clearError},
+    format: {clock, duration, megabytes, date, statusLabel},
+    query
+  };
+})();
