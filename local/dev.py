@@ -27,6 +27,8 @@ OPENTOK_JS = ROOT / "local" / "opentok.js"
 API_KEY = "47000000"
 REGION = "us-east-1"
 NOTIFICATION_POLL_SECONDS = 1
+# Headers of the emulator's answers that this server writes itself.
+HOP_HEADERS = ("connection", "transfer-encoding", "content-length", "server", "date")
 
 
 def free_port() -> int:
@@ -49,10 +51,10 @@ class LocalStack:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "LocalStack":
-        if self.port:
-            # Fail before starting anything if the port is taken.
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", self.port))
+        # Bound first: a taken port fails before anything starts, and port 0 gets its number,
+        # which the site URL, the CORS origin and OpenTok's callback URL all need.
+        self.server = _OneOriginServer(("127.0.0.1", self.port), self)
+        self.port = self.server.server_address[1]
         self._start_moto()
         self._deploy()
         self._start_emulator()
@@ -135,8 +137,6 @@ class LocalStack:
 
         self.functions = Functions(self.template)
         self.api = HttpApi(self.template, self.functions)
-        self.server = _OneOriginServer(("127.0.0.1", self.port), self)
-        self.port = self.server.server_address[1]
         self._spawn(self.server.serve_forever, "http")
         for function, queue in self.queues.items():
             self._spawn(lambda f=function, q=queue: self._deliver_s3_events(f, q), function)
@@ -165,7 +165,8 @@ class LocalStack:
     def stop(self) -> None:
         self._stopping.set()
         if hasattr(self, "server"):
-            self.server.shutdown()
+            if self._threads:  # shutdown() waits for serve_forever, which may never have run
+                self.server.shutdown()
             self.server.server_close()
         if hasattr(self, "opentok"):
             self.opentok.stop()
@@ -289,7 +290,7 @@ class _Handler(BaseHTTPRequestHandler):
             streaming = answer.getheader("content-type", "").startswith("text/event-stream")
             self.send_response(answer.status)
             for name, value in answer.getheaders():
-                if name.lower() not in ("connection", "transfer-encoding", "content-length"):
+                if name.lower() not in HOP_HEADERS:
                     self.send_header(name, value)
             if streaming:
                 self.send_header("connection", "close")

@@ -394,7 +394,6 @@
     this.element = document.createElement('div');
     this.element.className = 'OT_root OT_subscriber';
     this.element.setAttribute('data-ot-local', 'subscriber');
-    this.element.setAttribute('data-stream-id', stream.streamId);
     sizeElement(this.element, properties);
     this.element.style.display = 'flex';
     this.element.style.flexDirection = 'column';

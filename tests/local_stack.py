@@ -1,0 +1,67 @@
+"""`make dev`'s stack, started as a process the way a person starts it, for the tests."""
+
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class RunningStack:
+    def __init__(self, processing_delay: float = 0.3) -> None:
+        environment = {
+            name: value for name, value in os.environ.items() if not name.startswith("AWS_")
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "local.dev",
+                "--port",
+                "0",
+                "--processing-delay",
+                str(processing_delay),
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.output: list[str] = []
+        self.url = self._wait_for_url(timeout=60)
+
+    def _wait_for_url(self, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        assert self.process.stdout is not None
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.process.stdout], [], [], 0.2)
+            if ready:
+                line = self.process.stdout.readline()
+                if not line and self.process.poll() is not None:
+                    break
+                self.output.append(line)
+                found = re.search(r"Open (http://127\.0\.0\.1:\d+)", line)
+                if found:
+                    return found.group(1)
+        self.stop()
+        raise AssertionError("the local stack did not start:\n" + "".join(self.output))
+
+    def stop(self) -> int:
+        """Ctrl-C, as a person would; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout is not None:
+            self.output.append(self.process.stdout.read())
+            self.process.stdout.close()
+        return self.process.returncode

@@ -1,0 +1,121 @@
+"""`make dev`: the whole recording flow over real HTTP on one origin, S3 events included."""
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.conftest import eventually
+from tests.local_stack import RunningStack
+
+
+@pytest.fixture(scope="module")
+def dev() -> Iterator[RunningStack]:
+    stack = RunningStack()
+    yield stack
+    assert stack.stop() == 0, "".join(stack.output)
+
+
+def _events(url: str, seen: list[tuple[str, dict]], stop: threading.Event) -> None:
+    with requests.get(url, stream=True, timeout=30) as answer:
+        kind = None
+        # One byte at a time: a bigger chunk would wait for more events before yielding.
+        for line in answer.iter_lines(chunk_size=1, decode_unicode=True):
+            if stop.is_set():
+                return
+            if line.startswith("event:"):
+                kind = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and kind:
+                seen.append((kind, json.loads(line.split(":", 1)[1])))
+
+
+def test_a_recording_goes_from_start_to_playable_through_the_local_stack(
+    dev: RunningStack,
+) -> None:
+    joined = requests.get(f"{dev.url}/room/local-flow", timeout=10).json()
+    connection = requests.post(
+        f"{dev.url}/_emulator/sessions/{joined['sessionId']}/connections",
+        json={"token": joined["token"]},
+        timeout=10,
+    )
+    assert connection.status_code == 201
+    seen: list[tuple[str, dict]] = []
+    stop = threading.Event()
+    listener = threading.Thread(
+        target=_events,
+        args=(
+            f"{dev.url}/_emulator/connections/{connection.json()['connectionId']}/events",
+            seen,
+            stop,
+        ),
+        daemon=True,
+    )
+    listener.start()
+
+    started = requests.post(
+        f"{dev.url}/archive/start", json={"sessionId": joined["sessionId"]}, timeout=10
+    ).json()
+    eventually(lambda: ("archiveStarted", started["id"]) in [(k, e.get("id")) for k, e in seen])
+    stopped = requests.post(f"{dev.url}/archive/{started['id']}/stop", timeout=10).json()
+    assert stopped["status"] == "stopped"
+    eventually(lambda: ("archiveStopped", started["id"]) in [(k, e.get("id")) for k, e in seen])
+
+    # Ready only through the bucket's own notification, delivered to the ready function.
+    archive = eventually(
+        lambda: (
+            (body := requests.get(f"{dev.url}/archive/{started['id']}", timeout=10).json())["ready"]
+            and body
+        ),
+        timeout=30,
+    )
+    assert archive["status"] == "uploaded"
+
+    view = requests.get(
+        f"{dev.url}/archive/{started['id']}/view", allow_redirects=False, timeout=10
+    )
+    assert view.status_code == 302
+    video = requests.get(view.headers["location"], headers={"Range": "bytes=0-99"}, timeout=10)
+    assert video.status_code == 206
+    assert video.content[4:8] == b"ftyp"
+    stop.set()
+
+
+def test_the_site_and_its_config_are_served_from_the_same_origin(dev: RunningStack) -> None:
+    page = requests.get(f"{dev.url}/", timeout=10)
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
+    config = requests.get(f"{dev.url}/js/config.js", timeout=10).text
+    assert f'SAMPLE_SERVER_BASE_URL = "{dev.url}"' in config
+    assert f"{dev.url}/local/opentok.js" in config
+    assert requests.get(f"{dev.url}/local/opentok.js", timeout=10).status_code == 200
+    assert requests.get(f"{dev.url}/../template.yaml", timeout=10).status_code == 404
+
+
+def test_api_answers_like_api_gateway(dev: RunningStack) -> None:
+    unknown = requests.get(f"{dev.url}/archive/not-an-id", timeout=10)
+    assert unknown.status_code == 400
+    assert unknown.headers["content-type"] == "application/json"
+    preflight = requests.options(
+        f"{dev.url}/archive/start",
+        headers={"Origin": dev.url, "Access-Control-Request-Method": "POST"},
+        timeout=10,
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == dev.url
+    foreign = requests.get(
+        f"{dev.url}/archive", headers={"Origin": "https://elsewhere.example"}, timeout=10
+    )
+    assert "access-control-allow-origin" not in foreign.headers
+
+
+def test_ctrl_c_stops_everything() -> None:
+    stack = RunningStack()
+    port = int(stack.url.rsplit(":", 1)[1])
+    started = time.monotonic()
+    assert stack.stop() == 0
+    assert time.monotonic() - started < 15
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/session", timeout=2)

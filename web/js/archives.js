@@ -1,0 +1,161 @@
+/*
+ * The history page: GET /archive a page at a time, newest first, "Load more" following the
+ * cursor. ?sessionId=... on this page's address narrows it to one session.
+ */
+(function () {
+  'use strict';
+
+  const {api, ui, format} = window.Sample;
+
+  const PAGE_SIZE = 20;
+  // Statuses where the view route has nothing to show; the waiting page explains them instead.
+  const GONE = new Set(['failed', 'expired', 'deleted']);
+  const TONES = {
+    started: 'live',
+    paused: 'live',
+    stopped: 'busy',
+    uploaded: 'busy',
+    available: 'ok',
+    failed: 'bad',
+    expired: 'bad',
+    deleted: 'bad'
+  };
+
+  const el = {
+    table: document.getElementById('archives'),
+    rows: document.getElementById('archive-rows'),
+    empty: document.getElementById('archives-empty'),
+    summary: document.getElementById('archives-summary'),
+    loadMore: document.getElementById('load-more'),
+    refresh: document.getElementById('refresh'),
+    lead: document.getElementById('history-lead')
+  };
+
+  const sessionId = Sample.query('sessionId');
+  const list = {cursor: null, loading: false, generation: 0};
+
+  function start() {
+    if (sessionId) el.lead.textContent = 'Recordings of one session, newest first.';
+    el.loadMore.addEventListener('click', () => load(false));
+    el.refresh.addEventListener('click', () => load(true));
+    load(true);
+  }
+
+  async function load(fromStart) {
+    if (list.loading && !fromStart) return;
+    // A refresh overrides a page still loading; its late answer is then ignored.
+    const generation = ++list.generation;
+    list.loading = true;
+    setBusy(true, fromStart);
+    const params = new URLSearchParams({limit: String(PAGE_SIZE)});
+    if (!fromStart && list.cursor) params.set('cursor', list.cursor);
+    if (sessionId) params.set('sessionId', sessionId);
+
+    let page;
+    try {
+      page = await api.get(`/archive?${params}`);
+    } catch (error) {
+      if (generation !== list.generation) return;
+      list.loading = false;
+      setBusy(false, fromStart);
+      el.summary.textContent = 'The recordings could not be loaded.';
+      ui.showError(`Couldn't load the recordings: ${error.message}.`, {retry: () => load(fromStart)});
+      return;
+    }
+    if (generation !== list.generation) return;
+    list.loading = false;
+    ui.clearError();
+    if (fromStart) el.rows.replaceChildren();
+    (page.items || []).forEach(addRow);
+    list.cursor = page.cursor || null;
+    setBusy(false, fromStart);
+  }
+
+  function setBusy(busy, fromStart) {
+    el.table.setAttribute('aria-busy', String(busy));
+    el.refresh.disabled = busy && fromStart;
+    el.loadMore.disabled = busy;
+    el.loadMore.textContent = busy && !fromStart ? 'Loading…' : 'Load more';
+    if (busy) {
+      if (fromStart) el.summary.textContent = 'Loading recordings…';
+      return;
+    }
+    const count = el.rows.children.length;
+    el.loadMore.hidden = !list.cursor;
+    el.empty.hidden = count > 0;
+    el.table.hidden = count === 0;
+    el.summary.textContent = count === 0 ? '' : `Showing ${count} recording${count === 1 ? '' : 's'}` +
+      (list.cursor ? '; there are more.' : '.');
+  }
+
+  function addRow(archive) {
+    if (!archive || !archive.id) return;
+    if (el.rows.querySelector(`[data-archive-id="${CSS.escape(archive.id)}"]`)) return;
+    const row = document.createElement('tr');
+    row.dataset.archiveId = archive.id;
+    row.dataset.status = archive.status || '';
+
+    const name = cell('cell-name');
+    const title = document.createElement('span');
+    title.className = 'archive-name';
+    title.textContent = archive.name || 'Untitled recording';
+    const id = document.createElement('span');
+    id.className = 'archive-id';
+    id.textContent = archive.id;
+    name.append(title, id);
+
+    const recording = archive.status === 'started' || archive.status === 'paused';
+    const status = cell('', 'Status');
+    status.append(badge(format.statusLabel(archive.status), TONES[archive.status]));
+    const ready = cell('', 'Ready');
+    ready.append(archive.ready ? badge('Yes', 'ok') : badge('No'));
+
+    row.append(
+      name,
+      cell('', 'Date', format.date(archive.createdAt)),
+      cell('num', 'Duration', recording ? '—' : format.duration(archive.duration)),
+      cell('num', 'Size', format.megabytes(archive.size)),
+      status,
+      ready,
+      actionCell(archive)
+    );
+    el.rows.append(row);
+  }
+
+  function actionCell(archive) {
+    const td = cell('cell-action');
+    const link = document.createElement('a');
+    link.className = 'btn btn-small btn-secondary';
+    const label = archive.name || 'untitled recording';
+    if (GONE.has(archive.status) && !archive.ready) {
+      link.href = `view.html?archiveId=${encodeURIComponent(archive.id)}`;
+      link.textContent = 'Details';
+      link.setAttribute('aria-label', `Details of ${label}`);
+    } else {
+      link.href = api.url(`/archive/${encodeURIComponent(archive.id)}/view`);
+      link.textContent = 'View';
+      link.setAttribute('aria-label', `View ${label}`);
+      link.dataset.testid = 'view';
+    }
+    td.append(link);
+    return td;
+  }
+
+  function cell(className, label, text) {
+    const td = document.createElement('td');
+    if (className) td.className = className;
+    if (label) td.dataset.label = label;
+    if (text !== undefined) td.textContent = text;
+    return td;
+  }
+
+  function badge(text, tone) {
+    const span = document.createElement('span');
+    span.className = 'badge';
+    if (tone) span.dataset.tone = tone;
+    span.textContent = text;
+    return span;
+  }
+
+  start();
+})();

@@ -1,0 +1,335 @@
+/*
+ * The waiting page: GET /archive/{id}/view sends the browser here while a recording is not
+ * ready yet. It polls GET /archive/{id} until the video can be played, then plays it.
+ *
+ * Polling: the first request at once, then after 0.5 s, each wait 1.5 times the last, up to
+ * 5 s. Whenever the recording moves to a new status the wait starts again at 0.5 s, since
+ * the next step tends to follow quickly. Failures to reach the server keep the backoff
+ * going; a terminal status (ready, failed, expired, deleted, unknown id) ends it.
+ */
+(function () {
+  'use strict';
+
+  const {api, ui, format} = window.Sample;
+
+  const FIRST_DELAY_MS = 500;
+  const DELAY_GROWTH = 1.5;
+  const MAX_DELAY_MS = 5000;
+  // The API's links to the video live five minutes; renew before handing one out after four.
+  const LINK_FRESH_MS = 4 * 60 * 1000;
+  const MAX_PLAYER_RETRIES = 3;
+
+  const STAGES = ['recording', 'processing', 'uploading', 'ready'];
+
+  const el = {
+    title: document.getElementById('title'),
+    subtitle: document.getElementById('subtitle'),
+    stage: document.getElementById('stage'),
+    steps: Array.from(document.querySelectorAll('#stage .step')),
+    statusLine: document.getElementById('status-line'),
+    spinner: document.getElementById('spinner'),
+    status: document.getElementById('status'),
+    playerWrap: document.getElementById('player-wrap'),
+    player: document.getElementById('player'),
+    download: document.getElementById('download'),
+    details: document.getElementById('details'),
+    detailName: document.getElementById('detail-name'),
+    detailDate: document.getElementById('detail-date'),
+    detailDuration: document.getElementById('detail-duration'),
+    detailSize: document.getElementById('detail-size'),
+    detailId: document.getElementById('detail-id')
+  };
+
+  const archiveId = (Sample.query('archiveId') || '').trim();
+
+  const poller = {
+    delay: FIRST_DELAY_MS,
+    timer: null,
+    inFlight: false,
+    done: false,
+    lastStatus: null
+  };
+
+  const media = {
+    url: null, // what the player and the download link use now
+    fetchedAt: 0,
+    renewable: true, // false when the link is our own view route, which never expires
+    retries: 0
+  };
+
+  // --- Polling ---------------------------------------------------------------------------
+
+  function start() {
+    if (!archiveId) {
+      finish('missing', 'No recording was given. Open this page from a “View recording” ' +
+        'link, or pick a recording from the Recordings page.');
+      return;
+    }
+    el.detailId.textContent = archiveId;
+    el.player.addEventListener('error', playerFailed);
+    el.player.addEventListener('loadeddata', () => { media.retries = 0; });
+    el.download.addEventListener('click', downloadClicked);
+    // Coming back to the tab or back online: look now rather than after the current wait.
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') pollNow();
+    });
+    window.addEventListener('online', pollNow);
+    poll();
+  }
+
+  function pollNow() {
+    if (poller.done || poller.inFlight || !poller.timer) return;
+    clearTimeout(poller.timer);
+    poller.timer = null;
+    poll();
+  }
+
+  function scheduleNext() {
+    if (poller.done) return;
+    poller.timer = setTimeout(poll, poller.delay);
+    poller.delay = Math.min(poller.delay * DELAY_GROWTH, MAX_DELAY_MS);
+  }
+
+  async function poll() {
+    poller.timer = null;
+    poller.inFlight = true;
+    let archive;
+    try {
+      archive = await fetchArchive();
+    } catch (error) {
+      poller.inFlight = false;
+      couldNotPoll(error);
+      return;
+    }
+    poller.inFlight = false;
+    show(archive);
+  }
+
+  function fetchArchive() {
+    return api.get(`/archive/${encodeURIComponent(archiveId)}`);
+  }
+
+  function couldNotPoll(error) {
+    if (error.status === 404) {
+      finish('missing', 'There is no recording with this id. The link may be wrong, or the ' +
+        'recording was removed.');
+      return;
+    }
+    if (!error.transient) {
+      finish('error', `This recording can't be shown: ${error.message}.`);
+      return;
+    }
+    const wait = Math.max(1, Math.round(poller.delay / 1000));
+    const problem = error.kind === 'http'
+      ? `the server had a problem (HTTP ${error.status}), retrying`
+      : 'can\'t reach the server, retrying';
+    setStatus(`Connection problem: ${problem} in ${wait} s…`, 'warn', true);
+    scheduleNext();
+  }
+
+  // --- What the archive says -------------------------------------------------------------
+
+  function show(archive) {
+    showDetails(archive);
+    const statusKey = `${archive.status}/${Boolean(archive.ready)}`;
+    if (poller.lastStatus !== statusKey) {
+      poller.lastStatus = statusKey;
+      poller.delay = FIRST_DELAY_MS;
+    }
+
+    switch (archive.status) {
+      case 'failed':
+        finish('failed', `This recording failed${archive.reason ? `: ${archive.reason}` : ''}. ` +
+          'There is no video to watch.');
+        return;
+      case 'expired':
+        if (!archive.ready) {
+          finish('expired', 'This recording has expired and is no longer available.');
+          return;
+        }
+        break;
+      case 'deleted':
+        if (!archive.ready) {
+          finish('deleted', 'This recording was deleted.');
+          return;
+        }
+        break;
+      default:
+        break;
+    }
+
+    const stage = stageOf(archive);
+    setStage(stage);
+    if (stage === 'ready') {
+      ready(archive);
+      return;
+    }
+    setStatus(waitingText(archive), 'info', true);
+    scheduleNext();
+  }
+
+  function stageOf(archive) {
+    if (archive.ready) return 'ready';
+    switch (archive.status) {
+      case 'started':
+      case 'paused':
+        return 'recording';
+      case 'uploaded':
+        return 'uploading';
+      case 'available':
+        // OpenTok kept the file itself: ready, through its link or through our view route.
+        return 'ready';
+      default:
+        return 'processing'; // stopped, or a status newer than this page
+    }
+  }
+
+  function waitingText(archive) {
+    switch (archive.status) {
+      case 'started':
+        return 'Still recording. Stop the recording on the call page, and this page will ' +
+          'follow it until the video is ready.';
+      case 'paused':
+        return 'Recording is paused because everyone left the call. It resumes when someone ' +
+          'rejoins, and stops on its own if nobody does.';
+      case 'uploaded':
+        return 'OpenTok has uploaded the video to storage; it will be ready in a moment…';
+      default:
+        return 'The recording has stopped. OpenTok is processing the video; this usually ' +
+          'takes a few seconds to a few minutes…';
+    }
+  }
+
+  function ready(archive) {
+    poller.done = true;
+    const link = archive.url || viewRoute();
+    media.url = link;
+    media.fetchedAt = Date.now();
+    media.renewable = Boolean(archive.url);
+
+    el.playerWrap.hidden = false;
+    el.download.href = link;
+    el.download.hidden = false;
+    el.download.setAttribute('download', `recording-${archive.id}.${isZip(archive) ? 'zip' : 'mp4'}`);
+
+    if (isZip(archive)) {
+      el.download.textContent = 'Download ZIP';
+      setStatus('Your recording is ready. It has a separate file for each participant (a ZIP ' +
+        'file), so it can\'t be played here: download it instead.', 'ok', false);
+      return;
+    }
+    el.download.textContent = 'Download MP4';
+    el.player.hidden = false;
+    el.player.src = link;
+    setStatus(archive.url ? 'Your recording is ready.'
+      : 'Your recording is ready. OpenTok stores this one, so it streams from OpenTok.', 'ok', false);
+  }
+
+  function isZip(archive) {
+    return archive.outputMode === 'individual';
+  }
+
+  function viewRoute() {
+    return api.url(`/archive/${encodeURIComponent(archiveId)}/view`);
+  }
+
+  function finish(stage, message) {
+    poller.done = true;
+    clearTimeout(poller.timer);
+    poller.timer = null;
+    el.stage.classList.add('is-ended');
+    el.stage.dataset.stage = stage;
+    const reached = el.steps.some((step) => step.dataset.state === 'current');
+    if (stage === 'failed' && !reached) markSteps('processing');
+    if (stage === 'expired' || stage === 'deleted') markSteps('ready');
+    setStatus(message, 'error', false);
+  }
+
+  // --- The video and its link ------------------------------------------------------------
+
+  // Links expire, so a video that played fine can fail later when it seeks: renew and resume.
+  async function playerFailed() {
+    if (!media.url) return;
+    if (media.retries >= MAX_PLAYER_RETRIES) {
+      setStatus('The video can\'t be played in this browser. Try downloading it instead.',
+        'warn', false);
+      return;
+    }
+    media.retries += 1;
+    const resumeAt = el.player.currentTime || 0;
+    const wasPlaying = !el.player.paused;
+    let link;
+    try {
+      link = await freshLink();
+    } catch (error) {
+      setStatus(`The video stopped loading: ${error.message}.`, 'warn', false);
+      ui.showError(`Couldn't renew the link to the video: ${error.message}.`, {retry: playerFailed});
+      return;
+    }
+    el.player.src = link;
+    el.player.addEventListener('loadedmetadata', () => {
+      if (resumeAt) el.player.currentTime = resumeAt;
+      if (wasPlaying) el.player.play().catch(() => {});
+    }, {once: true});
+  }
+
+  async function downloadClicked(event) {
+    if (!media.renewable || Date.now() - media.fetchedAt < LINK_FRESH_MS) return;
+    event.preventDefault();
+    try {
+      window.location.assign(await freshLink());
+    } catch (error) {
+      ui.showError(`Couldn't get a fresh download link: ${error.message}.`,
+        {retry: () => el.download.click()});
+    }
+  }
+
+  async function freshLink() {
+    if (!media.renewable) return media.url;
+    const archive = await fetchArchive();
+    if (!archive.url) throw new Error('the server no longer offers this video');
+    media.url = archive.url;
+    media.fetchedAt = Date.now();
+    el.download.href = archive.url;
+    return archive.url;
+  }
+
+  // --- Rendering -------------------------------------------------------------------------
+
+  function setStage(stage) {
+    el.stage.classList.remove('is-ended');
+    el.stage.dataset.stage = stage;
+    markSteps(stage);
+  }
+
+  function markSteps(stage) {
+    const current = STAGES.indexOf(stage);
+    el.steps.forEach((step, index) => {
+      const state = index < current ? 'done' : index === current ? 'current' : 'todo';
+      step.dataset.state = state;
+      if (state === 'current') step.setAttribute('aria-current', 'step');
+      else step.removeAttribute('aria-current');
+    });
+  }
+
+  function setStatus(text, tone, busy) {
+    el.status.textContent = text;
+    el.statusLine.dataset.tone = tone;
+    el.spinner.hidden = !busy;
+  }
+
+  function showDetails(archive) {
+    el.details.hidden = false;
+    const name = archive.name || 'Untitled recording';
+    el.title.textContent = archive.name ? `Recording “${archive.name}”` : 'Your recording';
+    document.title = `${name} · OpenTok archiving sample`;
+    el.detailName.textContent = name;
+    el.detailDate.textContent = format.date(archive.createdAt);
+    const recording = archive.status === 'started' || archive.status === 'paused';
+    el.detailDuration.textContent = recording ? 'still recording' : format.duration(archive.duration);
+    el.detailSize.textContent = format.megabytes(archive.size);
+    el.detailId.textContent = archive.id || archiveId;
+  }
+
+  start();
+})();
