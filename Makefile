@@ -8,7 +8,9 @@ BIN := $(VENV)/bin
 PORT ?= 3000
 REQUIREMENTS := functions/shared/requirements.txt tests/requirements.txt
 
-.PHONY: install dev test lint clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: install dev test lint browser clean
 
 install: $(VENV)/.installed
 
@@ -25,7 +27,13 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+# The browser tests drive Debian's chromium; Playwright never downloads a browser of its own.
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+test: lint browser
 	$(BIN)/python -m pytest
 
 clean:

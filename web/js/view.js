@@ -111,8 +111,8 @@
 
   function couldNotPoll(error) {
     if (error.status === 404) {
-      finish('missing', 'There is no recording with this id. The link may be wrong, or the ' +
-        'recording was removed.');
+      finish('missing', 'Recording not found: there is no recording with this id. The link ' +
+        'may be wrong, or the recording was removed.');
       return;
     }
     if (!error.transient) {

@@ -1,0 +1,128 @@
+"""The sample page in a real browser: Debian's chromium, driven by Playwright, fake camera."""
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.local_stack import RunningStack
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(os.environ.get("SCREENSHOTS", Path(__file__).parent.parent / "artifacts"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # CI runs as root
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WAIT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def dev() -> Iterator[RunningStack]:
+    stack = RunningStack(processing_delay=1.0)
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def screenshot_folder() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots: {SCREENSHOTS}")
+    return SCREENSHOTS
+
+
+def _page(browser, url: str, width: int = 1280, height: int = 860):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(url)
+    return page
+
+
+def test_start_stop_and_watch_the_recording(dev: RunningStack, browser) -> None:
+    host = _page(browser, f"{dev.url}/?room=browser-flow")
+    guest = _page(browser, f"{dev.url}/?room=browser-flow", width=375, height=740)
+    for page in (host, guest):
+        page.wait_for_selector("#publisher video")
+        page.wait_for_function(
+            "document.querySelector('#publisher video').videoWidth > 0"
+        )  # the fake camera really plays
+        page.wait_for_selector("#start:enabled")
+
+    host.click("#start")
+    for page in (host, guest):
+        indicator = page.locator("#recording-indicator")
+        indicator.wait_for(state="visible")
+        page.wait_for_function(
+            "document.querySelector('#recording-indicator').textContent.includes('00:01')"
+        )
+    host.screenshot(path=SCREENSHOTS / "sample-page-recording.png")
+    guest.screenshot(path=SCREENSHOTS / "sample-page-recording-phone.png")
+
+    host.click("#stop")
+    for page in (host, guest):
+        page.locator("#recording-indicator").wait_for(state="hidden")
+        page.locator("#view-link").wait_for(state="visible")
+    view_url = host.get_attribute("#view-link", "href")
+    assert "/view" in view_url
+
+    waiting = _page(browser, view_url)
+    player = waiting.locator("#player")
+    player.wait_for(state="visible")
+    waiting.wait_for_function(
+        "(() => { const v = document.querySelector('#player');"
+        " return v.readyState >= 1 && v.duration > 0; })()"
+    )
+    waiting.evaluate("document.querySelector('#player').play()")
+    waiting.wait_for_function("document.querySelector('#player').currentTime > 0.5")
+    assert waiting.locator("#download").get_attribute("href")
+    waiting.screenshot(path=SCREENSHOTS / "view-page-ready.png")
+
+    history = _page(browser, f"{dev.url}/archives.html")
+    archive_id = view_url.rstrip("/").split("/")[-2]
+    history.locator(f"[data-archive-id='{archive_id}']").wait_for()
+    history.screenshot(path=SCREENSHOTS / "archives-page.png")
+
+
+def test_the_page_says_so_when_the_api_is_down(dev: RunningStack, browser) -> None:
+    page = _page(browser, f"{dev.url}/?room=api-down")
+    page.wait_for_selector("#start:enabled")
+    # The API goes away; OpenTok (here the emulator) and the page stay.
+    page.route(re.compile(r"/archive(/|$)"), lambda route: route.abort("connectionrefused"))
+    page.click("#start")
+    error = page.locator("#error")
+    error.wait_for(state="visible")
+    assert error.inner_text().strip()
+    page.locator("#start:enabled").wait_for()  # the person can try again
+    page.screenshot(path=SCREENSHOTS / "sample-page-api-down.png")
+
+
+def test_the_page_says_so_when_it_cannot_join(dev: RunningStack, browser) -> None:
+    context = browser.new_context()
+    context.route(re.compile(r"/room/"), lambda route: route.abort("connectionrefused"))
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{dev.url}/?room=unreachable")
+    page.locator("#error").wait_for(state="visible")
+    assert page.locator("#error").inner_text().strip()
