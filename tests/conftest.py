@@ -3,6 +3,7 @@ emulator over HTTP on loopback, and the template's functions invoked in this pro
 
 import base64
 import json
+import logging
 import secrets
 import sys
 import time
@@ -16,6 +17,7 @@ import boto3
 import opentok
 import pytest
 import requests
+from aws_lambda_powertools import Logger
 from moto import mock_aws
 
 from local import notifications
@@ -23,6 +25,20 @@ from local.emulator import OpenTokEmulator
 from local.gateway import ApiResponse, Functions, HttpApi
 from local.resources import Deployment, deploy
 from local.template import Template
+
+
+class _CurrentStdout:
+    """Whatever sys.stdout is now: pytest gives each test its own, Powertools keeps one."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+# The functions' loggers all join this one (same service), so their lines reach each test.
+Logger(service="opentok-archiving", logger_handler=logging.StreamHandler(_CurrentStdout()))
 
 API_KEY = "47000000"
 EVENTS = Path(__file__).resolve().parent.parent / "events"
