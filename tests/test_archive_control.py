@@ -5,6 +5,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
@@ -233,3 +234,48 @@ def test_opentok_not_answering_in_time_is_a_gateway_timeout(
     assert answer.status == 504
     assert "OpenTok" in answer.json()["error"]
     assert answer.headers["retry-after"]
+
+
+@pytest.fixture
+def broken_opentok() -> Iterator[str]:
+    """An OpenTok that answers every request with a 500."""
+
+    class Broken(BaseHTTPRequestHandler):
+        def _fail(self) -> None:
+            body = b'{"code": 500, "message": "internal error"}'
+            self.send_response(500)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _fail
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Broken)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_opentok_failing_is_a_bad_gateway_and_records_nothing(
+    stack: Stack, broken_opentok: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = stack.join()
+    monkeypatch.setenv("OPENTOK_API_URL", broken_opentok)
+    stack.reload_functions()
+    for path, body in (
+        ("/archive/start", {"sessionId": session["sessionId"]}),
+        (f"/archive/{uuid.uuid4()}/stop", None),
+    ):
+        answer = stack.post(path, body)
+        assert answer.status == 502, answer.body
+        assert "OpenTok" in answer.json()["error"]
+        assert answer.headers["retry-after"]
+    new_room = stack.get("/room/while-broken")
+    assert new_room.status == 502
+    assert boto3.client("dynamodb").scan(TableName=stack.table)["Count"] == 1  # the first room
