@@ -74,11 +74,20 @@
   }
 
   function callback(fn, error) {
+    later(function () { invoke(fn, error); });
+  }
+
+  // For when we are already past the caller's turn (inside a network or stream event).
+  function invoke(fn, error) {
     if (!fn) {
       if (error) console.error('[OT local]', error.name + ':', error.message);
       return;
     }
-    later(function () { fn(error || undefined); });
+    try {
+      fn(error || undefined);
+    } catch (thrown) {
+      console.error('[OT local] a completion handler threw', thrown);
+    }
   }
 
   // --- HTTP to the emulator ---------------------------------------------------------------
@@ -373,8 +382,9 @@
 
   Publisher.prototype.destroy = function () {
     if (this._destroyed) return this;
-    if (this.session && this.stream) this.session.unpublish(this);
+    // Marked first: unpublishing dispatches an event whose default action destroys us again.
     this._destroyed = true;
+    if (this.session && this.stream) this.session.unpublish(this);
     if (this._media) this._media.getTracks().forEach(function (track) { track.stop(); });
     this._media = null;
     removeElement(this.element);
@@ -505,6 +515,7 @@
     var pending = this._pending;
     this._teardown();
     this._forgetOnServer(false);
+    this.connection = null;
     if (pending) callback(pending.done, error);
   };
 
@@ -526,8 +537,9 @@
         clearTimeout(pending.timer);
         self._pending = null;
         self._state = 'connected';
+        // Before any replayed streamCreated is handled, as with OpenTok.
+        invoke(pending.done);
         self._dispatch(new OTEvent('sessionConnected', self, {connections: [], streams: []}));
-        callback(pending.done);
         return;
       }
       // The stream came back after a drop: the emulator replays the session's state now.

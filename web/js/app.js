@@ -160,6 +160,7 @@
     state.session = null;
     state.connected = false;
     state.published = false;
+    settlePending();
     old.off();
     old.disconnect();
     clearSubscribers();
@@ -175,11 +176,11 @@
     // Nobody can tell us any more whether the session records, so stop claiming either way.
     setRecording(null);
     setConnection('disconnected', 'Disconnected');
-    if (reason !== 'clientDisconnected') {
-      const why = reason === 'forceDisconnected' ? 'you were removed from the session'
-        : 'the connection was lost';
-      ui.showError(`You left the room: ${why}.`, {retry: join, retryLabel: 'Rejoin'});
-    }
+    // Our own disconnects unhook the handlers first (leaveSession), so this one came to us.
+    const why = reason === 'forceDisconnected' ? 'you were removed from the session'
+      : reason === 'networkDisconnected' ? 'the connection was lost'
+        : 'the session ended this connection';
+    ui.showError(`You are no longer in the room: ${why}.`, {retry: join, retryLabel: 'Rejoin'});
   }
 
   // --- Your camera -----------------------------------------------------------------------

@@ -32,7 +32,7 @@
   };
 
   const sessionId = Sample.query('sessionId');
-  const list = {cursor: null, loading: false, generation: 0};
+  const list = {cursor: null, loading: false, loaded: false, generation: 0};
 
   function start() {
     if (sessionId) el.lead.textContent = 'Recordings of one session, newest first.';
@@ -58,12 +58,13 @@
       if (generation !== list.generation) return;
       list.loading = false;
       setBusy(false, fromStart);
-      el.summary.textContent = 'The recordings could not be loaded.';
+      if (!el.rows.children.length) el.summary.textContent = 'The recordings could not be loaded.';
       ui.showError(`Couldn't load the recordings: ${error.message}.`, {retry: () => load(fromStart)});
       return;
     }
     if (generation !== list.generation) return;
     list.loading = false;
+    list.loaded = true;
     ui.clearError();
     if (fromStart) el.rows.replaceChildren();
     (page.items || []).forEach(addRow);
@@ -82,7 +83,8 @@
     }
     const count = el.rows.children.length;
     el.loadMore.hidden = !list.cursor;
-    el.empty.hidden = count > 0;
+    // "No recordings yet" only once the server has said so, not after a failed first load.
+    el.empty.hidden = count > 0 || !list.loaded;
     el.table.hidden = count === 0;
     el.summary.textContent = count === 0 ? '' : `Showing ${count} recording${count === 1 ? '' : 's'}` +
       (list.cursor ? '; there are more.' : '.');
