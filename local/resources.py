@@ -55,12 +55,32 @@ def deploy(
         "AWS::StackId": f"arn:aws:cloudformation:{region}:{ACCOUNT_ID}:stack/{stack_name}/"
         f"{uuid.uuid4()}",
     }
+    for name, value in list(names.items()):
+        # CommaDelimitedList parameters are lists once given, as CloudFormation splits them.
+        spec = template.document.get("Parameters", {}).get(name, {})
+        if spec.get("Type") == "CommaDelimitedList" and isinstance(value, str):
+            names[name] = value.split(",")
+    names |= template.conditions(names)
     for logical_id in template.resources:
-        names.setdefault(logical_id, f"{stack_name}-{logical_id}")
+        names.setdefault(logical_id, f"{stack_name}-{logical_id}".lower())
+    # What moto does not run: the site's distribution is named, not created.
+    for logical_id in template.of_type("AWS::CloudFront::Distribution"):
+        names[f"{logical_id}.DomainName"] = f"{logical_id.lower()}.cloudfront.example"
+    _create_access_keys(template, names, region)
     _create_tables(template, names, region)
     _create_buckets(template, names, region)
     _create_secrets(template, names, region, stack_name)
     return Deployment(template, names)
+
+
+def _create_access_keys(template: Template, names: dict[str, Any], region: str) -> None:
+    iam = boto3.client("iam", region_name=region)
+    for logical_id, resource in template.of_type("AWS::IAM::AccessKey").items():
+        user = names[resource["Properties"]["UserName"]["Ref"]]
+        iam.create_user(UserName=user)
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        names[logical_id] = key["AccessKeyId"]
+        names[f"{logical_id}.SecretAccessKey"] = key["SecretAccessKey"]
 
 
 def _create_tables(template: Template, names: dict[str, Any], region: str) -> None:

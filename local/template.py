@@ -78,6 +78,13 @@ class Template:
             if "Default" in spec
         }
 
+    def conditions(self, names: dict[str, Any]) -> dict[str, bool]:
+        """Each condition's value, as `Condition:<name>` entries for `resolve`."""
+        evaluated: dict[str, bool] = {}
+        for name, expression in self.document.get("Conditions", {}).items():
+            evaluated[f"Condition:{name}"] = bool(resolve(expression, {**names, **evaluated}))
+        return evaluated
+
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {
             name: resource
@@ -156,27 +163,43 @@ def _path_pattern(path: str) -> re.Pattern[str]:
 def resolve(value: Any, names: dict[str, Any]) -> Any:
     """Evaluates the intrinsic functions the template uses, given the value of each name.
 
-    `names` maps parameters and logical ids (for Ref) and `Logical.Attribute` (for GetAtt).
+    `names` maps parameters and logical ids (for Ref), `Logical.Attribute` (for GetAtt) and
+    `Condition:<name>` (for If).
     """
     if isinstance(value, list):
         return [resolve(item, names) for item in value]
     if not isinstance(value, dict):
         return value
-    if "Ref" in value:
-        return names[value["Ref"]]
-    if "Fn::GetAtt" in value:
-        return names[".".join(value["Fn::GetAtt"])]
-    if "Fn::Sub" in value:
-        text, extra = value["Fn::Sub"], {}
-        if isinstance(text, list):
-            text, local_values = text
-            extra = {key: resolve(item, names) for key, item in local_values.items()}
-        scope = {**names, **extra}
-        return re.sub(r"\$\{([\w.:]+)\}", lambda match: str(scope[match.group(1)]), text)
-    if "Fn::Select" in value:
-        index, items = value["Fn::Select"]
-        return resolve(items, names)[int(index)]
-    if "Fn::Split" in value:
-        separator, text = value["Fn::Split"]
-        return resolve(text, names).split(separator)
+    if len(value) == 1:
+        ((function, argument),) = value.items()
+        if function in _INTRINSICS:
+            return _INTRINSICS[function](argument, names)
     return {key: resolve(item, names) for key, item in value.items()}
+
+
+def _sub(argument: Any, names: dict[str, Any]) -> str:
+    text, extra = argument, {}
+    if isinstance(argument, list):
+        text, local_values = argument
+        extra = {key: resolve(item, names) for key, item in local_values.items()}
+    scope = {**names, **extra}
+    return re.sub(r"\$\{([\w.:]+)\}", lambda match: str(scope[match.group(1)]), text)
+
+
+def _if(argument: list[Any], names: dict[str, Any]) -> Any:
+    condition, when_true, when_false = argument
+    return resolve(when_true if names[f"Condition:{condition}"] else when_false, names)
+
+
+_INTRINSICS: dict[str, Any] = {
+    "Ref": lambda name, names: names[name],
+    "Condition": lambda name, names: names[f"Condition:{name}"],
+    "Fn::GetAtt": lambda path, names: names[".".join(path)],
+    "Fn::Sub": _sub,
+    "Fn::If": _if,
+    "Fn::Equals": lambda pair, names: str(resolve(pair[0], names)) == str(resolve(pair[1], names)),
+    "Fn::Not": lambda operand, names: not resolve(operand[0], names),
+    "Fn::Join": lambda pair, names: pair[0].join(str(item) for item in resolve(pair[1], names)),
+    "Fn::Select": lambda pair, names: resolve(pair[1], names)[int(pair[0])],
+    "Fn::Split": lambda pair, names: resolve(pair[1], names).split(pair[0]),
+}

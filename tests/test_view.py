@@ -97,8 +97,9 @@ def test_view_of_an_unknown_archive_is_not_found(stack: Stack) -> None:
 
 
 @pytest.mark.parametrize("stack_parameters", [{"SiteUrl": ""}], indirect=True)
-def test_view_without_a_site_to_send_browsers_to_answers_202(stack: Stack) -> None:
+def test_view_sends_browsers_to_the_site_the_stack_hosts_by_default(stack: Stack) -> None:
     archive = stack.record()
     view = stack.get(f"/archive/{archive['id']}/view", accept="text/html")
-    assert view.status == 202
-    assert view.json()["ready"] is False
+    assert view.status == 302
+    distribution = stack.deployment.names["SiteDistribution.DomainName"]
+    assert view.headers["location"].startswith(f"https://{distribution}/view.html?")
