@@ -15,6 +15,7 @@ EVENT_FUNCTIONS = {
     "list_archives": "ListArchivesFunction",
     "view_archive": "ViewArchiveFunction",
     "archive_callback": "ArchiveCallbackFunction",
+    "delete_archive": "DeleteArchiveFunction",
     "s3_": "MarkReadyFunction",
 }
 # What each scenario answers once its ids are those of a real room and recording.
@@ -33,6 +34,7 @@ EXPECTED_STATUS = {
     "view_archive": 302,
     "view_archive_json": 202,
     "archive_callback": 200,
+    "delete_archive": 409,  # still recording
 }
 
 

@@ -71,6 +71,7 @@ def test_the_api_has_the_sample_routes() -> None:
         ("GET", "/archive"),
         ("GET", "/archive/{archiveId}/view"),
         ("POST", "/archive/callback"),
+        ("DELETE", "/archive/{archiveId}"),
     }
 
 
@@ -87,3 +88,14 @@ def test_the_secret_reaches_functions_only_by_reference() -> None:
     template = Template()
     for function in template.functions().values():
         assert "OpenTokApiSecret" not in str(function.environment)
+
+
+def test_every_function_is_watched_by_the_error_and_throttle_alarms() -> None:
+    template = Template()
+    for alarm in ("FunctionErrorsAlarm", "FunctionThrottlesAlarm"):
+        watched = {
+            query["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
+            for query in template.resources[alarm]["Properties"]["Metrics"]
+            if "MetricStat" in query
+        }
+        assert watched == set(template.functions()), alarm

@@ -129,6 +129,19 @@ def mark_ready(archive_id: str, key: str, size: int) -> tuple[dict[str, Any] | N
         return get(archive_id), False
 
 
+def mark_deleted(archive_id: str) -> dict[str, Any]:
+    """Marks the archive deleted: it is no longer ready, and nothing moves it back."""
+    now = now_ms()
+    return table.update(
+        _pk(archive_id),
+        "SET #status = :deleted, statusRank = :rank, ready = :false, deletedAt = :now,"
+        " updatedAt = :now REMOVE s3Key",
+        "attribute_exists(pk)",
+        {":deleted": "deleted", ":rank": STATUS_RANK["deleted"], ":false": False, ":now": now},
+        {"#status": "status"},
+    )
+
+
 def create_ready(fields: dict[str, Any], key: str, size: int) -> bool:
     """Creates the record of an archive we did not start, already ready. False if it exists."""
     now = now_ms()

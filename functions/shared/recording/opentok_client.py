@@ -102,6 +102,8 @@ def _upstream_error(action: str, error: Exception) -> ApiError:
             )
         cause = cause.__cause__ or cause.__context__
     status = error.args[1] if len(error.args) > 1 else None
+    if status == 409:  # the SDK passes some of OpenTok's answers on as a bare status
+        return Conflict(f"OpenTok could not {action} in the archive's present state")
     # A bare RequestError is OpenTok's 400: something about the request itself (no one connected).
     if isinstance(error, opentok.exceptions.RequestError) and status is None:
         return BadRequest(f"OpenTok refused to {action}: {_reason(error)}")

@@ -38,3 +38,8 @@ def presigned_url(key: str) -> str:
     return s3.generate_presigned_url(
         "get_object", Params=params, ExpiresIn=config.PRESIGNED_URL_TTL_SECONDS
     )
+
+
+def delete(key: str) -> None:
+    """Deletes our copy; the bucket keeps the version for a while, against accidents."""
+    s3.delete_object(Bucket=config.ARCHIVE_BUCKET, Key=key)

@@ -1,0 +1,96 @@
+"""DELETE /archive/{archiveId}: gone from OpenTok and from our bucket, and the record says so."""
+
+import uuid
+
+import boto3
+import opentok
+import pytest
+
+from tests.conftest import Stack
+
+
+def _ready_archive(stack: Stack) -> dict:
+    archive = stack.record()
+    stack.post(f"/archive/{archive['id']}/stop")
+    stack.wait_until_uploaded(archive["id"])
+    stack.deliver_s3_events()
+    stack.opentok.wait_for(lambda: stack.sdk().get_archive(archive["id"]).status == "uploaded")
+    return stack.get(f"/archive/{archive['id']}").json()
+
+
+def _delete(stack: Stack, archive_id: str):
+    return stack.api.request("DELETE", f"/archive/{archive_id}")
+
+
+def test_deleting_a_recording_removes_it_from_opentok_and_our_bucket(stack: Stack) -> None:
+    archive = _ready_archive(stack)
+    key = stack.stored(archive["id"])["s3Key"]["S"]
+    answer = _delete(stack, archive["id"])
+    assert answer.status == 200
+    assert answer.json()["status"] == "deleted"
+    assert answer.json()["ready"] is False
+    with pytest.raises(opentok.exceptions.NotFoundError):
+        stack.sdk().get_archive(archive["id"])
+    listed = boto3.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix=key)
+    assert listed.get("KeyCount", 0) == 0
+    assert stack.get(f"/archive/{archive['id']}").json()["status"] == "deleted"
+    assert stack.get(f"/archive/{archive['id']}/view").status == 410
+
+
+def test_deleting_twice_answers_the_deleted_record(stack: Stack) -> None:
+    archive = _ready_archive(stack)
+    _delete(stack, archive["id"])
+    calls = len(stack.opentok.calls)
+    again = _delete(stack, archive["id"])
+    assert again.status == 200
+    assert again.json()["status"] == "deleted"
+    assert len(stack.opentok.calls) == calls
+
+
+def test_a_late_bucket_event_does_not_bring_a_deleted_recording_back(stack: Stack) -> None:
+    archive = _ready_archive(stack)
+    _delete(stack, archive["id"])
+    stack.invoke(
+        "MarkReadyFunction",
+        {
+            "Records": [
+                {
+                    "eventSource": "aws:s3",
+                    "eventName": "ObjectCreated:Put",
+                    "s3": {
+                        "bucket": {"name": stack.bucket},
+                        "object": {
+                            "key": archive["url"].split("?")[0].split("/", 4)[-1],
+                            "size": 1,
+                        },
+                    },
+                }
+            ]
+        },
+    )
+    assert stack.get(f"/archive/{archive['id']}").json()["status"] == "deleted"
+
+
+def test_a_recording_still_being_recorded_cannot_be_deleted(stack: Stack) -> None:
+    archive = stack.record()
+    answer = _delete(stack, archive["id"])
+    assert answer.status == 409
+    assert "stop" in answer.json()["error"]
+    assert stack.sdk().get_archive(archive["id"]).status == "started"
+
+
+def test_a_recording_opentok_is_still_processing_cannot_be_deleted_yet(stack: Stack) -> None:
+    stack.opentok.state.processing_delay = 30  # still processing for the whole test
+    archive = stack.record()
+    stack.post(f"/archive/{archive['id']}/stop")
+    answer = _delete(stack, archive["id"])
+    assert answer.status == 409
+    assert stack.get(f"/archive/{archive['id']}").json()["status"] == "stopped"
+
+
+@pytest.mark.parametrize(("archive_id", "status"), [(str(uuid.uuid4()), 404), ("nope", 400)])
+def test_deleting_what_is_not_an_archive_is_refused(
+    stack: Stack, archive_id: str, status: int
+) -> None:
+    assert _delete(stack, archive_id).status == status
+    assert stack.opentok.calls == []
