@@ -10,7 +10,7 @@ REQUIREMENTS := functions/shared/requirements.txt tests/requirements.txt
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install dev test lint browser clean
+.PHONY: install dev test lint browser clean deploy configure-opentok destroy logs
 
 install: $(VENV)/.installed
 
@@ -35,6 +35,28 @@ $(CHROMIUM):
 
 test: lint browser
 	$(BIN)/python -m pytest
+
+# Deploying needs the SAM CLI and AWS credentials; the first deploy asks its questions and
+# saves the answers to samconfig.toml, later ones reuse them.
+SAM ?= sam
+STACK = $(shell $(BIN)/python -m deploy.stack 2>/dev/null)
+
+deploy: install
+	$(SAM) build
+	if grep -q '^parameter_overrides' samconfig.toml; then $(SAM) deploy; else $(SAM) deploy --guided; fi
+	$(BIN)/python -m deploy.publish_site
+
+configure-opentok: install
+	$(BIN)/python -m deploy.configure_opentok
+
+destroy: install
+	$(BIN)/python -m deploy.empty_site
+	$(SAM) delete --stack-name $(STACK)
+	@echo "Kept: the archive bucket (your recordings) and the table of rooms and archives."
+	@echo "Delete them in the S3 and DynamoDB consoles once you no longer need them."
+
+logs: install
+	$(SAM) logs --cw-log-group /aws/lambda/$(STACK) --tail
 
 clean:
 	rm -rf $(VENV) .aws-sam artifacts
