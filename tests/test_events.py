@@ -17,6 +17,7 @@ EVENT_FUNCTIONS = {
     "archive_callback": "ArchiveCallbackFunction",
     "delete_archive": "DeleteArchiveFunction",
     "s3_": "MarkReadyFunction",
+    "scheduled_": "ReconcileArchivesFunction",
 }
 # What each scenario answers once its ids are those of a real room and recording.
 EXPECTED_STATUS = {
@@ -46,7 +47,7 @@ def _function_for(event_name: str) -> str:
 
 def test_every_event_file_has_an_expectation() -> None:
     names = {path.stem for path in EVENTS.glob("*.json")}
-    http_events = {name for name in names if not name.startswith("s3_")}
+    http_events = {name for name in names if not name.startswith(("s3_", "scheduled_"))}
     assert http_events == set(EXPECTED_STATUS)
 
 
@@ -71,3 +72,8 @@ def test_s3_event_marks_only_recordings_ready(stack: Stack, name: str) -> None:
     stack.invoke("MarkReadyFunction", event)
     ready = stack.get(f"/archive/{archive['id']}").json()["ready"]
     assert ready is (name != "s3_unrelated_object")
+
+
+def test_the_scheduled_event_runs_the_reconciler(stack: Stack) -> None:
+    answer = stack.invoke(_function_for("scheduled_reconcile"), load_event("scheduled_reconcile"))
+    assert answer == {"checked": 0, "repaired": 0, "stuck": 0}

@@ -34,7 +34,7 @@ def test_every_permission_names_its_actions_and_resources() -> None:
             assert resource != "*" and "'*'" not in str(resource), statement
 
 
-def test_only_the_functions_that_presign_may_read_recordings() -> None:
+def test_only_the_functions_that_presign_or_repair_may_read_recordings() -> None:
     template = Template()
     readers = {
         name
@@ -45,7 +45,7 @@ def test_only_the_functions_that_presign_may_read_recordings() -> None:
             for statement in policy["Statement"]
         )
     }
-    assert readers == {"GetArchiveFunction", "ViewArchiveFunction"}
+    assert readers == {"GetArchiveFunction", "ViewArchiveFunction", "ReconcileArchivesFunction"}
 
 
 def test_the_ready_function_does_not_depend_on_the_bucket_that_triggers_it() -> None:

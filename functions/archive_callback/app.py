@@ -6,15 +6,15 @@ we store is what the OpenTok API says of that archive.
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from recording import api, archives, validation
+from recording.observability import tracer
 from recording.opentok_client import archive_fields, calling_opentok, client
 
 logger = Logger()
-tracer = Tracer()
 app = api.resolver()
 
 

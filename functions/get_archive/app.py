@@ -5,15 +5,15 @@ It never calls OpenTok: waiting pages poll it, and readiness comes from our tabl
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from recording import api, archives, recordings, validation
 from recording.errors import NotFound
+from recording.observability import tracer
 
 logger = Logger()
-tracer = Tracer()
 app = api.resolver()
 
 

@@ -2,15 +2,15 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from recording import api, archives, validation
 from recording.errors import BadRequest
+from recording.observability import tracer
 
 logger = Logger()
-tracer = Tracer()
 app = api.resolver()
 
 QUERY_PARAMETERS = {"sessionId", "limit", "cursor"}

@@ -1,13 +1,13 @@
 """GET /room/{name}: the room's session, created on its first request, and a token to join it."""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from recording import api, rooms, validation
+from recording.observability import tracer
 
 logger = Logger()
-tracer = Tracer()
 app = api.resolver()
 
 

@@ -1,13 +1,13 @@
 """GET /session: the sample's default room, so the official sample page works unchanged."""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from recording import api, config, rooms
+from recording.observability import tracer
 
 logger = Logger()
-tracer = Tracer()
 app = api.resolver()
 
 

@@ -3,17 +3,17 @@
 from typing import Any
 
 import opentok
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from recording import api, archives, validation
 from recording.errors import BadRequest, Conflict
+from recording.observability import tracer
 from recording.opentok_client import archive_fields, calling_opentok, client
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 app = api.resolver()
 

@@ -2,17 +2,17 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from recording import api, archives, validation
 from recording.errors import Conflict
+from recording.observability import tracer
 from recording.opentok_client import archive_fields, calling_opentok, client
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 app = api.resolver()
 

@@ -7,16 +7,16 @@ GET /archive/{archiveId}. Clients that ask for JSON get the same answer as JSON 
 from typing import Any
 from urllib.parse import urlencode
 
-from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from recording import api, archives, config, recordings, validation
+from recording.api import Response
 from recording.errors import Conflict, Gone, NotFound
+from recording.observability import tracer
 
 logger = Logger()
-tracer = Tracer()
 app = api.resolver()
 
 NO_STORE = {"Cache-Control": "no-store"}

@@ -8,6 +8,7 @@ import base64
 import binascii
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from recording import table
@@ -182,6 +183,23 @@ def page(
     start = _decode_cursor(cursor, key_name, key_value) if cursor else None
     items, last = table.query(index, key_name, key_value, limit, start)
     return items, _encode_cursor(last) if last else None
+
+
+def since(created_after_ms: int) -> Iterator[dict[str, Any]]:
+    """Every archive created after a time, newest first: a keyed range, never a scan."""
+    start = None
+    while True:
+        items, start = table.query(
+            BY_TIME_INDEX,
+            "kind",
+            ALL_ARCHIVES,
+            100,
+            start,
+            after=_sort_key({"createdAt": created_after_ms, "id": ""}),
+        )
+        yield from items
+        if not start:
+            return
 
 
 def _encode_cursor(last_key: dict[str, Any]) -> str:

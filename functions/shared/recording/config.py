@@ -17,6 +17,7 @@ OPENTOK_TIMEOUT_SECONDS = float(os.environ.get("OPENTOK_TIMEOUT_SECONDS") or 6)
 ARCHIVE_MODE = os.environ.get("ARCHIVE_MODE") or "manual"
 SITE_URL = (os.environ.get("SITE_URL") or "").rstrip("/")
 PRESIGNED_URL_TTL_SECONDS = int(os.environ.get("PRESIGNED_URL_TTL_SECONDS") or 300)
+STUCK_AFTER_SECONDS = 60 * int(os.environ.get("STUCK_AFTER_MINUTES") or 15)
 TOKEN_TTL_SECONDS = int(os.environ.get("TOKEN_TTL_SECONDS") or 4 * 3600)
 
 # The sample's GET /session serves this room, so both routes hand out the same session.

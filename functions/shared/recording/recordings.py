@@ -1,33 +1,27 @@
 """The recording files OpenTok uploads to our bucket, and short-lived links to them."""
 
-import re
-from typing import NamedTuple
-
 import boto3
 from botocore.config import Config
 
 from recording import config
 
-# OpenTok's layout: <apiKey>/<archiveId>/archive.mp4 (composed) or archive.zip (individual).
-_KEY = re.compile(
-    r"(?P<api_key>[0-9A-Za-z-]{1,64})/"
-    r"(?P<archive_id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/"
-    r"archive\.(?P<extension>mp4|zip)"
-)
-
+# Made once, when the function starts (and so in a SnapStart snapshot). Reading keys needs no
+# client: recording.keys does that.
 s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
 
 
-class RecordingKey(NamedTuple):
-    api_key: str
-    archive_id: str
-    extension: str
-
-
-def parse_key(key: str) -> RecordingKey | None:
-    """The parts of an (already decoded) object key, or None if OpenTok did not write it."""
-    match = _KEY.fullmatch(key)
-    return RecordingKey(**match.groupdict()) if match else None
+def find(api_key: str, archive_id: str) -> tuple[str, int] | None:
+    """The key and size of an archive's recording in the bucket, if OpenTok uploaded it."""
+    for extension in ("mp4", "zip"):
+        key = f"{api_key}/{archive_id}/archive.{extension}"
+        try:
+            head = s3.head_object(Bucket=config.ARCHIVE_BUCKET, Key=key)
+        except s3.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
+                raise
+            continue
+        return key, head["ContentLength"]
+    return None
 
 
 def presigned_url(key: str) -> str:

@@ -73,15 +73,27 @@ def update(
 
 
 def query(
-    index: str, key_name: str, key_value: str, limit: int, start: dict[str, Any] | None
+    index: str,
+    key_name: str,
+    key_value: str,
+    limit: int,
+    start: dict[str, Any] | None,
+    *,
+    after: str | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """One page of an index, newest first, and where the next page starts."""
+    """One page of an index, newest first, and where the next page starts.
+
+    `after` keeps to the items whose sort key (createdSort) is greater.
+    """
+    condition, values = "#key = :value", {":value": key_value}
+    if after is not None:
+        condition, values = condition + " AND createdSort > :after", values | {":after": after}
     request: dict[str, Any] = {
         "TableName": config.TABLE_NAME,
         "IndexName": index,
-        "KeyConditionExpression": "#key = :value",
+        "KeyConditionExpression": condition,
         "ExpressionAttributeNames": {"#key": key_name},
-        "ExpressionAttributeValues": to_item({":value": key_value}),
+        "ExpressionAttributeValues": to_item(values),
         "ScanIndexForward": False,
         "Limit": limit,
     }

@@ -1,0 +1,62 @@
+"""Every few minutes: repairs archives whose S3 event or callback never came, reports the rest.
+
+An archive stopped a while ago but not ready is looked for in S3 (a lost bucket event) and
+then asked of OpenTok (a lost callback). What is still not ready after that is stuck, and
+the `ArchivesStuck` metric, with its alarm, says so.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from recording import archives, config, recordings
+from recording.errors import ApiError
+from recording.opentok_client import archive_fields, calling_opentok, client
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+LOOKBACK_MS = 3 * 24 * 3600 * 1000
+WAITING = ("stopped", "uploaded", "available")
+
+
+def reconcile(archive: dict[str, Any]) -> bool:
+    """Repairs one archive if it can; returns whether it is ready (or viewable) now."""
+    stored = recordings.find(config.OPENTOK_API_KEY, archive["id"])
+    if stored:
+        key, size = stored
+        archive, _ = archives.mark_ready(archive["id"], key, size)
+        logger.info("marked ready from S3: its bucket event was lost", extra={"key": key})
+        return True
+    try:
+        with calling_opentok("read the archive"):
+            archive = archives.record(archive_fields(client().get_archive(archive["id"])))
+    except ApiError as error:
+        logger.warning("could not check the archive", extra={"reason": error.message})
+        return False
+    # Kept in OpenTok's cloud is as good as ready; failed is an end, not a stuck state.
+    return archive["status"] in ("available", "failed", "expired", "deleted")
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict[str, int]:
+    now = archives.now_ms()
+    overdue = [
+        archive
+        for archive in archives.since(now - LOOKBACK_MS)
+        if not archive.get("ready")
+        and archive["status"] in WAITING
+        and archive.get("stoppedAt", now) <= now - config.STUCK_AFTER_SECONDS * 1000
+    ]
+    repaired = sum(reconcile(archive) for archive in overdue)
+    stuck = len(overdue) - repaired
+    metrics.add_metric(name="ArchivesRepaired", unit=MetricUnit.Count, value=repaired)
+    metrics.add_metric(name="ArchivesStuck", unit=MetricUnit.Count, value=stuck)
+    if stuck:
+        logger.warning("archives stuck before ready", extra={"stuck": stuck})
+    return {"checked": len(overdue), "repaired": repaired, "stuck": stuck}

@@ -1,0 +1,72 @@
+"""The reconciler: no recording is lost when an S3 event or a callback never arrives."""
+
+import json
+
+import boto3
+import pytest
+import requests
+
+from tests.conftest import API_KEY, Stack, load_event
+
+RIGHT_AWAY = pytest.mark.parametrize(
+    "stack_parameters", [{"StuckAfterMinutes": "0"}], indirect=True
+)
+
+
+def _reconcile(stack: Stack) -> dict:
+    return stack.invoke("ReconcileArchivesFunction", load_event("scheduled_reconcile"))
+
+
+def _lose_s3_events(stack: Stack) -> None:
+    boto3.client("sqs").purge_queue(QueueUrl=stack.queues["MarkReadyFunction"])
+
+
+@RIGHT_AWAY
+def test_a_recording_whose_bucket_event_was_lost_is_marked_ready(stack: Stack) -> None:
+    archive = stack.record()
+    stack.post(f"/archive/{archive['id']}/stop")
+    stack.wait_until_uploaded(archive["id"])
+    _lose_s3_events(stack)
+    assert _reconcile(stack) == {"checked": 1, "repaired": 1, "stuck": 0}
+    shown = stack.get(f"/archive/{archive['id']}").json()
+    assert shown["ready"] is True
+    assert shown["size"] > 0
+    assert _reconcile(stack)["checked"] == 0  # nothing left to do
+
+
+@RIGHT_AWAY
+def test_a_recording_kept_by_opentok_whose_callback_was_lost_becomes_viewable(
+    stack: Stack,
+) -> None:
+    requests.delete(
+        f"{stack.opentok.url}/v2/project/{API_KEY}/archive/storage",
+        headers=stack.sdk().get_json_headers(),
+        timeout=5,
+    ).raise_for_status()
+    archive = stack.record()
+    stack.post(f"/archive/{archive['id']}/stop")
+    stack.opentok.wait_for(lambda: stack.sdk().get_archive(archive["id"]).status == "available")
+    assert _reconcile(stack)["repaired"] == 1
+    assert stack.get(f"/archive/{archive['id']}").json()["status"] == "available"
+    assert stack.get(f"/archive/{archive['id']}/view").status == 302
+
+
+@RIGHT_AWAY
+def test_a_recording_that_never_arrives_is_reported_stuck(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack.opentok.state.processing_delay = 60
+    archive = stack.record()
+    stack.post(f"/archive/{archive['id']}/stop")
+    capsys.readouterr()
+    assert _reconcile(stack) == {"checked": 1, "repaired": 0, "stuck": 1}
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    assert any(line.get("ArchivesStuck") == [1.0] for line in emitted)
+
+
+def test_recordings_stopped_moments_ago_are_left_to_their_events(stack: Stack) -> None:
+    archive = stack.record()
+    stack.post(f"/archive/{archive['id']}/stop")
+    calls = len(stack.opentok.calls)
+    assert _reconcile(stack) == {"checked": 0, "repaired": 0, "stuck": 0}
+    assert len(stack.opentok.calls) == calls
