@@ -116,9 +116,7 @@ class Stack:
 
     def sdk(self) -> opentok.Client:
         """The real SDK, pointed at the emulator: what OpenTok itself holds."""
-        return opentok.Client(
-            self.opentok.api_key, self.opentok.api_secret, api_url=self.opentok.url
-        )
+        return sdk_client(self.opentok)
 
     def publish(self, connection_id: str, name: str = "camera") -> str:
         """Publishes a stream from a connection, as OpenTok.js does."""
@@ -163,20 +161,29 @@ class Stack:
         )
         return item.get("Item")
 
-    def wait_until_uploaded(self, archive_id: str) -> None:
+    def wait_until_uploaded(self, archive_id: str, prefix: str = API_KEY) -> None:
         s3 = boto3.client("s3")
         eventually(
-            lambda: s3.list_objects_v2(Bucket=self.bucket, Prefix=f"{API_KEY}/{archive_id}/").get(
+            lambda: s3.list_objects_v2(Bucket=self.bucket, Prefix=f"{prefix}/{archive_id}/").get(
                 "KeyCount"
             )
         )
 
 
+def sdk_client(emulator: OpenTokEmulator) -> opentok.Client:
+    """An SDK client for the emulator's project, whichever kind of credentials it has."""
+    from recording.opentok_client import build_client
+
+    return build_client(emulator.api_key, emulator.api_secret, emulator.url)
+
+
 @pytest.fixture
-def emulator() -> Iterator[OpenTokEmulator]:
+def emulator(request: pytest.FixtureRequest) -> Iterator[OpenTokEmulator]:
+    """The OpenTok project; parametrize indirectly with `{api_key, api_secret}` to change it."""
+    credentials = getattr(request, "param", {})
     with OpenTokEmulator(
-        api_key=API_KEY,
-        api_secret=secrets.token_hex(20),
+        api_key=credentials.get("api_key", API_KEY),
+        api_secret=credentials.get("api_secret") or secrets.token_hex(20),
         processing_delay=0.05,
         auto_stop_delay=0.2,
     ) as emulator:
@@ -217,7 +224,8 @@ def stack(
         template,
         {
             "OpenTokApiKey": emulator.api_key,
-            "OpenTokApiSecret": emulator.api_secret,
+            # A PEM key goes into the secret's JSON with its line breaks escaped, as users pass it.
+            "OpenTokApiSecret": emulator.api_secret.replace("\n", "\\n"),
             "SiteUrl": SITE_URL,
             **stack_parameters,
         },
@@ -246,7 +254,7 @@ def _forget_loaded_functions() -> None:
 
 
 def _point_opentok_storage_at(emulator: OpenTokEmulator, bucket: str) -> None:
-    client = opentok.Client(emulator.api_key, emulator.api_secret, api_url=emulator.url)
+    client = sdk_client(emulator)
     answer = requests.put(
         f"{emulator.url}/v2/project/{emulator.api_key}/archive/storage",
         json={

@@ -32,6 +32,40 @@ class ClientGrant:
     data: str | None
 
 
+def is_vonage_key(api_secret: str) -> bool:
+    """Vonage Video API credentials: an application id and its RSA private key (PEM)."""
+    return api_secret.lstrip().startswith("-----BEGIN")
+
+
+def _vonage_public_key(private_pem: str) -> object:
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_private_key(private_pem.encode(), password=None).public_key()
+
+
+def _decode_rs256(token: str, private_pem: str, required: tuple[str, ...]) -> dict:
+    try:
+        return jwt.decode(
+            token,
+            _vonage_public_key(private_pem),
+            algorithms=["RS256"],
+            options={"require": list(required)},
+        )
+    except jwt.ExpiredSignatureError as error:
+        raise AuthFailed("Authentication failed. The JWT has expired.") from error
+    except jwt.PyJWTError as error:
+        raise AuthFailed(f"Authentication failed. Invalid JWT: {error}.") from error
+
+
+def verify_vonage_jwt(authorization: str | None, application_id: str, private_pem: str) -> None:
+    """Check an `Authorization: Bearer` JWT the way the Vonage Video API does."""
+    if not authorization or not authorization.startswith("Bearer "):
+        raise AuthFailed("Authentication failed. Missing Authorization: Bearer header.")
+    claims = _decode_rs256(authorization[7:], private_pem, required=("exp", "application_id"))
+    if claims["application_id"] != application_id:
+        raise AuthFailed("Authentication failed. The JWT is for another application.")
+
+
 def verify_project_jwt(token: str | None, api_key: str, api_secret: str) -> None:
     """Check an X-OPENTOK-AUTH header value the way the OpenTok REST API does."""
     if not token:
@@ -47,7 +81,13 @@ def verify_client_token(token: str, session_id: str, api_key: str, api_secret: s
     """Validate a token from the SDK's generate_token for joining `session_id`."""
     if not isinstance(token, str) or not token:
         raise AuthFailed("Invalid token: missing.")
-    if token.startswith(LEGACY_SENTINEL):
+    if is_vonage_key(api_secret):
+        claims = _decode_rs256(token, api_secret, required=("exp", "session_id", "scope"))
+        if claims.get("application_id") != api_key:
+            raise AuthFailed("Invalid token: issued for another application.")
+        if claims["scope"] != "session.connect":
+            raise AuthFailed("Invalid token: the scope must be 'session.connect'.")
+    elif token.startswith(LEGACY_SENTINEL):
         claims = _legacy_claims(token, api_key, api_secret)
     else:
         claims = _decode_hs256(token, api_secret, required=("exp", "iss", "session_id", "scope"))

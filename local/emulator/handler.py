@@ -201,9 +201,15 @@ class Handler(BaseHTTPRequestHandler):
         raise ApiError(404, f"Not found. No route for {path}.")
 
     def _check_project_auth(self, api_key: str | None) -> None:
-        token = self.headers.get("X-OPENTOK-AUTH")
         try:
-            auth.verify_project_jwt(token, self.state.api_key, self.state.api_secret)
+            if auth.is_vonage_key(self.state.api_secret):
+                auth.verify_vonage_jwt(
+                    self.headers.get("Authorization"), self.state.api_key, self.state.api_secret
+                )
+            else:
+                auth.verify_project_jwt(
+                    self.headers.get("X-OPENTOK-AUTH"), self.state.api_key, self.state.api_secret
+                )
         except auth.AuthFailed as error:
             raise ApiError(403, str(error)) from error
         if api_key is not None and api_key != self.state.api_key:

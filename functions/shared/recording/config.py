@@ -11,7 +11,8 @@ ARCHIVE_BUCKET = os.environ.get("ARCHIVE_BUCKET", "")
 
 OPENTOK_API_KEY = os.environ.get("OPENTOK_API_KEY", "")
 OPENTOK_SECRET_ARN = os.environ.get("OPENTOK_SECRET_ARN", "")
-OPENTOK_API_URL = os.environ.get("OPENTOK_API_URL") or "https://api.opentok.com"
+# Empty: the SDK's own, api.opentok.com (or Vonage's, for Vonage application credentials).
+OPENTOK_API_URL = os.environ.get("OPENTOK_API_URL") or ""
 OPENTOK_TIMEOUT_SECONDS = float(os.environ.get("OPENTOK_TIMEOUT_SECONDS") or 6)
 
 ARCHIVE_MODE = os.environ.get("ARCHIVE_MODE") or "manual"

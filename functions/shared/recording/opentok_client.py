@@ -3,9 +3,13 @@
 Only functions that really call OpenTok import this module: the SDK costs cold-start time.
 """
 
+import hashlib
 import logging
+import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -13,7 +17,7 @@ import opentok
 import requests
 from aws_lambda_powertools.utilities import parameters
 
-from recording import config
+from recording import config, snapstart
 from recording.errors import (
     ApiError,
     BadRequest,
@@ -25,8 +29,11 @@ from recording.errors import (
 
 # The SDK logs its signed auth header at DEBUG; keep credentials out of our logs.
 logging.getLogger("opentok").setLevel(logging.WARNING)
+# The SDK's nonces and request ids come from `random`, which a snapshot would freeze.
+snapstart.register()
 
 SECRET_CACHE_SECONDS = 300
+DEFAULT_API_URL = "https://api.opentok.com"
 RETRY_AFTER = {"Retry-After": "5"}
 
 # Powertools' default provider makes its client from a boto3 session of its own, which loads
@@ -44,12 +51,33 @@ def credentials() -> dict[str, str]:
 
 def client() -> opentok.Client:
     secret = credentials()
-    return opentok.Client(
-        secret["apiKey"],
-        secret["apiSecret"],
-        api_url=config.OPENTOK_API_URL,
-        timeout=config.OPENTOK_TIMEOUT_SECONDS,
-    )
+    return build_client(secret["apiKey"], secret["apiSecret"], config.OPENTOK_API_URL)
+
+
+def build_client(api_key: str, api_secret: str, api_url: str = "") -> opentok.Client:
+    """An SDK client for OpenTok credentials (key, secret) or Vonage ones (application id, PEM).
+
+    The SDK takes a Vonage private key as the path of a file, and then talks to Vonage's API
+    URL; an explicit `api_url` still wins, so that the same code runs against the emulator.
+    """
+    if not api_secret.lstrip().startswith("-----BEGIN"):
+        sdk = opentok.Client(api_key, api_secret, api_url=api_url or DEFAULT_API_URL)
+    else:
+        sdk = opentok.Client(api_key, str(_private_key_file(api_secret)))
+        if api_url:
+            sdk.endpoints = opentok.endpoints.Endpoints(api_url, api_key)
+    sdk.timeout = config.OPENTOK_TIMEOUT_SECONDS
+    return sdk
+
+
+def _private_key_file(private_key: str) -> Path:
+    digest = hashlib.sha256(private_key.encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"vonage-{digest}.key"
+    if not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as key_file:
+            key_file.write(private_key)
+    return path
 
 
 def archive_fields(archive: opentok.Archive) -> dict[str, Any]:

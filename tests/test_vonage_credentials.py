@@ -1,0 +1,53 @@
+"""Vonage Video API credentials (an application id and its private key) instead of OpenTok's."""
+
+import uuid
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.conftest import Stack
+
+APPLICATION_ID = str(uuid.UUID("5f2a1c3e-9d47-4b8e-a0f1-6c2d8e9b7a41"))
+PRIVATE_KEY = (
+    rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    .private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    .decode()
+)
+VONAGE = pytest.mark.parametrize(
+    "emulator", [{"api_key": APPLICATION_ID, "api_secret": PRIVATE_KEY}], indirect=True
+)
+
+
+@VONAGE
+def test_a_vonage_application_records_and_its_recordings_become_ready(stack: Stack) -> None:
+    joined = stack.get("/room/vonage").json()
+    assert joined["apiKey"] == APPLICATION_ID
+    public_key = serialization.load_pem_private_key(PRIVATE_KEY.encode(), None).public_key()
+    claims = jwt.decode(joined["token"], public_key, algorithms=["RS256"])
+    assert claims["application_id"] == APPLICATION_ID
+    assert claims["session_id"] == joined["sessionId"]
+
+    archive = stack.record("vonage")
+    stack.post(f"/archive/{archive['id']}/stop")
+    stack.wait_until_uploaded(archive["id"], prefix=APPLICATION_ID)
+    assert stack.deliver_s3_events() == 1
+    shown = stack.get(f"/archive/{archive['id']}").json()
+    assert shown["ready"] is True
+    assert f"/{APPLICATION_ID}/{archive['id']}/archive.mp4" in shown["url"]
+
+
+@VONAGE
+def test_the_emulator_refuses_opentok_style_credentials_for_a_vonage_application(
+    stack: Stack,
+) -> None:
+    import opentok
+
+    impostor = opentok.Client(APPLICATION_ID, "0" * 40, api_url=stack.opentok.url)
+    with pytest.raises(opentok.exceptions.AuthError):
+        impostor.get_archive(str(uuid.uuid4()))
