@@ -10,7 +10,7 @@ REQUIREMENTS := functions/shared/requirements.txt tests/requirements.txt
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install dev test lint browser clean deploy configure-opentok destroy logs
+.PHONY: install dev test lint browser sam-local sam-stack clean deploy configure-opentok destroy logs
 
 install: $(VENV)/.installed
 
@@ -33,12 +33,38 @@ browser: $(CHROMIUM)
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-test: lint browser
+# `sam local invoke` and `sam local start-api`: the SAM CLI in a venv of its own (it pins boto3
+# and click to other versions than ours), a Docker engine and the Lambda python3.13 image.
+SAM_VENV := .venv-sam
+
+sam-local: $(SAM_VENV)/.installed
+	PYTHON=$(SAM_VENV)/bin/python local/lambda-image
+
+$(SAM_VENV)/.installed: tests/requirements-sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+# What the functions of `sam local` talk to, as local/env.json says: moto and the emulator.
+sam-stack: install
+	$(BIN)/python -m local.sam_stack
+
+# SAM_TESTS=0 make test: without the sam local tests, and without preparing for them.
+test: lint browser $(if $(filter 0,$(SAM_TESTS)),,sam-local)
 	$(BIN)/python -m pytest
+
+# Figures, not a test (README, Performance): cold starts, warm latency, OpenTok calls,
+# readiness, growth, package sizes. `sam build` measures the packages when a SAM CLI is found
+# (SAM=/path/to/sam), the equivalent pip install otherwise. BENCH_ARGS=--help lists options.
+.PHONY: bench
+bench: install
+	SAM="$${SAM:-$(firstword $(wildcard $(SAM_VENV)/bin/sam) $(shell command -v sam 2>/dev/null))}" \
+		$(BIN)/python -m local.bench $(BENCH_ARGS)
 
 # Deploying needs the SAM CLI and AWS credentials; the first deploy asks its questions and
 # saves the answers to samconfig.toml, later ones reuse them.
-SAM ?= sam
+SAM ?= $(firstword $(wildcard $(SAM_VENV)/bin/sam) sam)
 STACK = $(shell $(BIN)/python -m deploy.stack 2>/dev/null)
 
 deploy: install
@@ -59,4 +85,4 @@ logs: install
 	$(SAM) logs --cw-log-group /aws/lambda/$(STACK) --tail
 
 clean:
-	rm -rf $(VENV) .aws-sam artifacts
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam artifacts

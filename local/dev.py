@@ -112,7 +112,11 @@ class LocalStack:
             s3_endpoint_url=self.moto_url,
             callback_url=f"{self.url}/archive/callback",
         ).start()
-        os.environ.update(self.deployment.all_environments(), OPENTOK_API_URL=self.opentok.url)
+        os.environ.update(
+            self.deployment.all_environments(),
+            AWS_ENDPOINT_URL=self.moto_url,
+            OPENTOK_API_URL=self.opentok.url,
+        )
         # What `make configure-opentok` does for a real project: uploads go to our bucket.
         import opentok
 

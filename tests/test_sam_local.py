@@ -1,0 +1,290 @@
+"""`sam local invoke` and `sam local start-api`: the built functions in Lambda containers,
+against moto and the OpenTok emulator as local/env.json describes them (local/sam_stack.py).
+
+Every file in events/ goes through `sam local invoke -e` with the ids of a real room and
+recording, and must do what it does in process (tests/test_events.py). `make test` prepares
+Docker, the Lambda image and the SAM CLI before pytest (`make sam-local`); SAM_TESTS=0 skips
+them.
+"""
+
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from local.dev import free_port
+from local.gateway import Functions, HttpApi
+from local.sam_stack import CONTAINER_ENDPOINTS, ENV_FILE, SamStack, container_environment
+from local.template import ROOT, Template
+from tests.conftest import EVENTS, Stack, _forget_loaded_functions, load_event
+from tests.test_events import EXPECTED_STATUS, _function_for
+
+pytestmark = [
+    pytest.mark.sam,
+    pytest.mark.skipif(
+        os.environ.get("SAM_TESTS") == "0", reason="SAM_TESTS=0: the sam local tests are off"
+    ),
+]
+
+SAM = ROOT / ".venv-sam" / "bin" / "sam"
+ARCHITECTURE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[
+    platform.machine().lower()
+]
+BASE_IMAGE = f"public.ecr.aws/lambda/python:3.13-{ARCHITECTURE}"
+ELF_MACHINES = {"x86_64": 62, "arm64": 183}
+# What the README's `sam local` commands add: the host's architecture (the only one its
+# Docker runs), the local stack's endpoints and names, and the way to it from a container.
+LOCAL_OPTIONS = [
+    "--parameter-overrides",
+    f"Architecture={ARCHITECTURE}",
+    "--env-vars",
+    str(ENV_FILE.relative_to(ROOT)),
+    "--add-host",
+    "host.docker.internal:host-gateway",
+    "--skip-pull-image",
+]
+PREPARE = "run `make sam-local` first (Docker engine, Lambda image, SAM CLI), or SAM_TESTS=0"
+
+
+def _sam_environment() -> dict[str, str]:
+    """This machine's environment without what the tests set for functions in process: SAM
+    would hand a function any variable of the shell that its template declares."""
+    declared = {
+        name for function in Template().functions().values() for name in function.environment
+    }
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AWS_", "POWERTOOLS_")) and name not in declared
+    }
+    # `sam build` needs a python3.13 on the PATH; the SAM CLI's own venv has one.
+    environment["PATH"] = f"{SAM.parent}{os.pathsep}{environment.get('PATH', '')}"
+    environment["SAM_CLI_TELEMETRY"] = "0"
+    return environment
+
+
+def _sam(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SAM), *args],
+        cwd=ROOT,
+        env=_SAM_ENVIRONMENT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+_SAM_ENVIRONMENT = _sam_environment()
+
+
+@pytest.fixture(scope="module")
+def sam_cli() -> None:
+    if not SAM.is_file():
+        pytest.fail(f"no SAM CLI in {SAM.parent}: {PREPARE}")
+
+
+@pytest.fixture(scope="module")
+def built(sam_cli: None) -> None:
+    """`sam build` for the host's architecture, as the README has it."""
+    docker = subprocess.run(
+        ["docker", "image", "inspect", BASE_IMAGE], capture_output=True, check=False
+    )
+    if docker.returncode != 0:
+        pytest.fail(f"Docker does not answer, or has no {BASE_IMAGE}: {PREPARE}")
+    result = _sam("build", "--parameter-overrides", f"Architecture={ARCHITECTURE}", timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def sam_stack(built: None) -> Iterator[Stack]:
+    """The stack of local/env.json; set-up steps (a room, a recording) run in this process."""
+    saved = dict(os.environ)
+    servers = SamStack(processing_delay=0.05)
+    try:
+        servers.start()
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+            os.environ.pop(name, None)
+        os.environ.update(
+            servers.function_environment(),
+            POWERTOOLS_TRACE_DISABLED="true",
+            POWERTOOLS_DEV="false",
+        )
+        _forget_loaded_functions()
+        functions = Functions(servers.template)
+        yield Stack(
+            deployment=servers.deployment,
+            functions=functions,
+            api=HttpApi(servers.template, functions),
+            opentok=servers.opentok,
+            queues={},  # S3 events go to `sam local invoke` here, never on their own
+        )
+    finally:
+        servers.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        _forget_loaded_functions()
+
+
+def invoke(function: str, event: dict[str, Any], folder: Path) -> Any:
+    """`sam local invoke <function> -e <event file>`; returns what the function returned."""
+    event_file = folder / f"{function}.json"
+    event_file.write_text(json.dumps(event))
+    started = time.monotonic()
+    result = _sam("local", "invoke", function, "-e", str(event_file), *LOCAL_OPTIONS)
+    log = f"sam local invoke {function} ({time.monotonic() - started:.1f} s)\n{result.stderr}"
+    assert result.returncode == 0, log
+    answer = json.loads(result.stdout)
+    assert not (isinstance(answer, dict) and "errorType" in answer), log + result.stdout
+    return answer
+
+
+def test_the_template_lets_env_json_reach_every_function() -> None:
+    # SAM gives a function only the variables its template declares, env.json's included.
+    for function in Template().functions().values():
+        assert "AWS_ENDPOINT_URL" in function.environment, function.name
+        if "OPENTOK_SECRET_ARN" in function.environment:
+            assert "OPENTOK_API_URL" in function.environment, function.name
+    assert set(CONTAINER_ENDPOINTS) <= set(container_environment())
+
+
+def test_the_deployed_architecture_builds_too(sam_cli: None, tmp_path: Path) -> None:
+    # Docker here runs the host's architecture only: the deployed one is built, not run, to
+    # show that every native part of the layer exists for it.
+    deployed = Template().document["Parameters"]["Architecture"]["Default"]
+    build = tmp_path / "build"
+    result = _sam(
+        "build",
+        "--parameter-overrides",
+        f"Architecture={deployed}",
+        "--build-dir",
+        str(build),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    machines = {path.name: _elf_machine(path) for path in build.rglob("*.so")}
+    assert machines, "the layer has no native code to check"
+    assert set(machines.values()) == {ELF_MACHINES[deployed]}, machines
+
+
+def _elf_machine(path: Path) -> int:
+    with path.open("rb") as elf:
+        return int.from_bytes(elf.read(20)[18:20], "little")
+
+
+@pytest.mark.parametrize("name", sorted(path.stem for path in EVENTS.glob("*.json")))
+def test_event_file_does_in_a_container_what_it_does_in_process(
+    sam_stack: Stack, name: str, tmp_path: Path
+) -> None:
+    function = _function_for(name)
+    archive = sam_stack.record(room=f"sam-{name}")
+    if name in EXPECTED_STATUS:
+        event = load_event(name, session_id=archive["sessionId"], archive_id=archive["id"])
+        if name.startswith("start_archive_"):
+            sam_stack.post(f"/archive/{archive['id']}/stop")  # a new recording may start now
+        answer = invoke(function, event, tmp_path)
+        assert answer["statusCode"] == EXPECTED_STATUS[name], answer["body"]
+        if answer["statusCode"] != 302:
+            assert answer["headers"]["Content-Type"] == "application/json"
+        if name.startswith("start_archive_") and answer["statusCode"] == 200:
+            started = json.loads(answer["body"])
+            assert started["id"] != archive["id"]
+            assert sam_stack.sdk().get_archive(started["id"]).status == "started"
+    elif name.startswith("s3_"):
+        sam_stack.post(f"/archive/{archive['id']}/stop")
+        sam_stack.wait_until_uploaded(archive["id"])
+        event = load_event(name, archive_id=archive["id"], bucket=sam_stack.bucket)
+        invoke(function, event, tmp_path)
+        ready = sam_stack.get(f"/archive/{archive['id']}").json()["ready"]
+        assert ready is (name != "s3_unrelated_object")
+    elif name.startswith("scheduled_"):
+        # Nothing here has waited long enough to be overdue.
+        answer = invoke(function, load_event(name), tmp_path)
+        assert answer == {"checked": 0, "repaired": 0, "stuck": 0}
+    else:
+        pytest.fail(f"events/{name}.json has no expectation here")
+
+
+def test_start_api_serves_a_session_and_records_through_it(
+    sam_stack: Stack, tmp_path: Path
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "start-api.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [str(SAM), "local", "start-api", "--port", str(port), *LOCAL_OPTIONS],
+            cwd=ROOT,
+            env=_SAM_ENVIRONMENT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        session = _wait_for_session(url, server, log)
+        assert session["apiKey"] == sam_stack.opentok.api_key
+        sam_stack.opentok.connect(session["sessionId"], session["token"])
+
+        started = requests.post(
+            f"{url}/archive/start", json={"sessionId": session["sessionId"]}, timeout=60
+        )
+        assert started.status_code == 200, started.text
+        archive = started.json()
+        assert archive["status"] == "started"
+        assert sam_stack.sdk().get_archive(archive["id"]).status == "started"
+
+        stopped = requests.post(f"{url}/archive/{archive['id']}/stop", timeout=60)
+        assert stopped.status_code == 200, stopped.text
+        assert stopped.json()["status"] == "stopped"
+        assert sam_stack.sdk().get_archive(archive["id"]).status != "started"
+    finally:
+        # Ctrl-C, as a person stops it: SAM then removes the containers it started.
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        _remove_left_containers(log)
+
+
+def _remove_left_containers(log: Path) -> None:
+    """Removes what SAM started and left running: when several functions' containers start
+    at once, it can lose track of some of them on Ctrl-C."""
+    started = re.findall(r"SAM_CONTAINER_ID: ([0-9a-f]{64})", log.read_text())
+    left = subprocess.run(
+        ["docker", "ps", "--all", "--quiet", "--no-trunc"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    if leftover := sorted(set(started) & set(left)):
+        subprocess.run(["docker", "rm", "--force", *leftover], capture_output=True, check=True)
+
+
+def _wait_for_session(
+    url: str, server: subprocess.Popen[bytes], log: Path, timeout: float = 240
+) -> Any:
+    """GET /session once the API answers; it starts a container for every function first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"sam local start-api ended:\n{log.read_text()}")
+        try:
+            answer = requests.get(f"{url}/session", timeout=60)
+        except requests.ConnectionError:
+            time.sleep(1)
+            continue
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+    raise AssertionError(f"sam local start-api did not answer in {timeout} s:\n{log.read_text()}")
