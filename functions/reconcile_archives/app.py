@@ -7,16 +7,16 @@ the `ArchivesStuck` metric, with its alarm, says so.
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from recording import archives, config, recordings
 from recording.errors import ApiError
+from recording.observability import tracer
 from recording.opentok_client import archive_fields, calling_opentok, client
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 
 LOOKBACK_MS = 3 * 24 * 3600 * 1000
