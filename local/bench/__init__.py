@@ -1,0 +1,1 @@
+"""`make bench`: figures on cold starts, latency, OpenTok calls, readiness, growth, packages."""

@@ -1,0 +1,135 @@
+"""`make bench`: figures on cold starts, warm latency, OpenTok calls, readiness, growth and
+package size, each next to its references measured in the same run.
+
+A benchmark, not a test: it prints what it measured and says which targets were met; it
+fails only when something it runs fails. `python -m local.bench --help` lists the options.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from local.bench import report
+from local.template import Template
+
+SECTIONS = ("cold", "warm", "calls", "growth", "package")
+
+
+def _machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": model or platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "machine": platform.machine(),
+        "system": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def _progress(text: str) -> None:
+    print(f"  ... {text}", file=sys.stderr, flush=True)
+
+
+def _cold(options: argparse.Namespace, results: dict[str, Any]) -> str:
+    from local.bench import cold
+
+    everything = list(Template().functions())
+    functions = [name for name in everything if name in cold.JOBS]
+    measured = cold.measure(functions, options.rounds, _progress)
+    results["cold"] = {
+        name: {variant: [asdict(run) for run in runs] for variant, runs in result.runs.items()}
+        for name, result in measured.items()
+    }
+    skipped = sorted(set(everything) - set(functions))
+    return report.cold(measured, options.rounds, skipped)
+
+
+def _warm(options: argparse.Namespace, results: dict[str, Any]) -> str:
+    from local.bench import warm
+
+    latencies = warm.measure(options.invocations, _progress)
+    results["warm"] = {kind: [asdict(one) for one in ones] for kind, ones in latencies.items()}
+    return report.warm(latencies, options.invocations)
+
+
+def _calls(options: argparse.Namespace, results: dict[str, Any]) -> str:
+    from local.bench import waiting
+    from local.bench.stack import InProcessStack, quiet_stdout
+
+    with InProcessStack() as stack, quiet_stdout():
+        _progress("OpenTok calls per recording")
+        steps = waiting.calls_per_recording(stack)
+        _progress("time to notice ready")
+        page = waiting.Schedule.of_page()
+        # The page's own schedule, two lower ceilings, and the change the README proposes.
+        schedules = [
+            page,
+            waiting.Schedule("ceiling 4 s", page.first, page.growth, 4.0),
+            waiting.Schedule("ceiling 3 s", page.first, page.growth, 3.0),
+            waiting.Schedule("proposed", 1.0, 1.5, 3.5),
+        ]
+        notices = waiting.notice(stack, schedules)
+    results["calls"] = [asdict(step) for step in steps]
+    results["notice"] = [asdict(one) for one in notices]
+    return report.calls(steps) + "\n\n" + report.notice(notices)
+
+
+def _growth(options: argparse.Namespace, results: dict[str, Any]) -> str:
+    from local.bench import growth
+
+    reads = growth.measure(options.reads, _progress)
+    results["growth"] = [asdict(one) for one in reads]
+    return report.growth(reads)
+
+
+def _package(options: argparse.Namespace, results: dict[str, Any]) -> str:
+    from local.bench import package
+
+    _progress("package sizes")
+    built = package.measure()
+    results["package"] = asdict(built)
+    return report.package(built)
+
+
+RUNNERS = {"cold": _cold, "warm": _warm, "calls": _calls, "growth": _growth, "package": _package}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.bench", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=11, help="cold starts of each variant")
+    parser.add_argument("--invocations", type=int, default=300, help="warm calls per route")
+    parser.add_argument("--reads", type=int, default=5, help="timed reads per growth step")
+    parser.add_argument(
+        "--only", action="append", choices=SECTIONS, help="run only this section (repeatable)"
+    )
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    options = parser.parse_args(argv)
+    started = time.perf_counter()
+    results: dict[str, Any] = {"machine": _machine()}
+    out = [report.header(results["machine"], options)]
+    for section in SECTIONS:
+        if section in (options.only or SECTIONS):
+            out.append(RUNNERS[section](options, results))
+    out.append(f"Benchmark took {time.perf_counter() - started:.0f} s.")
+    print("\n\n".join(out))
+    if options.json:
+        options.json.write_text(json.dumps(results, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
