@@ -1,5 +1,7 @@
 """template.yaml: valid, least privilege, and every function where the template says."""
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +101,77 @@ def test_every_function_is_watched_by_the_error_and_throttle_alarms() -> None:
             if "MetricStat" in query
         }
         assert watched == set(template.functions()), alarm
+
+
+def test_every_alarm_notifies_the_alarm_topic_that_an_address_may_subscribe_to() -> None:
+    template = Template()
+    alarms = template.of_type("AWS::CloudWatch::Alarm")
+    assert set(alarms) >= {
+        "FunctionErrorsAlarm",
+        "FunctionThrottlesAlarm",
+        "FailedArchiveEventsAlarm",
+        "Api5xxRateAlarm",
+        "ArchivesStuckAlarm",
+    }
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    subscription = template.resources["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "AlarmEmailGiven"
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+
+
+def test_the_ready_function_keeps_what_it_could_not_handle_in_a_queue_that_is_watched() -> None:
+    template = Template()
+    invoke = template.resources["MarkReadyFunction"]["Properties"]["EventInvokeConfig"]
+    queue = invoke["DestinationConfig"]["OnFailure"]["Destination"]
+    assert queue == {"Fn::GetAtt": ["FailedArchiveEvents", "Arn"]}
+    watched = template.resources["FailedArchiveEventsAlarm"]["Properties"]["Dimensions"][0]
+    assert watched["Value"] == {"Fn::GetAtt": ["FailedArchiveEvents", "QueueName"]}
+
+
+def test_the_stuck_alarm_watches_the_metric_the_reconciler_emits() -> None:
+    alarm = Template().resources["ArchivesStuckAlarm"]["Properties"]
+    source = (ROOT / "functions" / "reconcile_archives" / "app.py").read_text()
+    assert f'name="{alarm["MetricName"]}"' in source
+    assert (
+        alarm["Namespace"]
+        == Template().document["Globals"]["Function"]["Environment"]["Variables"][
+            "POWERTOOLS_METRICS_NAMESPACE"
+        ]
+    )
+
+
+def test_the_dashboard_shows_recordings_readiness_errors_and_the_api() -> None:
+    body = Template().resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    names = {"Start": "start", "Stop": "stop", "Ready": "ready", "HttpApi": "api"}
+    rendered = re.sub(r"\$\{([\w:]+)\}", lambda found: names.get(found.group(1), "us-east-1"), body)
+    widgets = json.loads(rendered)["widgets"]
+    metrics = {
+        line[1]
+        for widget in widgets
+        for line in widget["properties"]["metrics"]
+        if len(line) > 1 and isinstance(line[1], str) and line[1] != "..."
+    }
+    assert metrics >= {
+        "ArchiveStarted",
+        "ArchiveStopped",
+        "ArchiveReady",
+        "SecondsFromStopToReady",
+        "Errors",
+        "5xx",
+    }
+    percentiles = json.dumps(widgets)
+    assert '"p50"' in percentiles and '"p95"' in percentiles
+
+
+def test_the_site_is_private_behind_cloudfront_and_its_url_reaches_the_api() -> None:
+    template = Template()
+    site = template.resources["SiteBucket"]["Properties"]
+    assert all(site["PublicAccessBlockConfiguration"].values())
+    origin = template.resources["SiteDistribution"]["Properties"]["DistributionConfig"]
+    assert origin["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert "OriginAccessControlId" in origin["Origins"][0]
+    view_env = template.functions()["ViewArchiveFunction"].environment["SITE_URL"]
+    assert "SiteDistribution.DomainName" in json.dumps(view_env)
+    cors = template.cors()["AllowOrigins"]
+    assert "SiteDistribution.DomainName" in json.dumps(cors)
