@@ -48,6 +48,8 @@ def run_function(job: dict) -> dict:
     imported = time.perf_counter()
     answer = app.lambda_handler(job["event"], Context(job["name"]))
     status = answer.get("statusCode") if isinstance(answer, dict) else None
+    if isinstance(answer, dict) and answer.get("checked"):  # the reconciler's summary
+        status = "reconciled"
     return {"status": status, "imported": imported}
 
 
@@ -259,6 +261,61 @@ def _mark_ready(job: dict) -> str:
     return "ok"
 
 
+def _delete(job: dict) -> str:
+    dynamodb, s3, secrets = _boto3_clients("dynamodb", "s3", "secretsmanager")
+    pk = _key(f"archive#{job['archive_id']}")
+    item = dynamodb.get_item(TableName=os.environ["TABLE_NAME"], Key=pk, ConsistentRead=True)
+    _opentok(secrets).delete_archive(job["archive_id"])
+    s3.delete_object(Bucket=os.environ["ARCHIVE_BUCKET"], Key=item["Item"]["s3Key"]["S"])
+    dynamodb.update_item(
+        TableName=os.environ["TABLE_NAME"],
+        Key=pk,
+        UpdateExpression="SET #status = :deleted, statusRank = :rank, ready = :false,"
+        " deletedAt = :now, updatedAt = :now REMOVE s3Key",
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={
+            ":deleted": {"S": "deleted"},
+            ":rank": {"N": "5"},
+            ":false": {"BOOL": False},
+            ":now": {"N": str(int(time.time() * 1000))},
+        },
+        ReturnValues="ALL_NEW",
+    )
+    return "200"
+
+
+def _reconcile(job: dict) -> str:
+    dynamodb, s3, secrets = _boto3_clients("dynamodb", "s3", "secretsmanager")
+    since = int(time.time() * 1000) - 3 * 24 * 3600 * 1000
+    answer = dynamodb.query(
+        TableName=os.environ["TABLE_NAME"],
+        IndexName="ArchivesByTime",
+        KeyConditionExpression="#key = :value AND createdSort > :after",
+        ExpressionAttributeNames={"#key": "kind"},
+        ExpressionAttributeValues={":value": {"S": "archive"}, ":after": {"S": f"{since:015d}#"}},
+        ScanIndexForward=False,
+        Limit=100,
+    )
+    now = int(time.time() * 1000)
+    overdue = [
+        item
+        for item in answer["Items"]
+        if not item["ready"]["BOOL"]
+        and item["status"]["S"] in ("stopped", "uploaded", "available")
+        and int(item.get("stoppedAt", {"N": str(now)})["N"]) <= now - 15 * 60 * 1000
+    ]
+    for item in overdue:
+        for extension in ("mp4", "zip"):
+            key = f"{os.environ['OPENTOK_API_KEY']}/{item['id']['S']}/archive.{extension}"
+            try:
+                s3.head_object(Bucket=os.environ["ARCHIVE_BUCKET"], Key=key)
+            except s3.exceptions.ClientError:
+                continue
+        _store(dynamodb, _opentok(secrets).get_archive(item["id"]["S"]))
+    return "ok" if overdue else "none"
+
+
 PROGRAMS = {
     "SessionFunction": _room,
     "RoomFunction": _room,
@@ -269,6 +326,8 @@ PROGRAMS = {
     "ViewArchiveFunction": _read_ready,
     "ArchiveCallbackFunction": _callback,
     "MarkReadyFunction": _mark_ready,
+    "DeleteArchiveFunction": _delete,
+    "ReconcileArchivesFunction": _reconcile,
 }
 
 
