@@ -288,19 +288,31 @@ def _delete(job: dict) -> str:
 def _reconcile(job: dict) -> str:
     dynamodb, s3, secrets = _boto3_clients("dynamodb", "s3", "secretsmanager")
     since = int(time.time() * 1000) - 3 * 24 * 3600 * 1000
-    answer = dynamodb.query(
-        TableName=os.environ["TABLE_NAME"],
-        IndexName="ArchivesByTime",
-        KeyConditionExpression="#key = :value AND createdSort > :after",
-        ExpressionAttributeNames={"#key": "kind"},
-        ExpressionAttributeValues={":value": {"S": "archive"}, ":after": {"S": f"{since:015d}#"}},
-        ScanIndexForward=False,
-        Limit=100,
-    )
+    items, start = [], None
+    while True:  # every page, as the function reads them
+        request = {
+            "TableName": os.environ["TABLE_NAME"],
+            "IndexName": "ArchivesByTime",
+            "KeyConditionExpression": "#key = :value AND createdSort > :after",
+            "ExpressionAttributeNames": {"#key": "kind"},
+            "ExpressionAttributeValues": {
+                ":value": {"S": "archive"},
+                ":after": {"S": f"{since:015d}#"},
+            },
+            "ScanIndexForward": False,
+            "Limit": 100,
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        answer = dynamodb.query(**request)
+        items += answer["Items"]
+        start = answer.get("LastEvaluatedKey")
+        if not start:
+            break
     now = int(time.time() * 1000)
     overdue = [
         item
-        for item in answer["Items"]
+        for item in items
         if not item["ready"]["BOOL"]
         and item["status"]["S"] in ("stopped", "uploaded", "available")
         and int(item.get("stoppedAt", {"N": str(now)})["N"]) <= now - 15 * 60 * 1000
