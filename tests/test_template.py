@@ -175,3 +175,10 @@ def test_the_site_is_private_behind_cloudfront_and_its_url_reaches_the_api() -> 
     assert "SiteDistribution.DomainName" in json.dumps(view_env)
     cors = template.cors()["AllowOrigins"]
     assert "SiteDistribution.DomainName" in json.dumps(cors)
+
+
+def test_the_api_stage_is_throttled() -> None:
+    api = next(iter(Template().of_type("AWS::Serverless::HttpApi").values()))
+    settings = api["Properties"]["DefaultRouteSettings"]
+    assert settings["ThrottlingRateLimit"] > 0
+    assert settings["ThrottlingBurstLimit"] >= settings["ThrottlingRateLimit"]

@@ -27,8 +27,10 @@ from recording.errors import (
     UpstreamTimeout,
 )
 
-# The SDK logs its signed auth header at DEBUG; keep credentials out of our logs.
+# Credentials stay out of the logs even at DEBUG: the SDK logs its signed auth header there,
+# and botocore every response body, the secret's among them.
 logging.getLogger("opentok").setLevel(logging.WARNING)
+logging.getLogger("botocore.parsers").setLevel(logging.INFO)
 # The SDK's nonces and request ids come from `random`, which a snapshot would freeze.
 snapstart.register()
 

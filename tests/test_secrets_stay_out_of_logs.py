@@ -1,0 +1,32 @@
+"""With every logger at DEBUG, a whole recording leaves no secret and no token in the logs."""
+
+import logging
+
+import pytest
+
+from tests.conftest import Stack
+
+
+@pytest.mark.parametrize("stack_parameters", [{"StuckAfterMinutes": "0"}], indirect=True)
+def test_a_whole_recording_at_debug_logs_no_secret_and_no_token(
+    stack: Stack,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
+    caplog.set_level(logging.DEBUG)
+    stack.reload_functions()
+    joined = stack.join("debug-room")
+    archive = stack.record("debug-room")
+    stack.post(f"/archive/{archive['id']}/stop")
+    stack.wait_until_uploaded(archive["id"])
+    stack.deliver_s3_events()
+    stack.get(f"/archive/{archive['id']}/view")
+    stack.post("/archive/callback", {"id": archive["id"]})
+    stack.invoke("ReconcileArchivesFunction", {"detail-type": "Scheduled Event"})
+    logs = capsys.readouterr().out + caplog.text
+    assert "DEBUG" in logs or "debug" in logs  # the functions did log at DEBUG
+    assert stack.opentok.api_secret not in logs
+    assert joined["token"] not in logs
+    assert joined["token"].split(".")[2] not in logs  # not even the token's signature
