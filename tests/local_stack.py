@@ -6,6 +6,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -35,6 +36,14 @@ class RunningStack:
         )
         self.output: list[str] = []
         self.url = self._wait_for_url(timeout=60)
+        # Keep reading: a full pipe would stall the stack at its next log line.
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
 
     def _wait_for_url(self, timeout: float) -> str:
         deadline = time.monotonic() + timeout
@@ -61,7 +70,7 @@ class RunningStack:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stdout is not None:
-            self.output.append(self.process.stdout.read())
-            self.process.stdout.close()
+        reader = getattr(self, "_reader", None)
+        if reader is not None:
+            reader.join(timeout=10)
         return self.process.returncode

@@ -182,3 +182,15 @@ def test_the_api_stage_is_throttled() -> None:
     settings = api["Properties"]["DefaultRouteSettings"]
     assert settings["ThrottlingRateLimit"] > 0
     assert settings["ThrottlingBurstLimit"] >= settings["ThrottlingRateLimit"]
+
+
+def test_the_openapi_description_has_exactly_the_template_routes() -> None:
+    import yaml
+
+    description = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text())
+    described = {
+        (method.upper(), path)
+        for path, operations in description["paths"].items()
+        for method in operations
+    }
+    assert described == {(route.method, route.path) for route in Template().routes()}
