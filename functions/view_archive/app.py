@@ -30,15 +30,18 @@ def view_archive(archive_id: str) -> Response:
         raise NotFound("no archive with that id")
     if archive.get("ready"):
         return _watch(archive, recordings.presigned_url(archive["s3Key"]))
-    if archive["status"] == "stopped":
-        archive = _refresh(archive)
+    opentok_url = None
+    if archive["status"] in ("stopped", "available"):
+        archive, opentok_url = _ask_opentok(archive["id"])
     status = archive["status"]
     if status in ("expired", "deleted"):
         raise Gone(f"the archive is {status}")
     if status == "failed":
         raise Conflict(f"the archive failed: {archive.get('reason') or 'no reason given'}")
-    if status == "available" and not archive.get("ready"):
-        return _watch(archive, _opentok_url(archive["id"]))
+    if status == "available":
+        if not opentok_url:
+            raise Conflict("OpenTok has no download link for the archive")
+        return _watch(archive, opentok_url)
     return _wait(archive)
 
 
@@ -60,26 +63,17 @@ def _summary(archive: dict[str, Any], url: str | None) -> dict[str, Any]:
     return {"id": archive["id"], "status": archive["status"], "ready": bool(url), "url": url}
 
 
-def _refresh(archive: dict[str, Any]) -> dict[str, Any]:
-    """Asks OpenTok once where a stopped archive went, for projects that store in its cloud.
+def _ask_opentok(archive_id: str) -> tuple[dict[str, Any], str | None]:
+    """One read of the archive from OpenTok: where a stopped archive went, and, for projects
+    that store in OpenTok's cloud, a fresh download link (they live ten minutes).
 
     Imported here, not at the top: the ready path, which is most views, never needs the SDK.
     """
     from recording.opentok_client import archive_fields, calling_opentok, client
 
     with calling_opentok("read the archive"):
-        return archives.record(archive_fields(client().get_archive(archive["id"])))
-
-
-def _opentok_url(archive_id: str) -> str:
-    from recording.opentok_client import calling_opentok, client
-
-    # OpenTok's download links live ten minutes, so each view asks for a fresh one.
-    with calling_opentok("get the archive's download link"):
-        url = client().get_archive(archive_id).url
-    if not url:
-        raise Conflict("OpenTok has no download link for the archive")
-    return url
+        found = client().get_archive(archive_id)
+    return archives.record(archive_fields(found)), found.url
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
