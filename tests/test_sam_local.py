@@ -7,6 +7,7 @@ Docker, the Lambda image and the SAM CLI before pytest (`make sam-local`); SAM_T
 them.
 """
 
+import importlib.util
 import json
 import os
 import platform
@@ -173,9 +174,30 @@ def test_the_deployed_architecture_builds_too(sam_cli: None, tmp_path: Path) -> 
         timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    # functions/shared/Makefile picks the wheels by the folder SAM runs it in: the cryptography,
+    # cffi, wrapt and charset-normalizer it installs must be built for the deployed machine.
     machines = {path.name: _elf_machine(path) for path in build.rglob("*.so")}
     assert machines, "the layer has no native code to check"
     assert set(machines.values()) == {ELF_MACHINES[deployed]}, machines
+    _check_layer(build / "SharedLayer" / "python")
+
+
+def _check_layer(layer: Path) -> None:
+    """What makes the layer quick to start: no botocore, and every module compiled ahead."""
+    assert (layer / "aws_xray_sdk").is_dir() and (layer / "recording").is_dir()
+    shadowing = sorted(path.name for path in layer.glob("botocore*"))
+    assert not shadowing, f"the layer would shadow the runtime's botocore: {shadowing}"
+    sources = list(layer.rglob("*.py"))
+    assert len(sources) > 100, len(sources)
+    for source in sources:
+        compiled = Path(importlib.util.cache_from_source(str(source)))
+        assert compiled.is_file(), f"{source} ships without bytecode"
+        header = compiled.read_bytes()[:8]
+        # Python 3.13's magic number (this venv is the runtime's version), then the flags:
+        # hash-based (bit 0) and never checked against the source (bit 1 clear), as zips
+        # keep no timestamps that could be trusted.
+        assert header[:4] == importlib.util.MAGIC_NUMBER, source
+        assert int.from_bytes(header[4:8], "little") == 0b01, source
 
 
 def _elf_machine(path: Path) -> int:
