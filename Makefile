@@ -10,7 +10,7 @@ REQUIREMENTS := functions/shared/requirements.txt tests/requirements.txt
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install dev test lint browser sam-local sam-stack clean deploy configure-opentok destroy logs
+.PHONY: install dev test lint browser checkov sam-local sam-stack clean deploy configure-opentok destroy logs
 
 install: $(VENV)/.installed
 
@@ -33,6 +33,18 @@ browser: $(CHROMIUM)
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+# checkov, which scans template.yaml in the tests, in a venv of its own: it pins boto3 to
+# another version than ours.
+CHECKOV_VENV := .venv-checkov
+
+checkov: $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_VENV)/.installed: tests/requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
 # `sam local invoke` and `sam local start-api`: the SAM CLI in a venv of its own (it pins boto3
 # and click to other versions than ours), a Docker engine and the Lambda python3.13 image.
 SAM_VENV := .venv-sam
@@ -51,7 +63,7 @@ sam-stack: install
 	$(BIN)/python -m local.sam_stack
 
 # SAM_TESTS=0 make test: without the sam local tests, and without preparing for them.
-test: lint browser $(if $(filter 0,$(SAM_TESTS)),,sam-local)
+test: lint browser checkov $(if $(filter 0,$(SAM_TESTS)),,sam-local)
 	$(BIN)/python -m pytest
 
 # Figures, not a test (README, Performance): cold starts, warm latency, OpenTok calls,
@@ -85,4 +97,4 @@ logs: install
 	$(SAM) logs --cw-log-group /aws/lambda/$(STACK) --tail
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam artifacts
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam artifacts

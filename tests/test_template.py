@@ -1,11 +1,14 @@
 """template.yaml: valid, least privilege, and every function where the template says."""
 
 import json
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from local.template import ROOT, TEMPLATE_PATH, Template
 
@@ -16,6 +19,94 @@ def test_cfn_lint_finds_nothing() -> None:
         [str(linter), str(TEMPLATE_PATH)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# checkov pins boto3 to another version than tests/requirements.txt: `make checkov` gives it a
+# venv of its own, and `make test` makes it first.
+CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+
+
+@pytest.fixture(scope="module")
+def checkov_report() -> dict[str, Any]:
+    if not CHECKOV.exists():
+        # Under make (CI runs `make test`) a missing checkov is a broken setup, never a skip.
+        if os.environ.get("MAKELEVEL") or os.environ.get("CI"):
+            pytest.fail(f"{CHECKOV} is missing although make should have installed it")
+        pytest.skip("checkov is not installed: `make checkov` installs it (`make test` does)")
+    result = subprocess.run(
+        [
+            str(CHECKOV),
+            "--file",
+            str(TEMPLATE_PATH),
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
+            # Offline: the check ids and results are the same without Prisma Cloud's metadata.
+            "--skip-download",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # checkov exits 1 when a check fails; the report says which, anything else is a crash.
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["summary"]["parsing_errors"] == 0, report["summary"]
+    return report
+
+
+def test_checkov_finds_nothing_failed(checkov_report: dict[str, Any]) -> None:
+    failed = [
+        f"{check['check_id']} {check['resource']}: {check['check_name']}"
+        for check in checkov_report["results"]["failed_checks"]
+    ]
+    assert not failed, "\n".join(failed)
+
+
+def test_checkov_checks_the_serverless_resources_too(checkov_report: dict[str, Any]) -> None:
+    # checkov reads SAM's own types; a version that ignored them would pass them all unseen.
+    checked = {
+        check["resource"]
+        for outcome in ("passed_checks", "failed_checks", "skipped_checks")
+        for check in checkov_report["results"][outcome]
+    }
+    template = Template()
+    serverless = {
+        f"{resource['Type']}.{name}"
+        for name, resource in template.resources.items()
+        if resource["Type"] in ("AWS::Serverless::Function", "AWS::Serverless::HttpApi")
+    }
+    assert len(serverless) > len(template.of_type("AWS::Serverless::HttpApi"))
+    assert serverless <= checked, serverless - checked
+
+
+def _template_skips() -> dict[tuple[str, str], Any]:
+    return {
+        (f"{resource['Type']}.{name}", skip.get("id")): skip.get("comment")
+        for name, resource in Template().resources.items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    }
+
+
+def test_every_checkov_skip_in_the_template_has_a_one_line_reason() -> None:
+    for (resource, check_id), comment in _template_skips().items():
+        assert re.fullmatch(r"CKV2?_AWS_\d+", str(check_id)), (resource, check_id)
+        assert isinstance(comment, str), (resource, check_id)
+        assert comment.strip() and "\n" not in comment.strip(), (resource, check_id)
+
+
+def test_every_checkov_skip_is_one_the_template_writes_and_still_needs(
+    checkov_report: dict[str, Any],
+) -> None:
+    # No skip from elsewhere (an inline comment without a reason), and none left behind by a
+    # fix or a check that no longer applies.
+    skipped = {
+        (check["resource"], check["check_id"])
+        for check in checkov_report["results"]["skipped_checks"]
+    }
+    assert skipped == set(_template_skips())
 
 
 def _statements(template: Template) -> list[dict[str, Any]]:
