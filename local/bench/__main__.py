@@ -9,14 +9,19 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from local.bench import report
 from local.template import Template
+
+if TYPE_CHECKING:
+    from local.bench.cold import Layer
 
 SECTIONS = ("cold", "warm", "calls", "growth", "package")
 
@@ -49,13 +54,43 @@ def _cold(options: argparse.Namespace, results: dict[str, Any]) -> str:
 
     everything = list(Template().functions())
     functions = [name for name in everything if name in cold.JOBS]
-    measured = cold.measure(functions, options.rounds, _progress)
+    with tempfile.TemporaryDirectory(prefix="bench-layer-") as workdir:
+        layer = _layer(options.layer, Path(workdir))
+        measured = cold.measure(functions, options.rounds, _progress, layer)
     results["cold"] = {
         name: {variant: [asdict(run) for run in runs] for variant, runs in result.runs.items()}
         for name, result in measured.items()
     }
+    results["cold_layer"] = layer.description
     skipped = sorted(set(everything) - set(functions))
-    return report.cold(measured, options.rounds, skipped)
+    return report.cold(measured, options.rounds, skipped, layer.description)
+
+
+def _layer(choice: str, workdir: Path) -> "Layer":
+    from local.bench import cold, package
+
+    if choice == "source":
+        return cold.Layer("functions/shared, with the packages of the virtual environment")
+    if choice != "built":
+        return cold.Layer(f"the layer in {choice}", Path(choice))
+    architecture = package.host_architecture()
+    _progress(f"building the layer for {architecture} (functions/shared/Makefile)")
+    try:
+        built = package.build_layer(workdir / "SharedLayer", architecture)
+    except (OSError, RuntimeError, subprocess.CalledProcessError) as error:
+        # No index to install from, say: the figures from the sources still mean something.
+        detail = getattr(error, "stderr", None) or error
+        _progress(f"the layer could not be built, measuring from the sources: {detail}")
+        return cold.Layer(
+            "functions/shared, with the packages of the virtual environment (the layer could"
+            " not be built here)"
+        )
+    return cold.Layer(
+        f"the layer as built for Lambda (functions/shared/Makefile, {architecture}, the"
+        " sam build recipe), no bytecode written; boto3 and botocore, which the runtime"
+        " provides, from the virtual environment",
+        built,
+    )
 
 
 def _warm(options: argparse.Namespace, results: dict[str, Any]) -> str:
@@ -115,6 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reads", type=int, default=5, help="timed reads per growth step")
     parser.add_argument(
         "--only", action="append", choices=SECTIONS, help="run only this section (repeatable)"
+    )
+    parser.add_argument(
+        "--layer",
+        default="built",
+        help="cold starts load the shared code and packages from: `built` (the layer as"
+        " functions/shared/Makefile builds it for this machine; the default), `source`"
+        " (functions/shared and the virtual environment), or a built layer's python/ folder",
     )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     options = parser.parse_args(argv)

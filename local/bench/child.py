@@ -4,7 +4,7 @@ The job comes in the BENCH_JOB environment variable (JSON): which variant to run
 function, its event and the ids the SDK-only programs need. The script prints one line,
 `BENCH_RESULT {...}`, with its own timings; the parent times the whole process.
 
-Variants:
+Variants (with a built layer, every one finds its packages there first, as in Lambda):
   function  imports the function's app.py with the layer folder on the path, as Lambda
             does, and hands its handler the event;
   sdk       only what the function cannot avoid: boto3 and the clients it really uses, plus
@@ -54,6 +54,9 @@ def run_function(job: dict) -> dict:
 
 
 def run_sdk(job: dict, naive: bool) -> dict:
+    if job["layer_first"]:
+        # A built layer: the OpenTok SDK and Powertools come from it, as they would in Lambda.
+        sys.path.insert(0, job["layer_dir"])
     if naive:
         import boto3  # noqa: F401
         import opentok  # noqa: F401

@@ -4,6 +4,11 @@ For each function, each round runs four interpreters in a rotating order: the fl
 (`python -c pass`), the SDK floor, the function itself and the naive baseline (see child.py).
 Every run gets its own records (a new room, a new recording to stop, ...), prepared before
 the clock starts, so that every run takes the same path through the function.
+
+Where the shared code and its packages come from is a choice (`Layer`): the layer as it is
+built for Lambda (functions/shared/Makefile, what `sam build` runs), first on the path of every
+variant and with no bytecode written, as /opt is read-only in Lambda; or functions/shared with
+the packages of the virtual environment.
 """
 
 import json
@@ -14,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from local.bench.stack import API_KEY, EVENT_SESSION_ID, ServerStack, event, layer_dir, s3_event
@@ -35,6 +41,14 @@ CALLS_OPENTOK = {
 
 # What the functions that do not answer HTTP report when they did their work.
 NOT_HTTP = {"MarkReadyFunction": {None}, "ReconcileArchivesFunction": {"reconciled"}}
+
+
+@dataclass
+class Layer:
+    """The shared layer the runs load: `built` holds what Lambda would get (its python/)."""
+
+    description: str
+    built: Path | None = None
 
 
 @dataclass
@@ -174,7 +188,9 @@ JOBS: dict[str, Callable[[ServerStack, int], Job]] = {
 }
 
 
-def _run_child(stack: ServerStack, function: str, variant: str, job: dict[str, Any]) -> Run:
+def _run_child(
+    stack: ServerStack, function: str, variant: str, job: dict[str, Any], layer: Layer
+) -> Run:
     spec = stack.template.functions()[function]
     environment = {
         "PATH": "/usr/bin:/bin",
@@ -185,10 +201,15 @@ def _run_child(stack: ServerStack, function: str, variant: str, job: dict[str, A
                 "variant": variant,
                 "name": function,
                 "code_dir": str(spec.code_dir),
-                "layer_dir": str(layer_dir(stack.template, function)),
+                "layer_dir": str(layer.built or layer_dir(stack.template, function)),
+                # In Lambda every variant would find its packages in the layer.
+                "layer_first": layer.built is not None,
             }
         ),
     }
+    if layer.built:
+        # Lambda cannot write bytecode under /opt: a layer has what it ships, nothing more.
+        environment["PYTHONDONTWRITEBYTECODE"] = "1"
     command = [sys.executable, "-c", "pass"] if variant == "floor" else [sys.executable, str(CHILD)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -228,24 +249,28 @@ def floor(results: dict[str, ColdResult], what: str = "wall", fastest: bool = Fa
 
 
 def measure(
-    functions: list[str], rounds: int, progress: Callable[[str], None]
+    functions: list[str], rounds: int, progress: Callable[[str], None], layer: Layer
 ) -> dict[str, ColdResult]:
     """Each function's runs: `rounds` runs of every variant, interleaved."""
     results = {name: ColdResult(name) for name in functions}
+    source = Layer("functions/shared and the virtual environment")
     with ServerStack() as stack:
         stack.ready_archive = stack.put_archive(session_id=EVENT_SESSION_ID)
         for offset in range(10):
             stack.put_archive(created_ms=1_700_000_000_000 + offset * 1000)
-        # One run of each, not counted: writes bytecode caches, warms the page cache.
+        # One run of each, not counted: from the sources first, which writes the bytecode
+        # caches of what is not in a built layer (the runtime's stand-ins: Python's own
+        # modules, boto3), then from the layer measured; both warm the page cache.
         for function in functions:
             for variant in VARIANTS:
-                _run_child(stack, function, variant, JOBS[function](stack, -1))
+                for each in (source, layer) if layer.built else (source,):
+                    _run_child(stack, function, variant, JOBS[function](stack, -1), each)
         for round_number in range(rounds):
             progress(f"cold starts: round {round_number + 1} of {rounds}")
             for index, function in enumerate(functions):
                 shift = (round_number + index) % len(VARIANTS)
                 for variant in VARIANTS[shift:] + VARIANTS[:shift]:
                     job = JOBS[function](stack, round_number)
-                    run = _run_child(stack, function, variant, job)
+                    run = _run_child(stack, function, variant, job, layer)
                     results[function].runs.setdefault(variant, []).append(run)
     return results

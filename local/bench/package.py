@@ -1,12 +1,12 @@
 """Package size per function after `sam build`, unzipped, and what is in it.
 
 `sam build` needs the SAM CLI (give its path in SAM, or have `sam` on the PATH). Without it,
-the equivalent is measured: the layer's requirements installed by pip for the template's
-architecture (manylinux wheels only, as Lambda needs), the shared code beside them, and each
-function's own folder.
+the equivalent is measured: the layer made by its Makefile (functions/shared/Makefile, what
+`sam build` runs) for the template's architecture, and each function's own folder.
 """
 
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -17,6 +17,7 @@ from pathlib import Path
 from local.template import ROOT, Template
 
 MB = 1024 * 1024
+LAYER_MAKEFILE = ROOT / "functions" / "shared" / "Makefile"
 
 
 @dataclass
@@ -33,22 +34,23 @@ class Build:
     packages: dict[str, Package]
 
 
-def size_of(path: Path) -> int:
-    """Bytes of the files under `path`, leaving out bytecode caches of local runs."""
+def size_of(path: Path, bytecode: bool = True) -> int:
+    """Bytes of the files under `path`; bytecode=False leaves out the caches of local runs in
+    a source folder (a built layer ships its bytecode, which counts)."""
     if path.is_file():
         return path.stat().st_size
     return sum(
         entry.stat().st_size
         for entry in path.rglob("*")
-        if entry.is_file() and "__pycache__" not in entry.parts
+        if entry.is_file() and (bytecode or "__pycache__" not in entry.parts)
     )
 
 
-def _contents(folder: Path, top: int = 8) -> list[tuple[str, int]]:
+def _contents(folder: Path, bytecode: bool, top: int = 8) -> list[tuple[str, int]]:
     # A layer's modules sit under python/; a function's files at its root.
     root = folder / "python" if (folder / "python").is_dir() else folder
     entries = [
-        (entry.name, size_of(entry))
+        (entry.name, size_of(entry, bytecode))
         for entry in root.iterdir()
         if not entry.name.endswith((".dist-info", "__pycache__"))
     ]
@@ -98,12 +100,16 @@ def build(workdir: Path) -> Build:
         method = "sam build"
         folders = {entry.name: entry for entry in out.iterdir() if entry.is_dir()}
     else:
-        method = "pip install for the layer (no SAM CLI found), own folders for the functions"
+        method = "the layer's Makefile (no SAM CLI found), own folders for the functions"
         folders = _equivalent(template, workdir)
     layers = _layer_names(template)
     packages: dict[str, Package] = {}
     for name, folder in sorted(folders.items()):
-        packages[name] = Package(name, size_of(folder), contents=_contents(folder))
+        # Only a function's source folder (no SAM) holds bytecode that it would not ship.
+        bytecode = sam is not None or name not in template.functions()
+        packages[name] = Package(
+            name, size_of(folder, bytecode), contents=_contents(folder, bytecode)
+        )
     for name in template.functions():
         if name in packages:
             packages[name].layers = layers.get(name, [])
@@ -121,44 +127,42 @@ def _layer_names(template: Template) -> dict[str, list[str]]:
     return answer
 
 
+def host_architecture() -> str:
+    """Lambda's name for this machine's architecture, whose native code runs here."""
+    return {"aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower(), "x86_64")
+
+
+def build_layer(target: Path, architecture: str) -> Path:
+    """The shared layer as `sam build` makes it, by the same Makefile; returns its python/."""
+    make = shutil.which("make")
+    if make is None:
+        raise RuntimeError("no make on the PATH: the layer's Makefile needs it")
+    target.mkdir(parents=True, exist_ok=True)
+    subprocess.run(  # noqa: S603 - make, on our own Makefile
+        [
+            make,
+            "--makefile",
+            str(LAYER_MAKEFILE),
+            "build-SharedLayer",
+            f"ARTIFACTS_DIR={target}",
+            f"LAYER_ARCHITECTURE={architecture}",
+            # This interpreter is the runtime's version, with pip.
+            f"LAYER_PYTHON={sys.executable}",
+        ],
+        cwd=target,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return target / "python"
+
+
 def _equivalent(template: Template, workdir: Path) -> dict[str, Path]:
     architecture = template.parameter_defaults().get("Architecture", "arm64")
-    platform = "manylinux2014_aarch64" if architecture == "arm64" else "manylinux2014_x86_64"
     folders: dict[str, Path] = {}
-    for name, resource in template.of_type("AWS::Serverless::LayerVersion").items():
-        source = ROOT / resource["Properties"]["ContentUri"]
-        target = workdir / name / "python"
-        requirements = source / "requirements.txt"
-        if requirements.exists():
-            subprocess.run(  # noqa: S603 - this interpreter's pip
-                [
-                    sys.executable,
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "--platform",
-                    platform,
-                    "--only-binary=:all:",
-                    "--python-version",
-                    "3.13",
-                    "--implementation",
-                    "cp",
-                    "--target",
-                    str(target),
-                    "-r",
-                    str(requirements),
-                ],
-                check=True,
-                capture_output=True,
-            )
-        for entry in source.iterdir():
-            if entry.is_dir() and entry.name != "__pycache__":
-                shutil.copytree(
-                    entry, target / entry.name, ignore=shutil.ignore_patterns("__pycache__")
-                )
+    for name in template.of_type("AWS::Serverless::LayerVersion"):
         folders[name] = workdir / name
+        build_layer(folders[name], architecture)
     for name, function in template.functions().items():
         folders[name] = function.code_dir
     return folders

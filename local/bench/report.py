@@ -41,7 +41,7 @@ def header(machine: dict[str, Any], options: argparse.Namespace) -> str:
     )
 
 
-def cold(results: dict[str, ColdResult], rounds: int, skipped: list[str]) -> str:
+def cold(results: dict[str, ColdResult], rounds: int, skipped: list[str], layer: str) -> str:
     wall_floor, cpu_floor = floor(results, "wall"), floor(results, "cpu")
     fastest_floor = floor(results, "wall", fastest=True)
     rows = []
@@ -80,6 +80,7 @@ def cold(results: dict[str, ColdResult], rounds: int, skipped: list[str]) -> str
         rows,
     )
     note = (
+        f"Shared code and packages from {layer}. "
         f"Floor (`python -c pass`): {_ms(wall_floor)} ms. Whole-process wall time, median of "
         f"{rounds} runs per variant, the four variants interleaved. Overhead is (ours - SDK "
         "floor) / (SDK floor - floor) and the ratio ours / naive, each computed within a round"
