@@ -10,7 +10,7 @@ REQUIREMENTS := functions/shared/requirements.txt tests/requirements.txt
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install dev test lint browser checkov sam-local sam-stack clean deploy configure-opentok destroy logs
+.PHONY: install dev test lint browser checkov sam-local sam-stack clean deploy configure-opentok host-link destroy logs
 
 install: $(VENV)/.installed
 
@@ -86,6 +86,10 @@ deploy: install
 
 configure-opentok: install
 	$(BIN)/python -m deploy.configure_opentok
+
+# The deployed site's host link (the host key in its fragment) and the participant link.
+host-link: install
+	$(BIN)/python -m deploy.host_link
 
 destroy: install
 	$(BIN)/python -m deploy.empty_site

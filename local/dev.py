@@ -83,6 +83,16 @@ class LocalStack:
             POWERTOOLS_METRICS_NAMESPACE="OpenTokArchiving",
         )
 
+    def host_key(self) -> str:
+        """The stack's host key, which the host link carries in its fragment."""
+        import boto3
+
+        # The process's environment points boto3 at this stack's moto.
+        secret = boto3.client("secretsmanager").get_secret_value(
+            SecretId=self.deployment.physical("HostKeySecret")
+        )
+        return secret["SecretString"]
+
     def _deploy(self) -> None:
         from local import notifications
         from local.resources import deploy
@@ -352,6 +362,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
         stack.start()
+        room = f"{stack.url}/?room=session"
+        print(f"Host link (starts and stops recordings): {room}#host={stack.host_key()}")
+        print(f"Participant link (joins, watches):        {room}")
         print(f"Open {stack.url}  (Ctrl-C stops everything)", flush=True)
         stopped.wait()
     except KeyboardInterrupt:

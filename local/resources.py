@@ -112,7 +112,21 @@ def _create_buckets(template: Template, names: dict[str, Any], region: str) -> N
 def _create_secrets(template: Template, names: dict[str, Any], region: str, stack: str) -> None:
     secrets = boto3.client("secretsmanager", region_name=region)
     for logical_id, resource in template.of_type("AWS::SecretsManager::Secret").items():
-        secret_string = resolve(resource["Properties"]["SecretString"], names)
-        json.loads(secret_string)  # a template that writes broken JSON should fail here
+        properties = resource["Properties"]
+        if "GenerateSecretString" in properties:
+            # Secrets Manager makes the value, with the template's rules, as at deploy time.
+            secret_string = secrets.get_random_password(
+                **_password_rules(properties["GenerateSecretString"])
+            )["RandomPassword"]
+        else:
+            secret_string = resolve(properties["SecretString"], names)
+            json.loads(secret_string)  # a template that writes broken JSON should fail here
         created = secrets.create_secret(Name=f"{stack}-{logical_id}", SecretString=secret_string)
         names[logical_id] = created["ARN"]
+
+
+def _password_rules(generate: dict[str, Any]) -> dict[str, Any]:
+    unsupported = set(generate) - {"PasswordLength", "ExcludePunctuation", "ExcludeCharacters"}
+    if unsupported:
+        raise ValueError(f"GenerateSecretString options not deployed locally: {unsupported}")
+    return generate

@@ -139,7 +139,7 @@ class SamStack:
             if name in CONTAINER_ENDPOINTS or name not in deployed:
                 continue
             actual = deployed[name]
-            if name == "OPENTOK_SECRET_ARN":
+            if name.endswith("_SECRET_ARN"):
                 # Secrets Manager takes the name wherever it takes the ARN; moto's ARN ends
                 # with random characters, the name does not.
                 actual = actual.split(":secret:", 1)[1].rsplit("-", 1)[0]

@@ -8,7 +8,7 @@ import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -61,7 +61,11 @@ def eventually(check: Callable[[], Any], timeout: float = 10.0, interval: float 
 
 
 def load_event(name: str, **replace: str) -> dict[str, Any]:
-    """An event file with its example ids replaced, e.g. archive_id=..., session_id=..."""
+    """An event file with its example ids replaced, e.g. archive_id=..., session_id=...
+
+    Events to start or stop say MODERATOR_TOKEN, and those to list or delete HOST_KEY, where
+    a host's request has its credential: token=... and host_key=... put real ones there.
+    """
     event = json.loads(_replace_ids((EVENTS / f"{name}.json").read_text(), replace))
     if event.get("isBase64Encoded"):
         body = base64.b64decode(event["body"]).decode()
@@ -77,16 +81,34 @@ def _replace_ids(text: str, replace: dict[str, str]) -> str:
         text = text.replace(EVENT_SESSION_ID, replace["session_id"])
     if "archive_id" in replace:
         text = text.replace(EVENT_ARCHIVE_ID, replace["archive_id"])
+    if "token" in replace:
+        text = text.replace("MODERATOR_TOKEN", replace["token"])
+    if "host_key" in replace:
+        text = text.replace("HOST_KEY", replace["host_key"])
     return text
 
 
 @dataclass
 class Stack:
+    """The deployed stack, and a client of its API that acts as the host of the rooms it joins.
+
+    Requests to start or stop carry the moderator token of the archive's session, and those
+    to list or delete the host key, unless a test gives headers of its own (or none: `{}`).
+    """
+
     deployment: Deployment
     functions: Functions
     api: HttpApi
     opentok: OpenTokEmulator
     queues: dict[str, str]
+    moderator_tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def host_key(self) -> str:
+        secret = boto3.client("secretsmanager").get_secret_value(
+            SecretId=self.deployment.physical("HostKeySecret")
+        )
+        return secret["SecretString"]
 
     @property
     def bucket(self) -> str:
@@ -97,22 +119,57 @@ class Stack:
         return self.deployment.physical("ArchiveTable")
 
     def get(self, path: str, query: dict[str, str] | None = None, **headers: str) -> ApiResponse:
-        return self.api.request("GET", path, query=urlencode(query or {}), headers=headers)
+        as_host = not headers and (path == "/archive" or path.startswith("/room/"))
+        if as_host:
+            headers = {"x-host-key": self.host_key}
+        answer = self.api.request("GET", path, query=urlencode(query or {}), headers=headers)
+        if as_host and path.startswith("/room/") and answer.status == 200:
+            joined = answer.json()
+            self.moderator_tokens[joined["sessionId"]] = joined["token"]
+        return answer
 
     def post(
-        self, path: str, body: Any = None, *, form: dict[str, str] | None = None
+        self,
+        path: str,
+        body: Any = None,
+        *,
+        form: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> ApiResponse:
+        fields = form if form is not None else body
+        if headers is None:
+            headers = self._host_credentials(path, fields)
         if form is not None:
             return self.api.request(
                 "POST",
                 path,
-                headers={"content-type": "application/x-www-form-urlencoded"},
+                headers={"content-type": "application/x-www-form-urlencoded", **headers},
                 body=urlencode(form),
             )
         payload = b"" if body is None else json.dumps(body).encode()
         return self.api.request(
-            "POST", path, headers={"content-type": "application/json"}, body=payload
+            "POST", path, headers={"content-type": "application/json", **headers}, body=payload
         )
+
+    def delete(self, path: str, headers: dict[str, str] | None = None) -> ApiResponse:
+        if headers is None:
+            headers = {"x-host-key": self.host_key}
+        return self.api.request("DELETE", path, headers=headers)
+
+    def host_headers(self, session_id: str) -> dict[str, str]:
+        """A host's credential for the session: a moderator token, as the room route issues."""
+        token = self.sdk().generate_token(session_id, role=opentok.Roles.moderator)
+        return {"authorization": f"Bearer {token}"}
+
+    def _host_credentials(self, path: str, fields: Any) -> dict[str, str]:
+        session_id = None
+        if path == "/archive/start" and isinstance(fields, dict):
+            session_id = fields.get("sessionId")
+        elif path.startswith("/archive/") and path.endswith("/stop"):
+            archive = self.opentok.state.archives.get(path.split("/")[2].lower())
+            session_id = archive.session_id if archive else None
+        token = self.moderator_tokens.get(session_id) if isinstance(session_id, str) else None
+        return {"authorization": f"Bearer {token}"} if token else {}
 
     def sdk(self) -> opentok.Client:
         """The real SDK, pointed at the emulator: what OpenTok itself holds."""
@@ -136,9 +193,12 @@ class Stack:
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         return self.functions.invoke(function, event)
 
-    def join(self, room: str = "standup") -> dict[str, Any]:
-        """Joins a room like a page does: its session, a token, and a connection to OpenTok."""
-        joined = self.get(f"/room/{room}")
+    def join(self, room: str = "standup", *, host: bool = True) -> dict[str, Any]:
+        """Joins a room like a page does: its session, a token, and a connection to OpenTok.
+
+        As the host (with the host key) unless `host=False`, as a participant then.
+        """
+        joined = self.get(f"/room/{room}") if host else self.api.request("GET", f"/room/{room}")
         assert joined.status == 200, joined.body
         session = joined.json()
         session["connectionId"] = self.opentok.connect(session["sessionId"], session["token"])

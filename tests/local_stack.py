@@ -2,7 +2,6 @@
 
 import os
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -35,10 +34,14 @@ class RunningStack:
             text=True,
         )
         self.output: list[str] = []
-        self.url = self._wait_for_url(timeout=60)
-        # Keep reading: a full pipe would stall the stack at its next log line.
+        # One reader for the whole life of the stack: a full pipe would stall it at its next
+        # log line, and select() on a buffered pipe misses lines already read into the buffer.
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
+        self.url = self._wait_for_url(timeout=60)
+        self.host_link = self._printed(r"Host link[^:]*:\s+(\S+)")
+        self.participant_link = self._printed(r"Participant link[^:]*:\s+(\S+)")
+        self.host_key = self.host_link.split("#host=", 1)[1]
 
     def _drain(self) -> None:
         assert self.process.stdout is not None
@@ -47,19 +50,23 @@ class RunningStack:
 
     def _wait_for_url(self, timeout: float) -> str:
         deadline = time.monotonic() + timeout
-        assert self.process.stdout is not None
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.process.stdout], [], [], 0.2)
-            if ready:
-                line = self.process.stdout.readline()
-                if not line and self.process.poll() is not None:
-                    break
-                self.output.append(line)
+            for line in list(self.output):
                 found = re.search(r"Open (http://127\.0\.0\.1:\d+)", line)
                 if found:
                     return found.group(1)
+            if self.process.poll() is not None and not self._reader.is_alive():
+                break
+            time.sleep(0.05)
         self.stop()
         raise AssertionError("the local stack did not start:\n" + "".join(self.output))
+
+    def _printed(self, pattern: str) -> str:
+        for line in self.output:
+            found = re.search(pattern, line)
+            if found:
+                return found.group(1)
+        raise AssertionError(f"make dev did not print {pattern!r}:\n" + "".join(self.output))
 
     def stop(self) -> int:
         """Ctrl-C, as a person would; returns the exit code."""

@@ -56,7 +56,9 @@ def test_start_without_anyone_connected_is_refused_by_opentok(stack: Stack) -> N
 
 def test_start_for_a_session_opentok_does_not_know_is_not_found(stack: Stack) -> None:
     unknown = "2_MX40NzAwMDAwMH5-MTcwMDAwMDAwMDAwMH5ub3RhcmVhbHNlc3Npb25-fg"
-    answer = stack.post("/archive/start", {"sessionId": unknown})
+    answer = stack.post(
+        "/archive/start", {"sessionId": unknown}, headers=stack.host_headers(unknown)
+    )
     assert answer.status == 404
     assert "error" in answer.json()
 
@@ -88,7 +90,7 @@ def test_bad_start_requests_are_refused_before_calling_opentok(
         body["sessionId"] = session["sessionId"]
     elif isinstance(body, list):
         body = [session["sessionId"]]
-    answer = stack.post("/archive/start", body)
+    answer = stack.post("/archive/start", body, headers=stack.host_headers(session["sessionId"]))
     assert answer.status == 400
     assert complaint in answer.json()["error"]
     assert stack.opentok.calls == []
@@ -108,8 +110,10 @@ def test_bad_start_requests_are_refused_before_calling_opentok(
 def test_malformed_bodies_get_a_clear_json_error(
     stack: Stack, content_type: str, body: bytes, status: int
 ) -> None:
+    host = stack.host_headers(stack.join()["sessionId"])
+    stack.opentok.calls.clear()
     answer = stack.api.request(
-        "POST", "/archive/start", headers={"content-type": content_type}, body=body
+        "POST", "/archive/start", headers={"content-type": content_type, **host}, body=body
     )
     assert answer.status == status
     assert answer.json()["error"]
@@ -146,14 +150,17 @@ def test_stopping_a_recording_opentok_stopped_itself_answers_its_state(stack: St
 
 
 def test_stopping_an_unknown_archive_is_not_found(stack: Stack) -> None:
-    answer = stack.post(f"/archive/{uuid.uuid4()}/stop")
+    host = stack.host_headers(stack.join()["sessionId"])
+    answer = stack.post(f"/archive/{uuid.uuid4()}/stop", headers=host)
     assert answer.status == 404
     assert "error" in answer.json()
 
 
 @pytest.mark.parametrize("archive_id", ["not-an-id", "1234", "../archive", "%00"])
 def test_stop_refuses_ids_that_are_not_archive_ids(stack: Stack, archive_id: str) -> None:
-    answer = stack.post(f"/archive/{archive_id}/stop")
+    host = stack.host_headers(stack.join()["sessionId"])
+    stack.opentok.calls.clear()
+    answer = stack.post(f"/archive/{archive_id}/stop", headers=host)
     assert answer.status in (400, 404)
     assert stack.opentok.calls == []
 
@@ -163,7 +170,7 @@ def test_stop_refuses_a_body_that_is_not_json_or_a_form(stack: Stack) -> None:
     answer = stack.api.request(
         "POST",
         f"/archive/{archive['id']}/stop",
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", **stack.host_headers(archive["sessionId"])},
         body=b"[1, 2",
     )
     assert answer.status == 400
@@ -177,6 +184,8 @@ def test_opentok_refusing_our_credentials_is_a_bad_gateway(stack: Stack) -> None
         SecretString=json.dumps({"apiKey": API_KEY, "apiSecret": "0" * 40}),
     )
     stack.reload_functions()
+    # The host's page joins again: its token is signed with the secret we hold, wrong as it is.
+    assert stack.get("/room/standup").status == 200
     answer = stack.post("/archive/start", {"sessionId": session["sessionId"]})
     assert answer.status == 502
     assert "OpenTok" in answer.json()["error"]
@@ -272,7 +281,7 @@ def test_opentok_failing_is_a_bad_gateway_and_records_nothing(
         ("/archive/start", {"sessionId": session["sessionId"]}),
         (f"/archive/{uuid.uuid4()}/stop", None),
     ):
-        answer = stack.post(path, body)
+        answer = stack.post(path, body, headers=stack.host_headers(session["sessionId"]))
         assert answer.status == 502, answer.body
         assert "OpenTok" in answer.json()["error"]
         assert answer.headers["retry-after"]

@@ -19,7 +19,7 @@ def _ready_archive(stack: Stack) -> dict:
 
 
 def _delete(stack: Stack, archive_id: str):
-    return stack.api.request("DELETE", f"/archive/{archive_id}")
+    return stack.delete(f"/archive/{archive_id}")
 
 
 def test_deleting_a_recording_removes_it_from_opentok_and_our_bucket(stack: Stack) -> None:

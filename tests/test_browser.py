@@ -61,14 +61,23 @@ def _page(browser, url: str, width: int = 1280, height: int = 860):
 
 
 def test_start_stop_and_watch_the_recording(dev: RunningStack, browser) -> None:
-    host = _page(browser, f"{dev.url}/?room=browser-flow")
+    host = _page(browser, f"{dev.url}/?room=browser-flow#host={dev.host_key}")
     guest = _page(browser, f"{dev.url}/?room=browser-flow", width=375, height=740)
     for page in (host, guest):
         page.wait_for_selector("#publisher video")
         page.wait_for_function(
             "document.querySelector('#publisher video').videoWidth > 0"
         )  # the fake camera really plays
-        page.wait_for_selector("#start:enabled")
+    host.wait_for_selector("#start:enabled")
+    # The key left the address bar, and the host is offered a link without it to share.
+    assert dev.host_key not in host.url
+    invite = host.locator("#invite-link")
+    invite.wait_for(state="visible")
+    assert invite.get_attribute("href") == f"{dev.url}/?room=browser-flow"
+    # Participants see no controls, and are told who records.
+    guest.locator("#host-only-note").wait_for(state="visible")
+    assert guest.locator("#start").is_hidden() and guest.locator("#stop").is_hidden()
+    assert guest.locator("#invite").is_hidden()
 
     host.click("#start")
     for page in (host, guest):
@@ -99,14 +108,19 @@ def test_start_stop_and_watch_the_recording(dev: RunningStack, browser) -> None:
     assert waiting.locator("#download").get_attribute("href")
     waiting.screenshot(path=SCREENSHOTS / "view-page-ready.png")
 
-    history = _page(browser, f"{dev.url}/archives.html")
+    host.click("#history-link")  # the same tab keeps the host key
     archive_id = view_url.rstrip("/").split("/")[-2]
-    history.locator(f"[data-archive-id='{archive_id}']").wait_for()
-    history.screenshot(path=SCREENSHOTS / "archives-page.png")
+    host.locator(f"[data-archive-id='{archive_id}']").wait_for()
+    host.screenshot(path=SCREENSHOTS / "archives-page.png")
+
+    guest.click("#history-link")
+    guest.locator("#error").wait_for(state="visible")
+    assert "host" in guest.locator("#error").inner_text()
+    assert guest.locator(f"[data-archive-id='{archive_id}']").count() == 0
 
 
 def test_the_page_says_so_when_the_api_is_down(dev: RunningStack, browser) -> None:
-    page = _page(browser, f"{dev.url}/?room=api-down")
+    page = _page(browser, f"{dev.url}/?room=api-down#host={dev.host_key}")
     page.wait_for_selector("#start:enabled")
     # The API goes away; OpenTok (here the emulator) and the page stay.
     page.route(re.compile(r"/archive(/|$)"), lambda route: route.abort("connectionrefused"))
@@ -126,3 +140,16 @@ def test_the_page_says_so_when_it_cannot_join(dev: RunningStack, browser) -> Non
     page.goto(f"{dev.url}/?room=unreachable")
     page.locator("#error").wait_for(state="visible")
     assert page.locator("#error").inner_text().strip()
+
+
+def test_a_stale_host_link_says_so_and_lets_you_join_as_a_participant(
+    dev: RunningStack, browser
+) -> None:
+    page = _page(browser, f"{dev.url}/?room=stale-link#host=an-old-key")
+    error = page.locator("#error")
+    error.wait_for(state="visible")
+    assert "host link" in error.inner_text()
+    page.click("#error-retry")
+    page.locator("#host-only-note").wait_for(state="visible")
+    page.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+    assert page.locator("#start").is_hidden()

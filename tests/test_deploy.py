@@ -6,7 +6,7 @@ from pathlib import Path
 import boto3
 import requests
 
-from deploy import configure_opentok, publish_site
+from deploy import configure_opentok, host_link, publish_site
 from local.template import Template
 from tests.conftest import API_KEY, Stack
 
@@ -110,3 +110,17 @@ def test_configuring_opentok_makes_it_upload_to_the_stack_bucket(stack: Stack) -
     stack.post(f"/archive/{archive['id']}/stop")
     stack.wait_until_uploaded(archive["id"])
     assert stack.deliver_s3_events() == 1
+
+
+def test_the_host_link_makes_its_holder_the_host_of_the_room(stack: Stack) -> None:
+    outputs = {
+        "HostKeySecretArn": stack.deployment.physical("HostKeySecret"),
+        "SiteUrl": "https://site.example/",
+    }
+    links = host_link.links(outputs, room="standup")
+    assert links["participant"] == "https://site.example/?room=standup"
+    prefix = f"{links['participant']}#host="
+    assert links["host"].startswith(prefix)
+    key = links["host"][len(prefix) :]
+    joined = stack.api.request("GET", "/room/standup", headers={"x-host-key": key})
+    assert joined.json()["role"] == "moderator"

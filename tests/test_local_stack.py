@@ -35,7 +35,10 @@ def _events(url: str, seen: list[tuple[str, dict]], stop: threading.Event) -> No
 def test_a_recording_goes_from_start_to_playable_through_the_local_stack(
     dev: RunningStack,
 ) -> None:
-    joined = requests.get(f"{dev.url}/room/local-flow", timeout=10).json()
+    joined = requests.get(
+        f"{dev.url}/room/local-flow", headers={"x-host-key": dev.host_key}, timeout=10
+    ).json()
+    host = {"authorization": f"Bearer {joined['token']}"}
     connection = requests.post(
         f"{dev.url}/_emulator/sessions/{joined['sessionId']}/connections",
         json={"token": joined["token"]},
@@ -56,10 +59,15 @@ def test_a_recording_goes_from_start_to_playable_through_the_local_stack(
     listener.start()
 
     started = requests.post(
-        f"{dev.url}/archive/start", json={"sessionId": joined["sessionId"]}, timeout=10
+        f"{dev.url}/archive/start",
+        json={"sessionId": joined["sessionId"]},
+        headers=host,
+        timeout=10,
     ).json()
     eventually(lambda: ("archiveStarted", started["id"]) in [(k, e.get("id")) for k, e in seen])
-    stopped = requests.post(f"{dev.url}/archive/{started['id']}/stop", timeout=10).json()
+    stopped = requests.post(
+        f"{dev.url}/archive/{started['id']}/stop", headers=host, timeout=10
+    ).json()
     assert stopped["status"] == "stopped"
     eventually(lambda: ("archiveStopped", started["id"]) in [(k, e.get("id")) for k, e in seen])
 
@@ -94,17 +102,37 @@ def test_the_site_and_its_config_are_served_from_the_same_origin(dev: RunningSta
     assert requests.get(f"{dev.url}/../template.yaml", timeout=10).status_code == 404
 
 
+def test_make_dev_prints_a_host_link_and_a_participant_link(dev: RunningStack) -> None:
+    assert dev.participant_link.startswith(f"{dev.url}/?room=")
+    assert "#" not in dev.participant_link
+    # The key rides in the fragment, which browsers never send: not in any request or log.
+    assert dev.host_link == f"{dev.participant_link}#host={dev.host_key}"
+    room = f"{dev.url}/room/{dev.participant_link.split('room=', 1)[1]}"
+    host = requests.get(room, headers={"x-host-key": dev.host_key}, timeout=10).json()
+    participant = requests.get(room, timeout=10).json()
+    assert (host["role"], participant["role"]) == ("moderator", "publisher")
+    assert host["archiveControl"] == "host"
+
+
 def test_api_answers_like_api_gateway(dev: RunningStack) -> None:
     unknown = requests.get(f"{dev.url}/archive/not-an-id", timeout=10)
     assert unknown.status_code == 400
     assert unknown.headers["content-type"] == "application/json"
     preflight = requests.options(
         f"{dev.url}/archive/start",
-        headers={"Origin": dev.url, "Access-Control-Request-Method": "POST"},
+        headers={
+            "Origin": dev.url,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
         timeout=10,
     )
     assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == dev.url
+    allowed = preflight.headers["access-control-allow-headers"].lower()
+    assert {"authorization", "content-type", "x-host-key"} <= set(
+        allowed.replace(" ", "").split(",")
+    )
     foreign = requests.get(
         f"{dev.url}/archive", headers={"Origin": "https://elsewhere.example"}, timeout=10
     )

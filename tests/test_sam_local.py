@@ -212,7 +212,13 @@ def test_event_file_does_in_a_container_what_it_does_in_process(
     function = _function_for(name)
     archive = sam_stack.record(room=f"sam-{name}")
     if name in EXPECTED_STATUS:
-        event = load_event(name, session_id=archive["sessionId"], archive_id=archive["id"])
+        event = load_event(
+            name,
+            session_id=archive["sessionId"],
+            archive_id=archive["id"],
+            token=sam_stack.moderator_tokens[archive["sessionId"]],
+            host_key=sam_stack.host_key,
+        )
         if name.startswith("start_archive_"):
             sam_stack.post(f"/archive/{archive['id']}/stop")  # a new recording may start now
         answer = invoke(function, event, tmp_path)
@@ -256,16 +262,25 @@ def test_start_api_serves_a_session_and_records_through_it(
         session = _wait_for_session(url, server, log)
         assert session["apiKey"] == sam_stack.opentok.api_key
         sam_stack.opentok.connect(session["sessionId"], session["token"])
+        # The host's page: the same room with the host key, and its moderator token.
+        hosting = requests.get(
+            f"{url}/room/session", headers={"x-host-key": sam_stack.host_key}, timeout=60
+        ).json()
+        assert (hosting["sessionId"], hosting["role"]) == (session["sessionId"], "moderator")
+        host = {"authorization": f"Bearer {hosting['token']}"}
 
         started = requests.post(
-            f"{url}/archive/start", json={"sessionId": session["sessionId"]}, timeout=60
+            f"{url}/archive/start",
+            json={"sessionId": session["sessionId"]},
+            headers=host,
+            timeout=60,
         )
         assert started.status_code == 200, started.text
         archive = started.json()
         assert archive["status"] == "started"
         assert sam_stack.sdk().get_archive(archive["id"]).status == "started"
 
-        stopped = requests.post(f"{url}/archive/{archive['id']}/stop", timeout=60)
+        stopped = requests.post(f"{url}/archive/{archive['id']}/stop", headers=host, timeout=60)
         assert stopped.status_code == 200, stopped.text
         assert stopped.json()["status"] == "stopped"
         assert sam_stack.sdk().get_archive(archive["id"]).status != "started"

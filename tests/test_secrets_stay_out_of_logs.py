@@ -17,9 +17,12 @@ def test_a_whole_recording_at_debug_logs_no_secret_and_no_token(
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
     caplog.set_level(logging.DEBUG)
     stack.reload_functions()
-    joined = stack.join("debug-room")
+    joined = stack.join("debug-room")  # as the host: the host key and a moderator token
+    participant = stack.join("debug-room", host=False)
     archive = stack.record("debug-room")
     stack.post(f"/archive/{archive['id']}/stop")
+    stack.get("/archive")
+    stack.get("/room/debug-room", **{"x-host-key": "a-wrong-key-someone-tried"})
     stack.wait_until_uploaded(archive["id"])
     stack.deliver_s3_events()
     stack.get(f"/archive/{archive['id']}/view")
@@ -28,5 +31,8 @@ def test_a_whole_recording_at_debug_logs_no_secret_and_no_token(
     logs = capsys.readouterr().out + caplog.text
     assert "DEBUG" in logs or "debug" in logs  # the functions did log at DEBUG
     assert stack.opentok.api_secret not in logs
-    assert joined["token"] not in logs
-    assert joined["token"].split(".")[2] not in logs  # not even the token's signature
+    assert stack.host_key not in logs
+    assert "a-wrong-key-someone-tried" not in logs
+    for token in (joined["token"], participant["token"]):
+        assert token not in logs
+        assert token.split(".")[2] not in logs  # not even the token's signature

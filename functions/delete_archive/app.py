@@ -2,6 +2,7 @@
 
 OpenTok's archive first (it refuses while recording), then our copy in S3, then the record
 is marked deleted: the record stays, so that the history says what became of it.
+In `host` control, for hosts only (the host key).
 """
 
 from typing import Any
@@ -11,7 +12,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, archives, recordings, validation
+from recording import api, archives, hosts, recordings, validation
 from recording.errors import Conflict, NotFound
 from recording.observability import tracer
 from recording.opentok_client import calling_opentok, client
@@ -23,6 +24,7 @@ app = api.resolver()
 
 @app.delete("/archive/<archive_id>")
 def delete_archive(archive_id: str) -> dict[str, Any]:
+    hosts.require_host(app.current_event, "delete recordings")
     archive = archives.get(validation.archive_id(archive_id))
     if archive is None:
         raise NotFound("no archive with that id")

@@ -1,4 +1,7 @@
-"""GET /archive: archives newest first, optionally of one session, a page at a time."""
+"""GET /archive: archives newest first, optionally of one session, a page at a time.
+
+In `host` control, for hosts only (the host key): the history names every room's recordings.
+"""
 
 from typing import Any
 
@@ -6,7 +9,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, archives, validation
+from recording import api, archives, hosts, validation
 from recording.errors import BadRequest
 from recording.observability import tracer
 
@@ -19,6 +22,7 @@ DEFAULT_PAGE, MAX_PAGE = 20, 100
 
 @app.get("/archive")
 def list_archives() -> dict[str, Any]:
+    hosts.require_host(app.current_event, "see the archive history")
     query = app.current_event.query_string_parameters or {}
     unknown = set(query) - QUERY_PARAMETERS
     if unknown:

@@ -1,10 +1,16 @@
-"""GET /room/{name}: the room's session, created on its first request, and a token to join it."""
+"""GET /room/{name}: the room's session, created on its first request, and a token to join it.
+
+With the host key in `X-Host-Key` the token is a moderator's: the host's page may then start
+and stop the room's recording. A wrong key is refused rather than quietly demoted, so that a
+host with a stale link finds out at once.
+"""
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, rooms, validation
+from recording import api, hosts, rooms, validation
+from recording.errors import Forbidden
 from recording.observability import tracer
 
 logger = Logger()
@@ -13,7 +19,11 @@ app = api.resolver()
 
 @app.get("/room/<name>")
 def room(name: str) -> dict[str, str]:
-    return rooms.join(validation.room_name(name))
+    room_name = validation.room_name(name)
+    presented = hosts.presented_key(app.current_event)
+    if presented is not None and not hosts.is_host_key(presented):
+        raise Forbidden("that is not the host key: ask for the host link again")
+    return rooms.join(room_name, host=presented is not None)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,4 +1,7 @@
-"""POST /archive/start: starts recording a session (JSON or form body, as the samples send)."""
+"""POST /archive/start: starts recording a session (JSON or form body, as the samples send).
+
+In `host` control, only with a moderator token for that session (from the room route).
+"""
 
 from typing import Any
 
@@ -8,7 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, archives, validation
+from recording import api, archives, moderators, validation
 from recording.errors import BadRequest, Conflict
 from recording.observability import tracer
 from recording.opentok_client import archive_fields, calling_opentok, client
@@ -22,7 +25,9 @@ RECORDING = ("started", "paused")
 
 @app.post("/archive/start")
 def start_archive() -> dict[str, Any]:
+    host = moderators.authorize(app.current_event, "start recordings")
     options = _archive_options(api.request_fields(app.current_event))
+    moderators.require_session(host, options["session_id"], "start this recording")
     opentok_client = client()
     try:
         with calling_opentok("start the archive"):

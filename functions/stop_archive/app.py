@@ -1,4 +1,7 @@
-"""POST /archive/{archiveId}/stop: stops a recording; stopping it again answers its state."""
+"""POST /archive/{archiveId}/stop: stops a recording; stopping it again answers its state.
+
+In `host` control, only with a moderator token for the archive's session.
+"""
 
 from typing import Any
 
@@ -7,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, archives, validation
+from recording import api, archives, moderators, validation
 from recording.errors import Conflict
 from recording.observability import tracer
 from recording.opentok_client import archive_fields, calling_opentok, client
@@ -19,12 +22,20 @@ app = api.resolver()
 
 @app.post("/archive/<archive_id>/stop")
 def stop_archive(archive_id: str) -> dict[str, Any]:
+    host = moderators.authorize(app.current_event, "stop recordings")
     archive_id = validation.archive_id(archive_id)
     api.request_fields(app.current_event)  # no fields are used, but a malformed body is refused
     known = archives.get(archive_id)
+    opentok_client = client()
+    if host is not None:
+        if known is not None:
+            session_id = known["sessionId"]
+        else:  # not started through us, or its start timed out: OpenTok knows its session
+            with calling_opentok("read the archive"):
+                session_id = opentok_client.get_archive(archive_id).session_id
+        moderators.require_session(host, session_id, "stop this recording")
     if known and known["statusRank"] >= archives.STATUS_RANK["stopped"]:
         return archives.public(known)
-    opentok_client = client()
     try:
         with calling_opentok("stop the archive"):
             stopped = opentok_client.stop_archive(archive_id)

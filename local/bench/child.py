@@ -89,15 +89,28 @@ def _boto3_clients(*services: str) -> list:
     ]
 
 
-def _opentok(secrets_client: object) -> object:
+def _opentok(secrets_client: object, moderator_token: str | None = None) -> object:
     import opentok
 
     secret = json.loads(
         secrets_client.get_secret_value(SecretId=os.environ["OPENTOK_SECRET_ARN"])["SecretString"]
     )
+    if moderator_token is not None:
+        # Only hosts start and stop (ArchiveControl host): their token is checked first.
+        import jwt
+
+        claims = jwt.decode(moderator_token, secret["apiSecret"], algorithms=["HS256"])
+        assert claims["role"] == "moderator"
     return opentok.Client(
         secret["apiKey"], secret["apiSecret"], api_url=os.environ["OPENTOK_API_URL"], timeout=6
     )
+
+
+def _check_host_key(secrets_client: object, presented: str) -> None:
+    import hmac
+
+    key = secrets_client.get_secret_value(SecretId=os.environ["HOST_KEY_SECRET_ARN"])
+    assert hmac.compare_digest(presented.encode(), key["SecretString"].encode())
 
 
 def _key(pk: str) -> dict:
@@ -188,7 +201,7 @@ def _start(job: dict) -> str:
     import opentok
 
     dynamodb, secrets = _boto3_clients("dynamodb", "secretsmanager")
-    archive = _opentok(secrets).start_archive(
+    archive = _opentok(secrets, job["token"]).start_archive(
         job["session_id"], name="Weekly standup", output_mode=opentok.OutputModes.composed
     )
     _store(dynamodb, archive)
@@ -199,7 +212,7 @@ def _stop(job: dict) -> str:
     dynamodb, secrets = _boto3_clients("dynamodb", "secretsmanager")
     pk = f"archive#{job['archive_id']}"
     dynamodb.get_item(TableName=os.environ["TABLE_NAME"], Key=_key(pk), ConsistentRead=True)
-    archive = _opentok(secrets).stop_archive(job["archive_id"])
+    archive = _opentok(secrets, job["token"]).stop_archive(job["archive_id"])
     _store(dynamodb, archive)
     return "200"
 
@@ -227,7 +240,8 @@ def _read_ready(job: dict) -> str:
 
 
 def _list(job: dict) -> str:
-    (dynamodb,) = _boto3_clients("dynamodb")
+    dynamodb, secrets = _boto3_clients("dynamodb", "secretsmanager")
+    _check_host_key(secrets, job["host_key"])
     answer = dynamodb.query(
         TableName=os.environ["TABLE_NAME"],
         IndexName="ArchivesByTime",
@@ -266,6 +280,7 @@ def _mark_ready(job: dict) -> str:
 
 def _delete(job: dict) -> str:
     dynamodb, s3, secrets = _boto3_clients("dynamodb", "s3", "secretsmanager")
+    _check_host_key(secrets, job["host_key"])
     pk = _key(f"archive#{job['archive_id']}")
     item = dynamodb.get_item(TableName=os.environ["TABLE_NAME"], Key=pk, ConsistentRead=True)
     _opentok(secrets).delete_archive(job["archive_id"])

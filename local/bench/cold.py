@@ -111,13 +111,23 @@ def _room(stack: ServerStack, round_number: int) -> Job:
 
 def _start(stack: ServerStack, round_number: int) -> Job:
     session_id = stack.connected_session()
-    return {"event": event("start_archive_json", session_id=session_id), "session_id": session_id}
+    token = stack.moderator_token(session_id)
+    return {
+        "event": event("start_archive_json", session_id=session_id, token=token),
+        "session_id": session_id,
+        "token": token,
+    }
 
 
 def _stop(stack: ServerStack, round_number: int) -> Job:
     session_id, archive_id = stack.started_archive()
+    token = stack.moderator_token(session_id)
     ids = {"archive_id": archive_id, "session_id": session_id}
-    return {"event": event("stop_archive", **ids), "archive_id": archive_id}
+    return {
+        "event": event("stop_archive", **ids, token=token),
+        "archive_id": archive_id,
+        "token": token,
+    }
 
 
 def _get(stack: ServerStack, round_number: int) -> Job:
@@ -131,7 +141,7 @@ def _view(stack: ServerStack, round_number: int) -> Job:
 
 
 def _list(stack: ServerStack, round_number: int) -> Job:
-    return {"event": event("list_archives")}
+    return {"event": event("list_archives", host_key=stack.host_key), "host_key": stack.host_key}
 
 
 def _callback(stack: ServerStack, round_number: int) -> Job:
@@ -153,7 +163,8 @@ def _delete(stack: ServerStack, round_number: int) -> Job:
     stack.sdk.stop_archive(archive_id)
     stack.finish_processing(archive_id)
     stack.put_archive(archive_id=archive_id, session_id=session_id)
-    return {"event": event("delete_archive", archive_id=archive_id), "archive_id": archive_id}
+    ids = {"archive_id": archive_id, "host_key": stack.host_key}
+    return {"event": event("delete_archive", **ids), **ids}
 
 
 def _reconcile(stack: ServerStack, round_number: int) -> Job:

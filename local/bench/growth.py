@@ -139,7 +139,8 @@ def measure(reads: int, progress: Callable[[str], None]) -> list[Reads]:
             seeded = count
             progress(f"growth: GET /archive with {count:,} archives")
             with quiet_stdout():
-                result = _read(stack, "ListArchivesFunction", event("list_archives"), reads)
+                listing = event("list_archives", host_key=stack.host_key)
+                result = _read(stack, "ListArchivesFunction", listing, reads)
             result.what, result.records = "GET /archive", count
             result.seed_seconds = seed_seconds
             results.append(result)

@@ -37,8 +37,13 @@ BASE_ENVIRONMENT = {
 
 
 def event(name: str, **ids: str) -> dict[str, Any]:
-    """An event of events/ with its example ids replaced (session_id, archive_id, room)."""
+    """An event of events/ with its example ids replaced (session_id, archive_id, room), and
+    a host's credentials where the event has their placeholders (token, host_key)."""
     text = (EVENTS / f"{name}.json").read_text()
+    if "token" in ids:
+        text = text.replace("MODERATOR_TOKEN", ids["token"])
+    if "host_key" in ids:
+        text = text.replace("HOST_KEY", ids["host_key"])
     if "session_id" in ids:
         text = text.replace(EVENT_SESSION_ID, ids["session_id"])
     if "archive_id" in ids:
@@ -160,6 +165,20 @@ class Stack:
             **self.deployment.environment(function),
             "OPENTOK_API_URL": self.opentok.url,
         }
+
+    @property
+    def host_key(self) -> str:
+        import boto3
+
+        secrets_manager = boto3.client("secretsmanager", region_name=REGION)
+        secret = self.deployment.physical("HostKeySecret")
+        return secrets_manager.get_secret_value(SecretId=secret)["SecretString"]
+
+    def moderator_token(self, session_id: str) -> str:
+        """What the room route gives the host: start and stop want it (ArchiveControl host)."""
+        import opentok
+
+        return self.sdk.generate_token(session_id, role=opentok.Roles.moderator)
 
     def dynamodb(self) -> Any:
         import boto3

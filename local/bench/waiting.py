@@ -165,15 +165,20 @@ def calls_per_recording(stack: InProcessStack) -> list[Step]:
     started: dict[str, Any] = {}
 
     def start() -> int:
-        start_event = event("start_archive_json", session_id=joined["sessionId"])
+        start_event = event(
+            "start_archive_json",
+            session_id=joined["sessionId"],
+            token=stack.moderator_token(joined["sessionId"]),
+        )
         started.update(_json(stack.invoke("StartArchiveFunction", start_event)))
         return 1
 
     step("start (POST /archive/start)", start)
     ids = {"archive_id": started["id"], "session_id": joined["sessionId"]}
+    token = stack.moderator_token(joined["sessionId"])
     step(
         "stop (POST /archive/{id}/stop)",
-        lambda: _ok(stack.invoke("StopArchiveFunction", event("stop_archive", **ids))),
+        lambda: _ok(stack.invoke("StopArchiveFunction", event("stop_archive", **ids, token=token))),
     )
     step(
         "View clicked before it is ready (redirect to the waiting page)",

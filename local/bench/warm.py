@@ -60,14 +60,22 @@ def _room(stack: InProcessStack, count: int) -> list[dict[str, Any]]:
 
 
 def _start(stack: InProcessStack, count: int) -> list[dict[str, Any]]:
-    return [event("start_archive_json", session_id=stack.connected_session()) for _ in range(count)]
+    events = []
+    for _ in range(count):
+        session_id = stack.connected_session()
+        token = stack.moderator_token(session_id)
+        events.append(event("start_archive_json", session_id=session_id, token=token))
+    return events
 
 
 def _stop(stack: InProcessStack, count: int) -> list[dict[str, Any]]:
     events = []
     for _ in range(count):
         session_id, archive_id = stack.started_archive()
-        events.append(event("stop_archive", archive_id=archive_id, session_id=session_id))
+        # Stubbed, the archive's record is the stub's, whose session is the events' example.
+        token = stack.moderator_token(EVENT_SESSION_ID if stubbed(stack) else session_id)
+        ids = {"archive_id": archive_id, "session_id": session_id, "token": token}
+        events.append(event("stop_archive", **ids))
     return events
 
 
@@ -76,7 +84,7 @@ def _get(stack: InProcessStack, count: int) -> list[dict[str, Any]]:
 
 
 def _list(stack: InProcessStack, count: int) -> list[dict[str, Any]]:
-    return [event("list_archives")] * count
+    return [event("list_archives", host_key=stack.host_key)] * count
 
 
 def _view(stack: InProcessStack, count: int) -> list[dict[str, Any]]:
@@ -140,6 +148,7 @@ def measure(invocations: int, progress: Callable[[str], None]) -> dict[str, list
             samples = _time(stack, function, make(stack, invocations))
             results["moto"].append(Latency(route, function, samples))
         with stubbed_clients():
+            stack.stubbed = True
             for route, function, make in ROUTES:
                 if function not in stack.template.functions():
                     continue
@@ -153,6 +162,10 @@ def measure(invocations: int, progress: Callable[[str], None]) -> dict[str, list
 
 
 # --- Stubs ------------------------------------------------------------------------------
+
+
+def stubbed(stack: InProcessStack) -> bool:
+    return getattr(stack, "stubbed", False)
 
 
 class StubDynamoDB:
@@ -250,7 +263,9 @@ def stubbed_clients() -> Iterator[None]:
     saved = (table.dynamodb, recordings.s3, opentok_client.credentials, opentok.Client)
     _STUBS["dynamodb"] = table.dynamodb = StubDynamoDB(table.dynamodb)
     recordings.s3 = StubS3()
-    opentok_client.credentials = lambda: {"apiKey": API_KEY, "apiSecret": "0" * 40}
+    # The project's credentials as read (and cached) already: moderator tokens check out.
+    known = opentok_client.credentials()
+    opentok_client.credentials = lambda: known
     opentok.Client = StubOpenTok
     try:
         yield

@@ -5,11 +5,14 @@
  * The recording state shown here follows the session's archiveStarted / archiveStopped
  * events, never our own clicks, so everyone in the room sees the same thing whoever pressed
  * the button. A click only asks the server and waits for the event.
+ *
+ * Who may press them is the server's to say: with ArchiveControl `host`, only the host (who
+ * opened the host link) gets a moderator token and sees the controls; in `open`, everyone.
  */
 (function () {
   'use strict';
 
-  const {api, ui, format} = window.Sample;
+  const {api, host, ui, format} = window.Sample;
 
   const ROOM_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
   const OPENTOK_LOAD_TIMEOUT_MS = 20000;
@@ -33,6 +36,9 @@
     indicator: document.getElementById('recording-indicator'),
     elapsed: document.getElementById('recording-elapsed'),
     viewLink: document.getElementById('view-link'),
+    hostOnly: document.getElementById('host-only-note'),
+    invite: document.getElementById('invite'),
+    inviteLink: document.getElementById('invite-link'),
     announcer: document.getElementById('announcer')
   };
 
@@ -40,6 +46,9 @@
     room: Sample.query('room') || 'session',
     session: null,
     sessionId: null,
+    token: null,
+    role: null, // 'moderator' for the host, 'publisher' for everyone else
+    control: null, // 'host' or 'open', as the server says
     connected: false,
     publisher: null,
     publisherReady: false,
@@ -121,12 +130,27 @@
     setConnection('connecting', 'Connecting…');
     let credentials;
     try {
-      credentials = await api.get(`/room/${encodeURIComponent(state.room)}`);
+      credentials = await api.get(`/room/${encodeURIComponent(state.room)}`,
+        {headers: host.headers()});
     } catch (error) {
       setConnection('disconnected', 'Not connected');
+      if (error.status === 403 && host.key()) {
+        ui.showError('This host link is no longer valid (the host key changed). Ask for a ' +
+          'new one, or join as a participant.', {
+          retry: () => {
+            host.forget();
+            join();
+          },
+          retryLabel: 'Join as a participant'
+        });
+        return;
+      }
       ui.showError(`Couldn't join the room: ${error.message}.`, {retry: join});
       return;
     }
+    state.token = credentials.token;
+    state.role = credentials.role || 'publisher';
+    state.control = credentials.archiveControl || 'open';
 
     const session = OT.initSession(credentials.apiKey, credentials.sessionId);
     state.session = session;
@@ -301,7 +325,8 @@
     setPending('start');
     let archive;
     try {
-      archive = await api.post('/archive/start', {sessionId, name: archiveName()});
+      archive = await api.post('/archive/start', {sessionId, name: archiveName()},
+        {headers: hostAuthorization()});
     } catch (error) {
       if (state.pending !== 'start') return; // the event came meanwhile: it started after all
       settlePending();
@@ -325,7 +350,8 @@
     if (!state.connected || !recording || state.pending) return;
     setPending('stop');
     try {
-      await api.post(`/archive/${encodeURIComponent(recording.id)}/stop`);
+      await api.post(`/archive/${encodeURIComponent(recording.id)}/stop`, undefined,
+        {headers: hostAuthorization()});
     } catch (error) {
       if (state.pending !== 'stop') return; // it stopped meanwhile, by us or someone else
       if (error.status === 409 && await stoppedAlready(recording.id)) {
@@ -339,6 +365,15 @@
     if (state.pending !== 'stop') return;
     ui.clearError();
     waitForEvent(() => recordingStopped(recording.id, recording.name));
+  }
+
+  // The moderator token the room route gave the host: what start and stop want in `host` mode.
+  function hostAuthorization() {
+    return state.role === 'moderator' ? {Authorization: `Bearer ${state.token}`} : {};
+  }
+
+  function canControl() {
+    return state.control === 'open' || state.role === 'moderator';
   }
 
   async function stoppedAlready(archiveId) {
@@ -437,6 +472,14 @@
 
   function render() {
     const {connected, recording, pending} = state;
+    const known = state.control !== null; // until the room answers, nothing is shown either way
+    // Participants still see the indicator and the View link, only not the buttons.
+    el.start.hidden = el.stop.hidden = known && !canControl();
+    el.hostOnly.hidden = !known || canControl();
+    el.invite.hidden = !(state.role === 'moderator' && state.control === 'host');
+    if (!el.invite.hidden) {
+      el.inviteLink.href = el.inviteLink.textContent = participantLink();
+    }
     el.start.disabled = !connected || Boolean(recording) || Boolean(pending);
     el.stop.disabled = !connected || !recording || Boolean(pending);
     el.start.setAttribute('aria-busy', String(pending === 'start'));
@@ -457,6 +500,14 @@
       el.viewLink.title = stopped.name ? `Watch “${stopped.name}” (opens a new tab)`
         : 'Watch the recording (opens a new tab)';
     }
+  }
+
+  // The page's own address, which no longer holds the host key (common.js took it out).
+  function participantLink() {
+    const url = new URL(window.location.href);
+    url.hash = '';
+    url.searchParams.set('room', state.room);
+    return url.toString();
   }
 
   function renderElapsed() {

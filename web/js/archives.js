@@ -5,7 +5,7 @@
 (function () {
   'use strict';
 
-  const {api, ui, format} = window.Sample;
+  const {api, host, ui, format} = window.Sample;
 
   const PAGE_SIZE = 20;
   // Statuses where the view route has nothing to show; the waiting page explains them instead.
@@ -53,11 +53,19 @@
 
     let page;
     try {
-      page = await api.get(`/archive?${params}`);
+      // The history is the host's (ArchiveControl `host`): it names every room's recordings.
+      page = await api.get(`/archive?${params}`, {headers: host.headers()});
     } catch (error) {
       if (generation !== list.generation) return;
       list.loading = false;
       setBusy(false, fromStart);
+      if (error.status === 401 || error.status === 403) {
+        el.summary.textContent = 'Only the host can see the list of recordings.';
+        ui.showError(host.key() ? 'This host link is no longer valid: ask for a new one.'
+          : 'Only the host can see the list of recordings: open this page from the host ' +
+            'link. Anyone in a room can still watch its recording from the call page.');
+        return;
+      }
       if (!el.rows.children.length) el.summary.textContent = 'The recordings could not be loaded.';
       ui.showError(`Couldn't load the recordings: ${error.message}.`, {retry: () => load(fromStart)});
       return;

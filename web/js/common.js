@@ -37,12 +37,12 @@
   }
 
   async function request(method, path, options) {
-    const {body, timeoutMs = REQUEST_TIMEOUT_MS} = options || {};
+    const {body, headers, timeoutMs = REQUEST_TIMEOUT_MS} = options || {};
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     const init = {
       method,
-      headers: {Accept: 'application/json'},
+      headers: Object.assign({Accept: 'application/json'}, headers),
       cache: 'no-store',
       signal: controller.signal
     };
@@ -93,6 +93,50 @@
     // fetch says little on purpose (CORS, DNS, refused all look alike), so neither can we.
     return new ApiError(`can't reach the server at ${serverName()}`, 'network');
   }
+
+  // --- The host key ----------------------------------------------------------------------
+  // The host link carries it in the fragment (#host=...), which browsers never send to a
+  // server. It is kept for this tab only and taken out of the address bar, so that copying
+  // the page's address to invite people does not hand them the key.
+
+  const HOST_KEY_STORAGE = 'sample.hostKey';
+
+  function readHostKey() {
+    const fragment = new URLSearchParams(window.location.hash.replace(/^#/, ''));
+    const fromLink = fragment.get('host');
+    if (fromLink) {
+      try {
+        window.sessionStorage.setItem(HOST_KEY_STORAGE, fromLink);
+      } catch (ignored) {
+        // Storage may be off; the key still works until the page is left.
+      }
+      fragment.delete('host');
+      const rest = fragment.toString();
+      window.history.replaceState(null, '',
+        window.location.pathname + window.location.search + (rest ? `#${rest}` : ''));
+      return fromLink;
+    }
+    try {
+      return window.sessionStorage.getItem(HOST_KEY_STORAGE);
+    } catch (ignored) {
+      return null;
+    }
+  }
+
+  let hostKey = readHostKey();
+
+  const host = {
+    key: () => hostKey,
+    headers: () => (hostKey ? {'X-Host-Key': hostKey} : {}),
+    forget() {
+      hostKey = null;
+      try {
+        window.sessionStorage.removeItem(HOST_KEY_STORAGE);
+      } catch (ignored) {
+        // nothing kept, nothing to forget
+      }
+    }
+  };
 
   const api = {
     base,
@@ -208,6 +252,7 @@
   window.Sample = {
     api,
     ApiError,
+    host,
     ui: {showError, clearError},
     format: {clock, duration, megabytes, date, statusLabel},
     query

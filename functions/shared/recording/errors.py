@@ -18,6 +18,21 @@ class BadRequest(ApiError):
     status = 400
 
 
+class Unauthorized(ApiError):
+    """No credential, or one we cannot verify (malformed, forged, expired)."""
+
+    status = 401
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(ApiError):
+    """A good credential that does not allow this (a participant's token, another room's)."""
+
+    status = 403
+
+
 class NotFound(ApiError):
     status = 404
 

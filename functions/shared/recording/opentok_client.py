@@ -12,12 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import boto3
 import opentok
 import requests
-from aws_lambda_powertools.utilities import parameters
 
-from recording import config, snapstart
+from recording import config, secret_store, snapstart
 from recording.errors import (
     ApiError,
     BadRequest,
@@ -27,27 +25,20 @@ from recording.errors import (
     UpstreamTimeout,
 )
 
-# Credentials stay out of the logs even at DEBUG: the SDK logs its signed auth header there,
-# and botocore every response body, the secret's among them.
+# Credentials stay out of the logs even at DEBUG: the SDK logs its signed auth header there.
 logging.getLogger("opentok").setLevel(logging.WARNING)
-logging.getLogger("botocore.parsers").setLevel(logging.INFO)
 # The SDK's nonces and request ids come from `random`, which a snapshot would freeze.
 snapstart.register()
 
-SECRET_CACHE_SECONDS = 300
 DEFAULT_API_URL = "https://api.opentok.com"
 RETRY_AFTER = {"Retry-After": "5"}
-
-# Powertools' default provider makes its client from a boto3 session of its own, which loads
-# botocore's data again (about 50 ms of cold start); this one shares boto3's default session.
-_secrets = parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager"))
 
 
 def credentials() -> dict[str, str]:
     """`{"apiKey", "apiSecret"}` from Secrets Manager, cached for a few minutes."""
     if not config.OPENTOK_SECRET_ARN:
         raise RuntimeError("OPENTOK_SECRET_ARN is not set for this function")
-    secret = _secrets.get(config.OPENTOK_SECRET_ARN, transform="json", max_age=SECRET_CACHE_SECONDS)
+    secret = secret_store.json_secret(config.OPENTOK_SECRET_ARN)
     return {"apiKey": str(secret["apiKey"]), "apiSecret": str(secret["apiSecret"])}
 
 

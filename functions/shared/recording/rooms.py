@@ -30,8 +30,12 @@ def session_id(room: str, create_session: Callable[[], str]) -> str:
     return created
 
 
-def join(room: str) -> dict[str, str]:
-    """What a page needs to join the room: `{apiKey, sessionId, token}` with a publisher token."""
+def join(room: str, *, host: bool = False) -> dict[str, str]:
+    """What a page needs to join the room: `{apiKey, sessionId, token, role, archiveControl}`.
+
+    Hosts get a moderator token, which also lets them start and stop the room's recording;
+    everyone else a publisher token.
+    """
     client = opentok_client.client()
 
     def create_session() -> str:
@@ -43,9 +47,14 @@ def join(room: str) -> dict[str, str]:
         return session.session_id
 
     session = session_id(room, create_session)
+    role = opentok.Roles.moderator if host else opentok.Roles.publisher
     token = client.generate_token(
-        session,
-        role=opentok.Roles.publisher,
-        expire_time=int(time.time()) + config.TOKEN_TTL_SECONDS,
+        session, role=role, expire_time=int(time.time()) + config.TOKEN_TTL_SECONDS
     )
-    return {"apiKey": client.api_key, "sessionId": session, "token": token}
+    return {
+        "apiKey": client.api_key,
+        "sessionId": session,
+        "token": token,
+        "role": role.value,
+        "archiveControl": config.ARCHIVE_CONTROL,
+    }

@@ -1,0 +1,31 @@
+"""`make host-link`: the deployed site's host link and participant link.
+
+The host key stays in Secrets Manager; this prints it inside the link's fragment, which
+browsers never send anywhere. Treat the host link like a password.
+"""
+
+from typing import Any
+
+import boto3
+
+from deploy import stack
+
+DEFAULT_ROOM = "session"
+
+
+def links(outputs: dict[str, str], room: str = DEFAULT_ROOM, secrets: Any = None) -> dict[str, str]:
+    """`{"host": ..., "participant": ...}` for a room of the stack whose outputs these are."""
+    secrets = secrets or boto3.client("secretsmanager")
+    key = secrets.get_secret_value(SecretId=outputs["HostKeySecretArn"])["SecretString"]
+    participant = f"{outputs['SiteUrl'].rstrip('/')}/?room={room}"
+    return {"host": f"{participant}#host={key}", "participant": participant}
+
+
+def main() -> None:
+    found = links(stack.outputs())
+    print(f"Host link (starts and stops recordings, sees them all): {found['host']}")
+    print(f"Participant link (joins, watches):                      {found['participant']}")
+
+
+if __name__ == "__main__":
+    main()
