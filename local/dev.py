@@ -170,6 +170,7 @@ class LocalStack:
                     lambda event: self.functions.invoke(function, event),
                     region=REGION,
                     wait_seconds=NOTIFICATION_POLL_SECONDS,
+                    faults=self.opentok.faults,
                 )
             except Exception as error:  # noqa: BLE001 - like Lambda: log, the event is retried
                 if not self._stopping.is_set():

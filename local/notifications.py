@@ -5,12 +5,15 @@ notifies an SQS queue instead, with the same event filters, and `deliver` hands 
 S3 wrote to the function: the function still gets the event that S3 produced, not one of ours.
 """
 
+import copy
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import boto3
 
+from local.emulator.faults import Faults
 from local.resources import Deployment
 from local.template import resolve
 
@@ -53,8 +56,13 @@ def deliver(
     invoke: Callable[[dict[str, Any]], Any],
     region: str = "us-east-1",
     wait_seconds: int = 0,
+    faults: Faults | None = None,
 ) -> int:
-    """Hands every waiting S3 event to `invoke`; returns how many events were delivered."""
+    """Hands every waiting S3 event to `invoke`; returns how many events were delivered.
+
+    With `faults` (the emulator's), an event may be lost, or delivered twice at once, as
+    S3's at-least-once delivery allows: two invocations of the function on two threads.
+    """
     sqs = boto3.client("sqs", region_name=region)
     delivered = 0
     while True:
@@ -68,6 +76,33 @@ def deliver(
             event = json.loads(message["Body"])
             # S3 announces a new configuration with a test event that names no object.
             if "Records" in event:
-                invoke(event)
-                delivered += 1
+                delivered += _deliver_one(event, invoke, faults)
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _deliver_one(
+    event: dict[str, Any], invoke: Callable[[dict[str, Any]], Any], faults: Faults | None
+) -> int:
+    if faults is not None and faults.take("drop-s3-notification"):
+        return 0
+    if faults is None or not faults.take("duplicate-s3-notification"):
+        invoke(event)
+        return 1
+    errors: list[Exception] = []
+    gate = threading.Barrier(2)
+
+    def run() -> None:
+        try:
+            gate.wait(timeout=5)
+            invoke(copy.deepcopy(event))
+        except Exception as error:  # noqa: BLE001 - raised below, as a lone event's would be
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return 2

@@ -213,7 +213,9 @@ class Stack:
     def deliver_s3_events(self) -> int:
         """Hands the S3 events the bucket has sent to the ready function, as AWS would."""
         queue = self.queues["MarkReadyFunction"]
-        return notifications.deliver(queue, lambda event: self.invoke("MarkReadyFunction", event))
+        return notifications.deliver(
+            queue, lambda event: self.invoke("MarkReadyFunction", event), faults=self.opentok.faults
+        )
 
     def stored(self, archive_id: str) -> dict[str, Any] | None:
         item = boto3.client("dynamodb").get_item(

@@ -21,9 +21,13 @@ metrics = Metrics()
 
 LOOKBACK_MS = 3 * 24 * 3600 * 1000
 WAITING = ("stopped", "uploaded", "available")
+RECORDING = ("started", "paused")
+# OpenTok ends a recording after its maximum duration (two hours unless the project says
+# otherwise): one that we still think records after that, its stop went unheard.
+MAX_RECORDING_MS = 2 * 3600 * 1000
 
 
-def reconcile(archive: dict[str, Any]) -> bool:
+def reconcile(archive: dict[str, Any], *, ask_opentok: bool = True) -> bool:
     """Repairs one archive if it can; returns whether it is ready (or viewable) now."""
     stored = recordings.find(config.OPENTOK_API_KEY, archive["id"])
     if stored:
@@ -31,6 +35,8 @@ def reconcile(archive: dict[str, Any]) -> bool:
         archive, _ = archives.mark_ready(archive["id"], key, size)
         logger.info("marked ready from S3: its bucket event was lost", extra={"key": key})
         return True
+    if not ask_opentok:
+        return False
     try:
         with calling_opentok("read the archive"):
             archive = archives.record(archive_fields(client().get_archive(archive["id"])))
@@ -46,17 +52,29 @@ def reconcile(archive: dict[str, Any]) -> bool:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict[str, int]:
     now = archives.now_ms()
+    due = now - config.STUCK_AFTER_SECONDS * 1000
+    recent = [archive for archive in archives.since(now - LOOKBACK_MS) if not archive.get("ready")]
     overdue = [
         archive
-        for archive in archives.since(now - LOOKBACK_MS)
-        if not archive.get("ready")
-        and archive["status"] in WAITING
-        and archive.get("stoppedAt", now) <= now - config.STUCK_AFTER_SECONDS * 1000
+        for archive in recent
+        if archive["status"] in WAITING and archive.get("stoppedAt", now) <= due
+    ]
+    # Still recording as far as we know: when both its stop callback and its bucket event
+    # were lost, the recording is in S3 all the same (one cheap look each), and past the
+    # maximum duration OpenTok says what became of it.
+    recording = [
+        archive
+        for archive in recent
+        if archive["status"] in RECORDING and archive.get("createdAt", now) <= due
     ]
     repaired = sum(reconcile(archive) for archive in overdue)
     stuck = len(overdue) - repaired
+    for archive in recording:
+        ended = archive.get("createdAt", now) <= now - MAX_RECORDING_MS
+        if reconcile(archive, ask_opentok=ended):
+            repaired += 1
     metrics.add_metric(name="ArchivesRepaired", unit=MetricUnit.Count, value=repaired)
     metrics.add_metric(name="ArchivesStuck", unit=MetricUnit.Count, value=stuck)
     if stuck:
         logger.warning("archives stuck before ready", extra={"stuck": stuck})
-    return {"checked": len(overdue), "repaired": repaired, "stuck": stuck}
+    return {"checked": len(overdue) + len(recording), "repaired": repaired, "stuck": stuck}

@@ -335,6 +335,21 @@ def _reconcile(job: dict) -> str:
         and item["status"]["S"] in ("stopped", "uploaded", "available")
         and int(item.get("stoppedAt", {"N": str(now)})["N"]) <= now - 15 * 60 * 1000
     ]
+    # Recordings we still think run are looked for in S3 too (their stop may have gone unheard).
+    recording = [
+        item
+        for item in items
+        if not item["ready"]["BOOL"]
+        and item["status"]["S"] in ("started", "paused")
+        and int(item["createdAt"]["N"]) <= now - 15 * 60 * 1000
+    ]
+    for item in recording:
+        for extension in ("mp4", "zip"):
+            key = f"{os.environ['OPENTOK_API_KEY']}/{item['id']['S']}/archive.{extension}"
+            try:
+                s3.head_object(Bucket=os.environ["ARCHIVE_BUCKET"], Key=key)
+            except s3.exceptions.ClientError:
+                continue
     for item in overdue:
         for extension in ("mp4", "zip"):
             key = f"{os.environ['OPENTOK_API_KEY']}/{item['id']['S']}/archive.{extension}"

@@ -9,6 +9,7 @@ import queue
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import auth, media
 from .errors import ApiError
+from .faults import Fault, Faults
 from .models import END_OF_EVENTS
 from .state import EmulatorState
 
@@ -59,6 +61,9 @@ ROUTES = [
     _route("DELETE", ARCHIVES + "/{archive_id}", "delete_archive"),
     _route("POST", ARCHIVES + "/{archive_id}/stop", "stop_archive"),
     _route("GET", "/_emulator/health", "health", False),
+    _route("GET", "/_emulator/faults", "list_faults", False),
+    _route("POST", "/_emulator/faults", "add_fault", False),
+    _route("DELETE", "/_emulator/faults", "clear_faults", False),
     _route("POST", "/_emulator/sessions/{session_id}/connections", "connect", False),
     _route("GET", "/_emulator/connections/{connection_id}/events", "events", False),
     _route("POST", "/_emulator/connections/{connection_id}/streams", "publish", False),
@@ -83,8 +88,10 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         state: EmulatorState,
         on_call: Callable[[str, str], None],
         keepalive_interval: float,
+        faults: Faults,
     ) -> None:
         self.state = state
+        self.faults = faults
         self.on_call = on_call
         self.keepalive_interval = keepalive_interval
         self._open: set[socket.socket] = set()
@@ -155,6 +162,8 @@ class Handler(BaseHTTPRequestHandler):
             self.server.on_call(self.command, url.path)
         try:
             self.body = self._read_body()
+            if not self._is_emulator_route() and self._injected_failure(url.path):
+                return
             if self.command == "OPTIONS" and self._is_emulator_route():
                 self._send(HTTPStatus.NO_CONTENT, headers=self._preflight_headers())
                 return
@@ -172,6 +181,18 @@ class Handler(BaseHTTPRequestHandler):
             # Never leak a traceback to the client; the log keeps it for the developer.
             log.exception("unexpected error handling %s %s", self.command, self.path)
             self._send_json(500, {"code": 500, "message": "Internal emulator error."})
+
+    def _injected_failure(self, path: str) -> bool:
+        """Applies a waiting fault: True when it answered the request itself."""
+        failure = self.server.faults.take("fail", self.command, path)
+        if failure is not None:
+            message = f"Injected fault: {failure.status}."
+            self._send_json(failure.status, {"code": failure.status, "message": message})
+            return True
+        delay = self.server.faults.take("delay", self.command, path)
+        if delay is not None:
+            time.sleep(delay.seconds)  # then the call is done, late, whoever is still listening
+        return False
 
     def _is_emulator_route(self) -> bool:
         return self.route_path.startswith(EMULATOR_PREFIX)
@@ -307,6 +328,23 @@ class Handler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.NO_CONTENT)
 
     # Client routes
+
+    def _list_faults(self) -> None:
+        self._send_json(200, {"faults": self.server.faults.waiting()})
+
+    def _add_fault(self) -> None:
+        body = self._json_body()
+        if not isinstance(body, dict):
+            raise ApiError(400, "Bad request. A fault is a JSON object.")
+        try:
+            fault = self.server.faults.add(Fault(**body))
+        except (TypeError, ValueError, re.error) as error:
+            raise ApiError(400, f"Bad request. {error}") from error
+        self._send_json(201, fault.__dict__)
+
+    def _clear_faults(self) -> None:
+        self.server.faults.clear()
+        self._send(HTTPStatus.NO_CONTENT)
 
     def _health(self) -> None:
         self._send_json(200, {"status": "ok"})

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
+from .faults import Faults
 from .handler import EmulatorHTTPServer
 from .jobs import CallbackSender, Scheduler
 from .state import EmulatorState
@@ -52,6 +53,7 @@ class OpenTokEmulator:
         self.port = port
         self.keepalive_interval = keepalive_interval
         self.calls: list[tuple[str, str]] = []
+        self.faults = Faults()
         self._callback_url = callback_url
         self._scheduler = Scheduler()
         self._callbacks: CallbackSender | None = None
@@ -90,7 +92,11 @@ class OpenTokEmulator:
         if self._server is not None:
             raise RuntimeError("the emulator is already started (or was stopped)")
         self._server = EmulatorHTTPServer(
-            (self.host, self.port), self.state, self._record_call, self.keepalive_interval
+            (self.host, self.port),
+            self.state,
+            self._record_call,
+            self.keepalive_interval,
+            self.faults,
         )
         self.port = self._server.server_address[1]
         self.state.base_url = self.url
@@ -149,5 +155,7 @@ class OpenTokEmulator:
 
     def _archive_status_changed(self, payload: dict) -> None:
         url = self.callback_url
+        if url and self.faults.take("drop-callback") is not None:
+            return
         if url and self._callbacks is not None:
             self._callbacks.send(url, payload)

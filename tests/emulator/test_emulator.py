@@ -844,3 +844,54 @@ def test_command_line_runs_until_signalled(signal_number):
     assert process.returncode == 0
     assert "Traceback" not in stderr
     assert "listening on" in stderr
+
+
+# --- Faults ---------------------------------------------------------------------------
+
+
+def test_an_injected_failure_answers_its_status_once_and_does_nothing(emu, ot):
+    session_id = routed_session(ot)
+    join(emu, ot, session_id)
+    emu.faults.fail("POST", r"/archive$", 503)
+    with pytest.raises(opentok.exceptions.OpenTokException):
+        ot.start_archive(session_id)
+    assert list(ot.list_archives(session_id=session_id)) == []
+    assert ot.start_archive(session_id).status == "started"  # used up
+
+
+def test_an_injected_delay_answers_late_but_does_the_work(emu, ot):
+    session_id = routed_session(ot)
+    join(emu, ot, session_id)
+    emu.faults.delay("POST", r"/archive$", seconds=1.0)
+    ot.timeout = 0.3
+    with pytest.raises(requests.Timeout):
+        ot.start_archive(session_id)
+    ot.timeout = 5
+    archives = emu.wait_for(lambda: list(ot.list_archives(session_id=session_id)), timeout=5)
+    assert [archive.status for archive in archives] == ["started"]
+
+
+def test_faults_are_set_listed_and_cleared_over_http(emu):
+    url = f"{emu.url}/_emulator/faults"
+    added = requests.post(url, json={"kind": "drop-callback", "times": 2}, timeout=5)
+    assert added.status_code == 201
+    assert requests.get(url, timeout=5).json()["faults"][0]["times"] == 2
+    for bad in ({"kind": "explode"}, {"kind": "fail", "status": 200}, {"kind": "delay"}, [1]):
+        answer = requests.post(url, json=bad, timeout=5)
+        assert answer.status_code == 400, bad
+    assert requests.delete(url, timeout=5).status_code == 204
+    assert requests.get(url, timeout=5).json()["faults"] == []
+
+
+def test_dropped_callbacks_are_never_sent_and_the_rest_are(emu, ot):
+    receiver = CallbackReceiver()
+    try:
+        emu.callback_url = receiver.url
+        emu.faults.drop_callbacks(times=2)  # "started" and "stopped"
+        session_id = routed_session(ot)
+        join(emu, ot, session_id)
+        archive = ot.start_archive(session_id)
+        ot.stop_archive(archive.id)
+        emu.wait_for(lambda: receiver.statuses(archive.id) == ["available"])
+    finally:
+        receiver.close()

@@ -15,12 +15,19 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
 
 from recording.errors import ApiError, BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 logger = Logger(child=True)
 
 MAX_BODY_BYTES = 8 * 1024
+THROTTLED = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+}
+RETRY_LATER = {"Retry-After": "2"}
 # A path parameter is one segment: word characters and what RFC 3986 allows in a segment,
 # plus the unsafe characters API Gateway passes on decoded.
 _PARAMETER = r"[\w\-.~()'!*:@,;=+&$%<> \[\]{}|^]+"
@@ -134,6 +141,13 @@ class Router:
         except ApiError as error:
             logger.info("request refused", extra={"status": error.status, "reason": error.message})
             return json_response(error.status, {"error": error.message}, error.headers)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in THROTTLED:
+                # Still throttled after the client's retries: the client may retry later.
+                logger.warning("throttled by AWS", extra={"operation": error.operation_name})
+                return json_response(503, {"error": "too busy: try again"}, RETRY_LATER)
+            logger.exception("unexpected error")
+            return json_response(500, {"error": "internal error"})
         except Exception:
             # The trace goes to the log, never to the client.
             logger.exception("unexpected error")
