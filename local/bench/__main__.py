@@ -110,12 +110,11 @@ def _calls(options: argparse.Namespace, results: dict[str, Any]) -> str:
         steps = waiting.calls_per_recording(stack)
         _progress("time to notice ready")
         page = waiting.Schedule.of_page()
-        # The page's own schedule, two lower ceilings, and the change the README proposes.
+        # The page's own schedule next to a higher and a lower ceiling: why it is the one.
         schedules = [
             page,
             waiting.Schedule("ceiling 4 s", page.first, page.growth, 4.0),
             waiting.Schedule("ceiling 3 s", page.first, page.growth, 3.0),
-            waiting.Schedule("proposed", 1.0, 1.5, 3.5),
         ]
         notices = waiting.notice(stack, schedules)
     results["calls"] = [asdict(step) for step in steps]
