@@ -5,6 +5,7 @@ browsers never send anywhere. Treat the host link like a password.
 """
 
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 
@@ -18,7 +19,8 @@ def links(outputs: dict[str, str], room: str = DEFAULT_ROOM, secrets: Any = None
     secrets = secrets or boto3.client("secretsmanager")
     key = secrets.get_secret_value(SecretId=outputs["HostKeySecretArn"])["SecretString"]
     participant = f"{outputs['SiteUrl'].rstrip('/')}/?room={room}"
-    return {"host": f"{participant}#host={key}", "participant": participant}
+    # Encoded: a key rotated by hand may hold characters a URL gives other meanings.
+    return {"host": f"{participant}#host={quote(key, safe='')}", "participant": participant}
 
 
 def main() -> None:

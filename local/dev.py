@@ -18,7 +18,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from local.template import ROOT, Template
 
@@ -364,7 +364,8 @@ def main() -> None:
     try:
         stack.start()
         room = f"{stack.url}/?room=session"
-        print(f"Host link (starts and stops recordings): {room}#host={stack.host_key()}")
+        key = quote(stack.host_key(), safe="")
+        print(f"Host link (starts and stops recordings): {room}#host={key}")
         print(f"Participant link (joins, watches):        {room}")
         print(f"Open {stack.url}  (Ctrl-C stops everything)", flush=True)
         stopped.wait()

@@ -113,7 +113,8 @@ def test_start_stop_and_watch_the_recording(dev: RunningStack, browser) -> None:
     host.locator(f"[data-archive-id='{archive_id}']").wait_for()
     host.screenshot(path=SCREENSHOTS / "archives-page.png")
 
-    guest.click("#history-link")
+    assert guest.locator("#history-link").is_hidden()  # participants are not sent there
+    guest.goto(f"{dev.url}/archives.html")
     guest.locator("#error").wait_for(state="visible")
     assert "host" in guest.locator("#error").inner_text()
     assert guest.locator(f"[data-archive-id='{archive_id}']").count() == 0
@@ -153,3 +154,29 @@ def test_a_stale_host_link_says_so_and_lets_you_join_as_a_participant(
     page.locator("#host-only-note").wait_for(state="visible")
     page.wait_for_selector("[data-testid=connection-status][data-state=connected]")
     assert page.locator("#start").is_hidden()
+
+
+def test_the_hosts_page_renews_an_expired_token_and_records(dev: RunningStack, browser) -> None:
+    page = _page(browser, f"{dev.url}/?room=long-meeting#host={dev.host_key}")
+    page.wait_for_selector("#start:enabled")
+    refused: list[str] = []
+
+    def expired_once(route) -> None:
+        # As the API answers a token past its expiry, the first time only.
+        if refused:
+            route.continue_()
+            return
+        refused.append(route.request.headers.get("authorization", ""))
+        route.fulfill(
+            status=401,
+            headers={"Content-Type": "application/json", "WWW-Authenticate": "Bearer"},
+            body='{"error": "the moderator token has expired: join the room again"}',
+        )
+
+    page.route(re.compile(r"/archive/start$"), expired_once)
+    with page.expect_request(re.compile(r"/room/long-meeting$")) as renewal:
+        page.click("#start")
+    assert renewal.value.headers.get("x-host-key") == dev.host_key
+    page.locator("#recording-indicator").wait_for(state="visible")
+    assert page.locator("#error").is_hidden()
+    assert refused[0].startswith("Bearer ")

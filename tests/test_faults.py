@@ -4,6 +4,8 @@ half-written, no second recording, no recording lost. The faults: local/emulator
 
 import json
 import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -80,6 +82,7 @@ def test_a_start_retried_after_a_timeout_does_not_make_a_second_recording(
     first = stack.post("/archive/start", {"sessionId": session["sessionId"]})
     assert first.status == 504
     assert first.headers["retry-after"]
+    assert _archive_items(stack) == []  # nothing half-written: we never heard its answer
     # OpenTok started it all the same, late; the page retries.
     started = eventually(lambda: _opentok_archives(stack, session["sessionId"]), timeout=5)
     again = stack.post("/archive/start", {"sessionId": session["sessionId"]})
@@ -193,34 +196,48 @@ class _Raw:
         yield self.body
 
 
-def _throttle_writes(times: int) -> _Throttle:
+@pytest.fixture
+def throttle_writes() -> Iterator[Callable[[int], _Throttle]]:
     import recording.table
 
-    throttle = _Throttle(times)
     events = recording.table.dynamodb.meta.events
-    for operation in ("PutItem", "UpdateItem"):
-        events.register_first(f"before-send.dynamodb.{operation}", throttle)
-    return throttle
+    hooks: list[_Throttle] = []
+
+    def throttle(times: int) -> _Throttle:
+        hook = _Throttle(times)
+        for operation in ("PutItem", "UpdateItem"):
+            events.register_first(f"before-send.dynamodb.{operation}", hook)
+        hooks.append(hook)
+        return hook
+
+    yield throttle
+    for hook in hooks:
+        for operation in ("PutItem", "UpdateItem"):
+            events.unregister(f"before-send.dynamodb.{operation}", hook)
 
 
-def test_dynamodb_throttling_is_retried_and_the_recording_is_kept(stack: Stack) -> None:
+def test_dynamodb_throttling_is_retried_and_the_recording_is_kept(
+    stack: Stack, throttle_writes: Callable[[int], _Throttle]
+) -> None:
     session = stack.join()
     stack.post("/archive/start", {"sessionId": "1_warm"})  # loads the function and its client
-    throttle = _throttle_writes(times=2)
+    throttle = throttle_writes(2)
     answer = stack.post("/archive/start", {"sessionId": session["sessionId"]})
     assert answer.status == 200, answer.body
     assert throttle.attempts == 3  # two throttled, the third written
     assert stack.stored(answer.json()["id"])["status"]["S"] == "started"
 
 
-def test_dynamodb_throttling_that_outlasts_the_retries_is_a_503_to_retry(stack: Stack) -> None:
+def test_dynamodb_throttling_that_outlasts_the_retries_is_a_503_to_retry(
+    stack: Stack, throttle_writes: Callable[[int], _Throttle]
+) -> None:
     archive = stack.record()
-    throttle = _throttle_writes(times=100)
+    throttle = throttle_writes(100)
     answer = stack.post(f"/archive/{archive['id']}/stop")
     assert answer.status == 503
     assert answer.headers["retry-after"]
     assert "Traceback" not in answer.body.decode()
-    assert throttle.attempts >= 3  # retried before giving up
+    assert throttle.attempts == 3  # three attempts in all, then an answer in good time
     throttle.left = 0
     # OpenTok stopped it; asking again records what it says.
     assert stack.post(f"/archive/{archive['id']}/stop").json()["status"] in ("stopped", "uploaded")
@@ -319,11 +336,20 @@ def test_a_stop_racing_a_start_ends_with_one_consistent_story(dev: RunningStack)
     assert first["id"] in ids
     if start.status_code == 200:
         assert start.json()["id"] in ids
-    for item in listed:
-        ours = requests.get(f"{dev.url}/archive/{item['id']}", timeout=10).json()
-        assert ours["status"] != "started" or item["id"] != first["id"]
     recording = [item for item in listed if item["status"] == "started"]
+    assert first["id"] not in {item["id"] for item in recording}
     assert len(recording) <= 1
+    # The end of the story: every recording of the session, once stopped, becomes playable.
+    for item in recording:
+        stopped = requests.post(f"{dev.url}/archive/{item['id']}/stop", headers=host, timeout=20)
+        assert stopped.status_code == 200
+    for archive_id in ids:
+        eventually(
+            lambda archive_id=archive_id: requests.get(
+                f"{dev.url}/archive/{archive_id}", timeout=10
+            ).json()["ready"],
+            timeout=30,
+        )
 
 
 def test_a_duplicated_notification_on_the_local_stack_makes_one_ready_archive(
@@ -352,3 +378,23 @@ def test_a_duplicated_notification_on_the_local_stack_makes_one_ready_archive(
     # The duplicate was delivered (the fault is used up), and broke nothing.
     assert requests.get(f"{dev.url}/_emulator/faults", timeout=10).json()["faults"] == []
     assert not any("failed on an S3 event" in line for line in dev.output)
+
+
+def test_the_reconciler_asks_opentok_only_of_recordings_past_two_hours(stack: Stack) -> None:
+    long_running = stack.record("long")
+    fresh = stack.record("fresh")
+    three_hours_ago = int(time.time() * 1000) - 3 * 3600 * 1000
+    boto3.client("dynamodb").update_item(
+        TableName=stack.table,
+        Key={"pk": {"S": f"archive#{long_running['id']}"}},
+        UpdateExpression="SET createdAt = :t",
+        ExpressionAttributeValues={":t": {"N": str(three_hours_ago)}},
+    )
+    stack.opentok.calls.clear()
+    summary = _reconcile_now(stack)
+    asked = [path for method, path in stack.opentok.calls if method == "GET"]
+    assert [path.rsplit("/", 1)[-1] for path in asked] == [long_running["id"]]
+    # Both still record, as OpenTok says: neither is repaired nor reported stuck.
+    assert summary["stuck"] == 0 and summary["repaired"] == 0
+    for archive in (long_running, fresh):
+        assert stack.get(f"/archive/{archive['id']}").json()["status"] == "started"

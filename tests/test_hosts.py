@@ -24,8 +24,8 @@ def _claims(stack: Stack, token: str) -> dict[str, Any]:
     return jwt.decode(token, stack.opentok.api_secret, algorithms=["HS256"])
 
 
-def _token(secret: str, **claims: Any) -> str:
-    """A token of the SDK's shape, signed with `secret`, with some claims changed."""
+def _token(secret: str, algorithm: str = "HS256", **claims: Any) -> str:
+    """A token of the SDK's shape, signed with `secret`, some claims changed (None: left out)."""
     now = int(time.time())
     payload = {
         "iss": API_KEY,
@@ -37,7 +37,8 @@ def _token(secret: str, **claims: Any) -> str:
         "nonce": 1,
         **claims,
     }
-    return jwt.encode(payload, secret, algorithm="HS256")
+    payload = {name: value for name, value in payload.items() if value is not None}
+    return jwt.encode(payload, secret, algorithm=algorithm)
 
 
 def _table_items(stack: Stack) -> list[dict]:
@@ -60,6 +61,9 @@ def test_the_host_key_gets_a_moderator_token_and_participants_a_publisher_one(
     assert participant.json()["role"] == "publisher"
     assert _claims(stack, participant.json()["token"])["role"] == "publisher"
     assert host.json()["archiveControl"] == participant.json()["archiveControl"] == "host"
+    # No cache between the page and us keeps a token, least of all the host's for a participant.
+    assert host.headers["cache-control"] == "no-store"
+    assert "x-host-key" in host.headers["vary"].lower()
     # OpenTok itself accepts the host's token.
     assert stack.opentok.connect(host.json()["sessionId"], host.json()["token"])
 
@@ -94,6 +98,12 @@ def _refused_credentials(stack: Stack, session_id: str, other_session_id: str) -
         "the host key itself": ({"x-host-key": stack.host_key}, 401),
         "garbage": (_bearer("not.a.token"), 401),
         "forged": (_token("0" * 40, session_id=session_id), 401),
+        "unsigned (alg none)": (_token("", algorithm="none", session_id=session_id), 401),
+        "without a scope": (
+            _token(stack.opentok.api_secret, session_id=session_id, scope=None),
+            401,
+        ),
+        "without a session": (_token(stack.opentok.api_secret), 401),
         "expired": (
             _token(
                 stack.opentok.api_secret,
@@ -223,6 +233,7 @@ def test_a_rotated_host_key_takes_effect_and_old_links_stop_working(stack: Stack
 def test_open_control_lets_anyone_record_as_in_the_sample(stack: Stack) -> None:
     session = stack.join("standup", host=False)
     assert session["archiveControl"] == "open"
+    assert stack.api.request("GET", "/session").json()["archiveControl"] == "open"
     started = stack.post("/archive/start", {"sessionId": session["sessionId"]}, headers={})
     assert started.status == 200, started.body
     stopped = stack.post(f"/archive/{started.json()['id']}/stop", headers={})

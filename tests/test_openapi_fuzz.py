@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import requests
+
 from local.template import ROOT
 from tests.local_stack import RunningStack
 
@@ -12,6 +14,11 @@ from tests.local_stack import RunningStack
 def test_generated_requests_find_no_server_error_on_the_local_stack(tmp_path: Path) -> None:
     stack = RunningStack()
     try:
+        # A host's credentials, so that start and stop reach their body checks (the fuzzed
+        # session ids then end at the session check, 403) rather than stop at 401.
+        joined = requests.get(
+            f"{stack.url}/room/fuzz", headers={"x-host-key": stack.host_key}, timeout=10
+        ).json()
         result = subprocess.run(
             [
                 str(Path(sys.executable).parent / "schemathesis"),
@@ -19,10 +26,12 @@ def test_generated_requests_find_no_server_error_on_the_local_stack(tmp_path: Pa
                 str(ROOT / "docs" / "openapi.yaml"),
                 "--url",
                 stack.url,
-                # The host key, so that the history and deleting are reached, not just refused;
-                # ignored_auth then checks they refuse requests without it.
+                # The host key and a moderator token, so that every route is reached, not just
+                # refused; ignored_auth then checks each refuses requests without its own.
                 "--header",
                 f"X-Host-Key: {stack.host_key}",
+                "--header",
+                f"Authorization: Bearer {joined['token']}",
                 "--checks",
                 "not_a_server_error,ignored_auth",
                 "--max-examples",

@@ -183,6 +183,19 @@ def test_the_secret_reaches_functions_only_by_reference() -> None:
         assert "OpenTokApiSecret" not in str(function.environment)
 
 
+def test_traces_keep_no_answers_which_hold_tokens_and_links() -> None:
+    # Tracing is on in AWS, and Powertools' tracer records each handler's answer unless told
+    # not to: the room routes answer tokens, the reads presigned links.
+    for function in Template().functions().values():
+        assert function.environment.get("POWERTOOLS_TRACER_CAPTURE_RESPONSE") == "false"
+
+
+def test_every_function_that_hands_out_a_session_knows_who_may_record() -> None:
+    functions = Template().functions()
+    for name in ("SessionFunction", "RoomFunction", "StartArchiveFunction", "StopArchiveFunction"):
+        assert functions[name].environment.get("ARCHIVE_CONTROL") == {"Ref": "ArchiveControl"}
+
+
 def test_every_function_is_watched_by_the_error_and_throttle_alarms() -> None:
     template = Template()
     for alarm in ("FunctionErrorsAlarm", "FunctionThrottlesAlarm"):

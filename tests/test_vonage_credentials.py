@@ -1,5 +1,9 @@
 """Vonage Video API credentials (an application id and its private key) instead of OpenTok's."""
 
+import base64
+import hmac
+import json
+import time
 import uuid
 
 import jwt
@@ -51,3 +55,37 @@ def test_the_emulator_refuses_opentok_style_credentials_for_a_vonage_application
     impostor = opentok.Client(APPLICATION_ID, "0" * 40, api_url=stack.opentok.url)
     with pytest.raises(opentok.exceptions.AuthError):
         impostor.get_archive(str(uuid.uuid4()))
+
+
+@VONAGE
+def test_a_token_signed_with_the_public_key_as_an_hmac_secret_is_refused(stack: Stack) -> None:
+    """The classic confusion: HS256 keyed with the (public) RSA key passes no check of ours."""
+    session = stack.join("vonage", host=False)
+    public_pem = (
+        serialization.load_pem_private_key(PRIVATE_KEY.encode(), None)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    now = int(time.time())
+    claims = {
+        "application_id": APPLICATION_ID,
+        "scope": "session.connect",
+        "session_id": session["sessionId"],
+        "role": "moderator",
+        "iat": now,
+        "exp": now + 600,
+    }
+
+    def part(value: dict) -> bytes:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=")
+
+    signed = part({"alg": "HS256", "typ": "JWT"}) + b"." + part(claims)
+    signature = base64.urlsafe_b64encode(hmac.digest(public_pem, signed, "sha256")).rstrip(b"=")
+    forged = (signed + b"." + signature).decode()
+    answer = stack.post(
+        "/archive/start",
+        {"sessionId": session["sessionId"]},
+        headers={"authorization": f"Bearer {forged}"},
+    )
+    assert answer.status == 401
+    assert list(stack.sdk().list_archives(session_id=session["sessionId"])) == []

@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
 from recording import archives, config, recordings
 from recording.errors import ApiError
@@ -22,13 +23,27 @@ metrics = Metrics()
 LOOKBACK_MS = 3 * 24 * 3600 * 1000
 WAITING = ("stopped", "uploaded", "available")
 RECORDING = ("started", "paused")
-# OpenTok ends a recording after its maximum duration (two hours unless the project says
-# otherwise): one that we still think records after that, its stop went unheard.
+# Past two hours a recording we still think records is asked of OpenTok: few run that long,
+# and for one that does, OpenTok answers that it still records (one call a run).
 MAX_RECORDING_MS = 2 * 3600 * 1000
 
 
 def reconcile(archive: dict[str, Any], *, ask_opentok: bool = True) -> bool:
-    """Repairs one archive if it can; returns whether it is ready (or viewable) now."""
+    """Repairs one archive if it can; returns whether it is ready (or viewable) now.
+
+    One archive that cannot be checked (S3 or DynamoDB failing) is left for the next run
+    rather than stopping this one.
+    """
+    try:
+        return _reconcile(archive, ask_opentok)
+    except ClientError as error:
+        logger.warning(
+            "could not check the archive", extra={"archive_id": archive["id"], "reason": str(error)}
+        )
+        return False
+
+
+def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> bool:
     stored = recordings.find(config.OPENTOK_API_KEY, archive["id"])
     if stored:
         key, size = stored

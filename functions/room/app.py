@@ -18,12 +18,12 @@ app = api.resolver()
 
 
 @app.get("/room/<name>")
-def room(name: str) -> dict[str, str]:
+def room(name: str) -> api.Response:
     room_name = validation.room_name(name)
     presented = hosts.presented_key(app.current_event)
     if presented is not None and not hosts.is_host_key(presented):
         raise Forbidden("that is not the host key: ask for the host link again")
-    return rooms.join(room_name, host=presented is not None)
+    return rooms.answer(rooms.join(room_name, host=presented is not None))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

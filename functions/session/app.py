@@ -1,4 +1,8 @@
-"""GET /session: the sample's default room, so the official sample page works unchanged."""
+"""GET /session: the sample's default room, as the official sample page asks for it.
+
+With ArchiveControl `open` that page works unchanged; in `host` it joins, and only the host's
+page (the host link) records.
+"""
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
@@ -12,8 +16,8 @@ app = api.resolver()
 
 
 @app.get("/session")
-def default_room() -> dict[str, str]:
-    return rooms.join(config.DEFAULT_ROOM)
+def default_room() -> api.Response:
+    return rooms.answer(rooms.join(config.DEFAULT_ROOM))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

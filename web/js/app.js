@@ -38,6 +38,8 @@
     viewLink: document.getElementById('view-link'),
     hostOnly: document.getElementById('host-only-note'),
     invite: document.getElementById('invite'),
+    historyLink: document.getElementById('history-link'),
+    recordingHint: document.getElementById('recording-hint'),
     inviteLink: document.getElementById('invite-link'),
     announcer: document.getElementById('announcer')
   };
@@ -325,8 +327,8 @@
     setPending('start');
     let archive;
     try {
-      archive = await api.post('/archive/start', {sessionId, name: archiveName()},
-        {headers: hostAuthorization()});
+      archive = await asHost(() => api.post('/archive/start', {sessionId, name: archiveName()},
+        {headers: hostAuthorization()}));
     } catch (error) {
       if (state.pending !== 'start') return; // the event came meanwhile: it started after all
       settlePending();
@@ -350,8 +352,8 @@
     if (!state.connected || !recording || state.pending) return;
     setPending('stop');
     try {
-      await api.post(`/archive/${encodeURIComponent(recording.id)}/stop`, undefined,
-        {headers: hostAuthorization()});
+      await asHost(() => api.post(`/archive/${encodeURIComponent(recording.id)}/stop`, undefined,
+        {headers: hostAuthorization()}));
     } catch (error) {
       if (state.pending !== 'stop') return; // it stopped meanwhile, by us or someone else
       if (error.status === 409 && await stoppedAlready(recording.id)) {
@@ -370,6 +372,20 @@
   // The moderator token the room route gave the host: what start and stop want in `host` mode.
   function hostAuthorization() {
     return state.role === 'moderator' ? {Authorization: `Bearer ${state.token}`} : {};
+  }
+
+  // A moderator token lives hours; a meeting may outlast it. Refused as expired, the host's
+  // page asks the room for a new one with the host key, and tries once more.
+  async function asHost(call) {
+    try {
+      return await call();
+    } catch (error) {
+      if (error.status !== 401 || state.role !== 'moderator' || !host.key()) throw error;
+      const credentials = await api.get(`/room/${encodeURIComponent(state.room)}`,
+        {headers: host.headers()});
+      state.token = credentials.token;
+      return call();
+    }
   }
 
   function canControl() {
@@ -476,6 +492,8 @@
     // Participants still see the indicator and the View link, only not the buttons.
     el.start.hidden = el.stop.hidden = known && !canControl();
     el.hostOnly.hidden = !known || canControl();
+    // The history is the host's in `host` mode: participants are not sent to a refusal.
+    el.historyLink.hidden = el.recordingHint.hidden = known && !canControl();
     el.invite.hidden = !(state.role === 'moderator' && state.control === 'host');
     if (!el.invite.hidden) {
       el.inviteLink.href = el.inviteLink.textContent = participantLink();

@@ -11,6 +11,7 @@ import base64
 import json
 import re
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -90,13 +91,26 @@ class Response:
         }
 
 
+_NO_REQUEST = Request({})  # what routes see outside a request: no headers, no body
+
+
 class Router:
     """Routes by method and path template (`/archive/<archive_id>`) to a function."""
 
     def __init__(self) -> None:
         self._routes: list[tuple[str, re.Pattern[str], Route]] = []
-        self.current_event = Request({})
-        self.lambda_context: Any = None
+        # Per request, not per router: Lambda serves one event at a time, but the local
+        # stack serves many at once through the same loaded function.
+        self._event: ContextVar[Request | None] = ContextVar("event", default=None)
+        self._context: ContextVar[Any] = ContextVar("lambda_context", default=None)
+
+    @property
+    def current_event(self) -> Request:
+        return self._event.get() or _NO_REQUEST
+
+    @property
+    def lambda_context(self) -> Any:
+        return self._context.get()
 
     def route(self, path: str, method: str) -> Callable[[Route], Route]:
         pattern = re.compile(
@@ -123,13 +137,13 @@ class Router:
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         """Calls the event's route; every outcome, error or not, is an HTTP API answer."""
-        self.current_event = request = Request(event)
-        self.lambda_context = context
+        request = Request(event)
+        event_token, context_token = self._event.set(request), self._context.set(context)
         try:
             return self._answer(request).to_event_answer()
         finally:
-            self.current_event = Request({})
-            self.lambda_context = None
+            self._event.reset(event_token)
+            self._context.reset(context_token)
 
     def _answer(self, request: Request) -> Response:
         try:

@@ -59,5 +59,11 @@ class UpstreamError(ApiError):
     status = 502
 
 
+class ServiceUnavailable(ApiError):
+    """An AWS service we depend on (Secrets Manager, DynamoDB) refused or throttled us."""
+
+    status = 503
+
+
 class UpstreamTimeout(ApiError):
     status = 504

@@ -5,6 +5,7 @@ project's secret, or with the Vonage application's private key), so checking one
 store of our own: the signature, the project, the role, the session and the expiry.
 """
 
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -48,8 +49,7 @@ def _verified(token: str) -> dict[str, Any]:
     vonage = secret["apiSecret"].lstrip().startswith("-----BEGIN")
     key: Any
     if vonage:
-        private_key = serialization.load_pem_private_key(secret["apiSecret"].encode(), None)
-        key, algorithm, issuer_claim = private_key.public_key(), "RS256", "application_id"
+        key, algorithm, issuer_claim = _public_key(secret["apiSecret"]), "RS256", "application_id"
     else:
         key, algorithm, issuer_claim = secret["apiSecret"], "HS256", "iss"
     try:
@@ -67,3 +67,9 @@ def _verified(token: str) -> dict[str, Any]:
     if claims.get(issuer_claim) != secret["apiKey"] or claims.get("scope") != "session.connect":
         raise Unauthorized("that token is not one of ours")
     return claims
+
+
+@lru_cache(maxsize=2)
+def _public_key(private_key_pem: str) -> Any:
+    # Parsing an RSA key takes tens of milliseconds: once per key, not once per request.
+    return serialization.load_pem_private_key(private_key_pem.encode(), None).public_key()

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import opentok
 
-from recording import config, opentok_client, table
+from recording import api, config, opentok_client, table
 from recording.archives import now_ms
 
 
@@ -28,6 +28,12 @@ def session_id(room: str, create_session: Callable[[], str]) -> str:
             raise
         return winner["sessionId"]
     return created
+
+
+def answer(joined: dict[str, str]) -> api.Response:
+    """The join as an HTTP answer that no cache keeps: it holds a token, a host's maybe."""
+    headers = {"Cache-Control": "no-store", "Vary": "X-Host-Key"}
+    return api.json_response(200, joined, headers)
 
 
 def join(room: str, *, host: bool = False) -> dict[str, str]:

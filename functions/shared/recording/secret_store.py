@@ -8,6 +8,9 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+from recording.errors import ServiceUnavailable
 
 # botocore logs every response body at DEBUG, secrets included.
 logging.getLogger("botocore.parsers").setLevel(logging.INFO)
@@ -20,8 +23,18 @@ _provider = parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager
 
 
 def json_secret(arn: str) -> dict[str, Any]:
-    return _provider.get(arn, transform="json", max_age=CACHE_SECONDS)
+    return _get(arn, "json")
 
 
 def text_secret(arn: str) -> str:
-    return str(_provider.get(arn, max_age=CACHE_SECONDS))
+    return str(_get(arn, None))
+
+
+def _get(arn: str, transform: str | None) -> Any:
+    try:
+        return _provider.get(arn, transform=transform, max_age=CACHE_SECONDS)
+    except GetParameterError:
+        # Throttled or briefly unreachable: the client may retry.
+        raise ServiceUnavailable(
+            "a secret could not be read just now: try again", headers={"Retry-After": "2"}
+        ) from None

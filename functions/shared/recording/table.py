@@ -12,10 +12,10 @@ from botocore.config import Config
 
 from recording import config
 
-# Throttled requests are retried with backoff and jitter (standard mode: up to 1 s, then 2 s):
-# enough to ride out a burst of an on-demand table, and short enough that the request still
-# answers (503, to retry) well inside the functions' 15 s, rather than time out.
-RETRIES = Config(retries={"mode": "standard", "max_attempts": 3})
+# Throttled requests are retried with backoff and jitter (standard mode: up to 1 s, then 2 s;
+# three attempts in all): enough to ride out a burst of an on-demand table, and short enough
+# that the request still answers (503, to retry) inside the functions' 15 s, not time out.
+RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 3})
 
 dynamodb = boto3.client("dynamodb", config=RETRIES)
 _serializer = TypeSerializer()
