@@ -156,6 +156,16 @@ class Stack:
             headers = {"x-host-key": self.host_key}
         return self.api.request("DELETE", path, headers=headers)
 
+    def event_for(self, name: str, archive: dict[str, Any]) -> dict[str, Any]:
+        """An events/ file about this archive, sent by its room's host."""
+        return load_event(
+            name,
+            session_id=archive["sessionId"],
+            archive_id=archive["id"],
+            token=self.moderator_tokens[archive["sessionId"]],
+            host_key=self.host_key,
+        )
+
     def host_headers(self, session_id: str) -> dict[str, str]:
         """A host's credential for the session: a moderator token, as the room route issues."""
         token = self.sdk().generate_token(session_id, role=opentok.Roles.moderator)

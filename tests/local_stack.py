@@ -8,6 +8,11 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.conftest import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,6 +65,21 @@ class RunningStack:
             time.sleep(0.05)
         self.stop()
         raise AssertionError("the local stack did not start:\n" + "".join(self.output))
+
+    def start(self, session_id: str, headers: dict[str, str]) -> requests.Response:
+        """POST /archive/start for the session, with the given (host's) headers."""
+        return requests.post(
+            f"{self.url}/archive/start", json={"sessionId": session_id}, headers=headers, timeout=20
+        )
+
+    def wait_until_ready(self, archive_id: str, timeout: float = 30) -> dict[str, Any]:
+        """The archive once the bucket's notification has made it ready."""
+
+        def ready() -> dict[str, Any] | None:
+            body = requests.get(f"{self.url}/archive/{archive_id}", timeout=10).json()
+            return body if body["ready"] else None
+
+        return eventually(ready, timeout=timeout)
 
     def _printed(self, pattern: str) -> str:
         for line in self.output:

@@ -54,13 +54,7 @@ def test_every_event_file_has_an_expectation() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED_STATUS))
 def test_http_event_gets_its_answer(stack: Stack, name: str) -> None:
     archive = stack.record()
-    event = load_event(
-        name,
-        session_id=archive["sessionId"],
-        archive_id=archive["id"],
-        token=stack.moderator_tokens[archive["sessionId"]],
-        host_key=stack.host_key,
-    )
+    event = stack.event_for(name, archive)
     if name.startswith("start_archive_"):
         stack.post(f"/archive/{archive['id']}/stop")  # a new recording may start now
     answer = stack.invoke(_function_for(name), event)

@@ -287,12 +287,7 @@ def test_many_starts_at_once_make_one_recording(dev: RunningStack) -> None:
     joined, host = _host(dev, "race-starts")
 
     def start() -> requests.Response:
-        return requests.post(
-            f"{dev.url}/archive/start",
-            json={"sessionId": joined["sessionId"]},
-            headers=host,
-            timeout=20,
-        )
+        return dev.start(joined["sessionId"], host)
 
     answers = _at_once(*[start] * 8)
     assert {answer.status_code for answer in answers} == {200}, [a.text for a in answers]
@@ -308,20 +303,10 @@ def test_many_starts_at_once_make_one_recording(dev: RunningStack) -> None:
 
 def test_a_stop_racing_a_start_ends_with_one_consistent_story(dev: RunningStack) -> None:
     joined, host = _host(dev, "race-stop-start")
-    first = requests.post(
-        f"{dev.url}/archive/start",
-        json={"sessionId": joined["sessionId"]},
-        headers=host,
-        timeout=20,
-    ).json()
+    first = dev.start(joined["sessionId"], host).json()
     stop, start = _at_once(
         lambda: requests.post(f"{dev.url}/archive/{first['id']}/stop", headers=host, timeout=20),
-        lambda: requests.post(
-            f"{dev.url}/archive/start",
-            json={"sessionId": joined["sessionId"]},
-            headers=host,
-            timeout=20,
-        ),
+        lambda: dev.start(joined["sessionId"], host),
     )
     assert stop.status_code == 200
     assert start.status_code in (200, 409), start.text
@@ -344,12 +329,7 @@ def test_a_stop_racing_a_start_ends_with_one_consistent_story(dev: RunningStack)
         stopped = requests.post(f"{dev.url}/archive/{item['id']}/stop", headers=host, timeout=20)
         assert stopped.status_code == 200
     for archive_id in ids:
-        eventually(
-            lambda archive_id=archive_id: requests.get(
-                f"{dev.url}/archive/{archive_id}", timeout=10
-            ).json()["ready"],
-            timeout=30,
-        )
+        dev.wait_until_ready(archive_id)
 
 
 def test_a_duplicated_notification_on_the_local_stack_makes_one_ready_archive(
@@ -360,20 +340,9 @@ def test_a_duplicated_notification_on_the_local_stack_makes_one_ready_archive(
         f"{dev.url}/_emulator/faults", json={"kind": "duplicate-s3-notification"}, timeout=10
     )
     assert faults.status_code == 201
-    started = requests.post(
-        f"{dev.url}/archive/start",
-        json={"sessionId": joined["sessionId"]},
-        headers=host,
-        timeout=20,
-    ).json()
+    started = dev.start(joined["sessionId"], host).json()
     requests.post(f"{dev.url}/archive/{started['id']}/stop", headers=host, timeout=20)
-    archive = eventually(
-        lambda: (
-            (body := requests.get(f"{dev.url}/archive/{started['id']}", timeout=10).json())["ready"]
-            and body
-        ),
-        timeout=30,
-    )
+    archive = dev.wait_until_ready(started["id"])
     assert archive["status"] == "uploaded"
     # The duplicate was delivered (the fault is used up), and broke nothing.
     assert requests.get(f"{dev.url}/_emulator/faults", timeout=10).json()["faults"] == []

@@ -58,12 +58,7 @@ def test_a_recording_goes_from_start_to_playable_through_the_local_stack(
     )
     listener.start()
 
-    started = requests.post(
-        f"{dev.url}/archive/start",
-        json={"sessionId": joined["sessionId"]},
-        headers=host,
-        timeout=10,
-    ).json()
+    started = dev.start(joined["sessionId"], host).json()
     eventually(lambda: ("archiveStarted", started["id"]) in [(k, e.get("id")) for k, e in seen])
     stopped = requests.post(
         f"{dev.url}/archive/{started['id']}/stop", headers=host, timeout=10
@@ -72,13 +67,7 @@ def test_a_recording_goes_from_start_to_playable_through_the_local_stack(
     eventually(lambda: ("archiveStopped", started["id"]) in [(k, e.get("id")) for k, e in seen])
 
     # Ready only through the bucket's own notification, delivered to the ready function.
-    archive = eventually(
-        lambda: (
-            (body := requests.get(f"{dev.url}/archive/{started['id']}", timeout=10).json())["ready"]
-            and body
-        ),
-        timeout=30,
-    )
+    archive = dev.wait_until_ready(started["id"])
     assert archive["status"] == "uploaded"
 
     view = requests.get(

@@ -212,13 +212,7 @@ def test_event_file_does_in_a_container_what_it_does_in_process(
     function = _function_for(name)
     archive = sam_stack.record(room=f"sam-{name}")
     if name in EXPECTED_STATUS:
-        event = load_event(
-            name,
-            session_id=archive["sessionId"],
-            archive_id=archive["id"],
-            token=sam_stack.moderator_tokens[archive["sessionId"]],
-            host_key=sam_stack.host_key,
-        )
+        event = sam_stack.event_for(name, archive)
         if name.startswith("start_archive_"):
             sam_stack.post(f"/archive/{archive['id']}/stop")  # a new recording may start now
         answer = invoke(function, event, tmp_path)

@@ -344,21 +344,20 @@ def _reconcile(job: dict) -> str:
         and int(item["createdAt"]["N"]) <= now - 15 * 60 * 1000
     ]
     for item in recording:
-        for extension in ("mp4", "zip"):
-            key = f"{os.environ['OPENTOK_API_KEY']}/{item['id']['S']}/archive.{extension}"
-            try:
-                s3.head_object(Bucket=os.environ["ARCHIVE_BUCKET"], Key=key)
-            except s3.exceptions.ClientError:
-                continue
+        _look_in_bucket(s3, item["id"]["S"])
     for item in overdue:
-        for extension in ("mp4", "zip"):
-            key = f"{os.environ['OPENTOK_API_KEY']}/{item['id']['S']}/archive.{extension}"
-            try:
-                s3.head_object(Bucket=os.environ["ARCHIVE_BUCKET"], Key=key)
-            except s3.exceptions.ClientError:
-                continue
+        _look_in_bucket(s3, item["id"]["S"])
         _store(dynamodb, _opentok(secrets).get_archive(item["id"]["S"]))
     return "ok" if overdue else "none"
+
+
+def _look_in_bucket(s3: object, archive_id: str) -> None:
+    for extension in ("mp4", "zip"):
+        key = f"{os.environ['OPENTOK_API_KEY']}/{archive_id}/archive.{extension}"
+        try:
+            s3.head_object(Bucket=os.environ["ARCHIVE_BUCKET"], Key=key)
+        except s3.exceptions.ClientError:
+            continue
 
 
 PROGRAMS = {
