@@ -18,9 +18,14 @@ def links(outputs: dict[str, str], room: str = DEFAULT_ROOM, secrets: Any = None
     """`{"host": ..., "participant": ...}` for a room of the stack whose outputs these are."""
     secrets = secrets or boto3.client("secretsmanager")
     key = secrets.get_secret_value(SecretId=outputs["HostKeySecretArn"])["SecretString"]
-    participant = f"{outputs['SiteUrl'].rstrip('/')}/?room={room}"
+    return for_site(outputs["SiteUrl"], key, room)
+
+
+def for_site(site_url: str, host_key: str, room: str = DEFAULT_ROOM) -> dict[str, str]:
+    """The two links to a room of the site: with the host key in the fragment, and without."""
+    participant = f"{site_url.rstrip('/')}/?room={room}"
     # Encoded: a key rotated by hand may hold characters a URL gives other meanings.
-    return {"host": f"{participant}#host={quote(key, safe='')}", "participant": participant}
+    return {"host": f"{participant}#host={quote(host_key, safe='')}", "participant": participant}
 
 
 def main() -> None:

@@ -12,14 +12,14 @@ import json
 import mimetypes
 import os
 import secrets
-import signal
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
+from local.running import run_until_stopped
 from local.template import ROOT, Template
 
 WEB = ROOT / "web"
@@ -82,16 +82,6 @@ class LocalStack:
             POWERTOOLS_TRACE_DISABLED="true",
             POWERTOOLS_METRICS_NAMESPACE="OpenTokArchiving",
         )
-
-    def host_key(self) -> str:
-        """The stack's host key, which the host link carries in its fragment."""
-        import boto3
-
-        # The process's environment points boto3 at this stack's moto.
-        secret = boto3.client("secretsmanager").get_secret_value(
-            SecretId=self.deployment.physical("HostKeySecret")
-        )
-        return secret["SecretString"]
 
     def _deploy(self) -> None:
         from local import notifications
@@ -359,21 +349,16 @@ def main() -> None:
     parser.add_argument("--processing-delay", type=float, default=2.0)
     options = parser.parse_args()
     stack = LocalStack(options.port, options.processing_delay)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        stack.start()
-        room = f"{stack.url}/?room=session"
-        key = quote(stack.host_key(), safe="")
-        print(f"Host link (starts and stops recordings): {room}#host={key}")
-        print(f"Participant link (joins, watches):        {room}")
+
+    def announce() -> None:
+        from deploy.host_link import for_site
+
+        links = for_site(stack.url, stack.deployment.secret_value("HostKeySecret"))
+        print(f"Host link (starts and stops recordings): {links['host']}")
+        print(f"Participant link (joins, watches):        {links['participant']}")
         print(f"Open {stack.url}  (Ctrl-C stops everything)", flush=True)
-        stopped.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stack.stop()
-        print("Stopped.", flush=True)
+
+    run_until_stopped(stack, announce)
 
 
 if __name__ == "__main__":

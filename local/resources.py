@@ -36,6 +36,11 @@ class Deployment:
     def physical(self, logical_id: str) -> str:
         return self.names[logical_id]
 
+    def secret_value(self, logical_id: str) -> str:
+        """The current value of one of the template's secrets, e.g. the host key."""
+        secrets = boto3.client("secretsmanager", region_name=self.names["AWS::Region"])
+        return secrets.get_secret_value(SecretId=self.names[logical_id])["SecretString"]
+
 
 def deploy(
     template: Template,

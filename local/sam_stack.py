@@ -14,11 +14,10 @@ import argparse
 import json
 import os
 import secrets
-import signal
 import socket
-import threading
 from urllib.parse import urlsplit
 
+from local.running import run_until_stopped
 from local.template import ROOT, Template
 
 ENV_FILE = ROOT / "local" / "env.json"
@@ -166,10 +165,8 @@ def main() -> None:
     parser.add_argument("--processing-delay", type=float, default=2.0)
     options = parser.parse_args()
     stack = SamStack(options.processing_delay)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        stack.start()
+
+    def announce() -> None:
         environment = stack.environment
         print(
             f"moto (S3, DynamoDB, Secrets Manager): {stack.moto_url}\n"
@@ -178,12 +175,8 @@ def main() -> None:
             f"{environment['OPENTOK_API_URL']} (local/env.json). Ctrl-C stops both.",
             flush=True,
         )
-        stopped.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stack.stop()
-        print("Stopped.", flush=True)
+
+    run_until_stopped(stack, announce)
 
 
 if __name__ == "__main__":

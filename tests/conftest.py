@@ -105,10 +105,8 @@ class Stack:
 
     @property
     def host_key(self) -> str:
-        secret = boto3.client("secretsmanager").get_secret_value(
-            SecretId=self.deployment.physical("HostKeySecret")
-        )
-        return secret["SecretString"]
+        # Read each time: a test may rotate it.
+        return self.deployment.secret_value("HostKeySecret")
 
     @property
     def bucket(self) -> str:

@@ -26,16 +26,16 @@ def stop_archive(archive_id: str) -> dict[str, Any]:
     archive_id = validation.archive_id(archive_id)
     api.request_fields(app.current_event)  # no fields are used, but a malformed body is refused
     known = archives.get(archive_id)
-    opentok_client = client()
     if host is not None:
         if known is not None:
             session_id = known["sessionId"]
         else:  # not started through us, or its start timed out: OpenTok knows its session
             with calling_opentok("read the archive"):
-                session_id = opentok_client.get_archive(archive_id).session_id
+                session_id = client().get_archive(archive_id).session_id
         moderators.require_session(host, session_id, "stop this recording")
     if known and known["statusRank"] >= archives.STATUS_RANK["stopped"]:
         return archives.public(known)
+    opentok_client = client()
     try:
         with calling_opentok("stop the archive"):
             stopped = opentok_client.stop_archive(archive_id)

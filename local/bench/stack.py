@@ -5,6 +5,7 @@ reach it, `InProcessStack` keeps moto in this process (warm latency, growth), li
 Both deploy the resources of template.yaml and start the OpenTok emulator.
 """
 
+import functools
 import json
 import os
 import secrets
@@ -166,13 +167,9 @@ class Stack:
             "OPENTOK_API_URL": self.opentok.url,
         }
 
-    @property
+    @functools.cached_property
     def host_key(self) -> str:
-        import boto3
-
-        secrets_manager = boto3.client("secretsmanager", region_name=REGION)
-        secret = self.deployment.physical("HostKeySecret")
-        return secrets_manager.get_secret_value(SecretId=secret)["SecretString"]
+        return self.deployment.secret_value("HostKeySecret")
 
     def moderator_token(self, session_id: str) -> str:
         """What the room route gives the host: start and stop want it (ArchiveControl host)."""
