@@ -123,15 +123,7 @@ class LocalStack:
         client = opentok.Client(API_KEY, self.api_secret, api_url=self.opentok.url)
         requests.put(
             f"{self.opentok.url}/v2/project/{API_KEY}/archive/storage",
-            json={
-                "type": "s3",
-                "config": {
-                    "accessKey": "local",
-                    "secretKey": "local",
-                    "bucket": self.deployment.physical("ArchiveBucket"),
-                },
-                "fallback": "none",
-            },
+            json=self.deployment.opentok_storage(),
             headers=client.get_json_headers(),
             timeout=5,
         ).raise_for_status()

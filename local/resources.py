@@ -36,6 +36,19 @@ class Deployment:
     def physical(self, logical_id: str) -> str:
         return self.names[logical_id]
 
+    def opentok_storage(self) -> dict[str, Any]:
+        """OpenTok's archive storage pointed at the archive bucket, as configure-opentok sets it
+        (locally with moto's any-credentials, and no fallback: a failed upload shows)."""
+        return {
+            "type": "s3",
+            "config": {
+                "accessKey": "local",
+                "secretKey": "local",
+                "bucket": self.physical("ArchiveBucket"),
+            },
+            "fallback": "none",
+        }
+
     def secret_value(self, logical_id: str) -> str:
         """The current value of one of the template's secrets, e.g. the host key."""
         secrets = boto3.client("secretsmanager", region_name=self.names["AWS::Region"])

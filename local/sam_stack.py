@@ -102,17 +102,7 @@ class SamStack:
             self.moto.stop()
             raise
         # What `make configure-opentok` does for a real project: uploads go to our bucket.
-        self.opentok.state.set_storage(
-            {
-                "type": "s3",
-                "config": {
-                    "accessKey": "local",
-                    "secretKey": "local",
-                    "bucket": self.deployment.physical("ArchiveBucket"),
-                },
-                "fallback": "none",
-            }
-        )
+        self.opentok.state.set_storage(self.deployment.opentok_storage())
         return self
 
     def stop(self) -> None:
