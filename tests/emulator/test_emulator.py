@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import http.client
 import io
-import json
 import os
-import queue
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import boto3
 import jwt
@@ -30,141 +23,19 @@ from local.emulator import ApiError, OpenTokEmulator
 from local.emulator import auth as emulator_auth
 from local.emulator.media import RECORDING_PATH
 from local.emulator.server import wait_for
-
-KEY = "123456"
-SECRET = "0123456789abcdef0123456789abcdef01234567"  # 40 chars, like a real OpenTok secret
-ROOT = Path(__file__).resolve().parents[2]
-ARCHIVE_FIELDS = {
-    "id",
-    "status",
-    "name",
-    "sessionId",
-    "projectId",
-    "partnerId",
-    "createdAt",
-    "updatedAt",
-    "duration",
-    "size",
-    "outputMode",
-    "streamMode",
-    "resolution",
-    "hasAudio",
-    "hasVideo",
-    "reason",
-    "url",
-    "streams",
-}
-
-
-@pytest.fixture
-def emu():
-    with OpenTokEmulator(KEY, SECRET, processing_delay=0.05, auto_stop_delay=0.2) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def ot(emu):
-    return opentok.Client(KEY, SECRET, api_url=emu.url)
-
-
-def routed_session(ot, **options) -> str:
-    return ot.create_session(media_mode=opentok.MediaModes.routed, **options).session_id
-
-
-def join(emu, ot, session_id, **token_options) -> str:
-    return emu.connect(session_id, ot.generate_token(session_id, **token_options))
-
-
-def project_headers(**claims) -> dict:
-    now = int(time.time())
-    payload = {"iss": KEY, "ist": "project", "iat": now, "exp": now + 60, **claims}
-    return {"X-OPENTOK-AUTH": jwt.encode(payload, SECRET, algorithm="HS256")}
-
-
-def archive_url(emu, suffix: str = "") -> str:
-    return f"{emu.url}/v2/project/{KEY}/archive{suffix}"
-
-
-def wait_status(emu, ot, archive_id, status):
-    return emu.wait_for(lambda: (a := ot.get_archive(archive_id)).status == status and a)
-
-
-class EventReader:
-    """Reads a connection's Server-Sent Events on a thread, into a queue."""
-
-    def __init__(self, emu, connection_id: str) -> None:
-        address = urlsplit(emu.url)
-        self._http = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
-        self._http.request("GET", f"/_emulator/connections/{connection_id}/events")
-        self.response = self._http.getresponse()
-        self.events: queue.Queue = queue.Queue()
-        self.seen: list[tuple[str, dict]] = []
-        self.ended = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        event_type = None
-        try:
-            while line := self.response.readline().decode():
-                line = line.rstrip("\n")
-                if line.startswith("event: "):
-                    event_type = line[len("event: ") :]
-                elif line.startswith("data: ") and event_type:
-                    self.events.put((event_type, json.loads(line[len("data: ") :])))
-                    event_type = None
-        except OSError:
-            pass
-        finally:
-            self.ended.set()
-
-    def next(self, event_type: str, timeout: float = 5.0) -> dict:
-        """The data of the next event of this type, skipping (but recording) the others."""
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"no {event_type} event; saw {self.seen}")
-            try:
-                seen_type, data = self.events.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            self.seen.append((seen_type, data))
-            if seen_type == event_type:
-                return data
-
-    def close(self) -> None:
-        self._http.close()
-
-
-class CallbackReceiver:
-    """A tiny HTTP server that records the JSON bodies POSTed to it."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-        bodies = self.bodies
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers["Content-Length"])
-                bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/callback"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def statuses(self, archive_id: str) -> list[str]:
-        return [b["status"] for b in list(self.bodies) if b["id"] == archive_id]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
+from tests.contract.support import (
+    ARCHIVE_FIELDS,
+    KEY,
+    ROOT,
+    SECRET,
+    CallbackReceiver,
+    EventReader,
+    archive_url,
+    join,
+    project_headers,
+    routed_session,
+    wait_status,
+)
 
 # Sessions
 
