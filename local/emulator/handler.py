@@ -172,22 +172,21 @@ class Handler(BaseHTTPRequestHandler):
                 self._check_project_auth(params.pop("api_key", None))
             getattr(self, "_" + route.action)(**params)
         except ApiError as error:
-            payload = {"code": error.status, "message": error.message}
-            self._send_json(error.status, payload, error.headers)
+            self._send_json(error.status, error.body(), error.headers)
         except ConnectionError:
             # The client went away mid-response; there is nobody left to answer.
             self.close_connection = True
         except Exception:
             # Never leak a traceback to the client; the log keeps it for the developer.
             log.exception("unexpected error handling %s %s", self.command, self.path)
-            self._send_json(500, {"code": 500, "message": "Internal emulator error."})
+            self._send_json(500, ApiError(500, "Internal emulator error.").body())
 
     def _injected_failure(self, path: str) -> bool:
         """Applies a waiting fault: True when it answered the request itself."""
         failure = self.server.faults.take("fail", self.command, path)
         if failure is not None:
-            message = f"Injected fault: {failure.status}."
-            self._send_json(failure.status, {"code": failure.status, "message": message})
+            injected = ApiError(failure.status, f"Injected fault: {failure.status}.")
+            self._send_json(failure.status, injected.body())
             return True
         delay = self.server.faults.take("delay", self.command, path)
         if delay is not None:
@@ -286,7 +285,7 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         text = message or HTTPStatus(code).phrase
         with contextlib.suppress(OSError):
-            self._send_json(code, {"code": int(code), "message": text})
+            self._send_json(code, ApiError(int(code), text).body())
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s - " + format, self.address_string(), *args)
@@ -378,7 +377,7 @@ class Handler(BaseHTTPRequestHandler):
             wanted = media.parse_range(self.headers.get("Range"), size)
         except ValueError:
             headers["Content-Range"] = f"bytes */{size}"
-            self._send_json(416, {"code": 416, "message": "Range not satisfiable."}, headers)
+            self._send_json(416, ApiError(416, "Range not satisfiable.").body(), headers)
             return
         if wanted is None:
             self._send(200, body, content_type, headers)

@@ -86,7 +86,7 @@ def test_create_session_rejects_bad_options(emu, form):
     response = requests.post(f"{emu.url}/session/create", data=form, headers=project_headers())
 
     assert response.status_code == 400
-    assert response.json()["code"] == 400
+    assert response.json()["code"] == -1
 
 
 # Archives through the SDK
@@ -180,7 +180,7 @@ def test_delete_archive_rules(emu, ot):
     ot.delete_archive(archive.id)
 
     assert while_recording.status_code == 409
-    assert while_recording.json()["code"] == 409
+    assert while_recording.json()["code"] == -1
     with pytest.raises(NotFoundError):
         ot.get_archive(archive.id)
     with pytest.raises(NotFoundError):
@@ -236,7 +236,7 @@ def test_start_archive_rejects_bad_bodies(emu, ot, body):
     response = requests.post(archive_url(emu), json=body, headers=project_headers())
 
     assert response.status_code == 400
-    assert response.json()["code"] == 400
+    assert response.json()["code"] == -1
 
 
 def test_stop_archive_errors(emu, ot):
@@ -251,10 +251,8 @@ def test_stop_archive_errors(emu, ot):
     assert (first.json()["status"], first.json()["reason"]) == ("stopped", "user initiated")
     assert isinstance(first.json()["duration"], int)
     assert again.status_code == 409
-    assert again.json() == {
-        "code": 409,
-        "message": "Conflict. You are trying to stop an archive that is not recording.",
-    }
+    message = "Conflict. You are trying to stop an archive that is not recording."
+    assert again.json() == {"code": -1, "message": message, "description": message}
     with pytest.raises(ArchiveError):
         ot.stop_archive(archive.id)
     with pytest.raises(NotFoundError):
@@ -312,7 +310,7 @@ def test_bad_project_jwt_is_403(emu, flaw):
     response = requests.get(archive_url(emu), headers=BAD_PROJECT_HEADERS[flaw]())
 
     assert response.status_code == 403
-    assert response.json()["code"] == 403
+    assert response.json()["code"] == -1
     assert response.json()["message"]
 
 
@@ -332,12 +330,12 @@ def test_unknown_routes_methods_and_bodies_answer_json(emu):
         headers={**project_headers(), "Content-Type": "application/json"},
     )
 
-    assert (unknown.status_code, unknown.json()["code"]) == (404, 404)
-    assert (wrong_method.status_code, wrong_method.json()["code"]) == (405, 405)
+    assert (unknown.status_code, unknown.json()["code"]) == (404, -1)
+    assert (wrong_method.status_code, wrong_method.json()["code"]) == (405, -1)
     assert "GET" in wrong_method.headers["Allow"]
     assert odd_method.status_code == 405
     assert odd_method.headers["Content-Type"] == "application/json"
-    assert (malformed.status_code, malformed.json()["code"]) == (400, 400)
+    assert (malformed.status_code, malformed.json()["code"]) == (400, -1)
     assert "Traceback" not in malformed.text
 
 
