@@ -21,6 +21,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--api-secret", required=True)
     parser.add_argument("--s3-endpoint-url", default=None, help="default S3 endpoint for uploads")
     parser.add_argument("--callback-url", default=None, help="where archive status is POSTed")
+    parser.add_argument(
+        "--callback-retries",
+        choices=("vonage", "legacy"),
+        default="vonage",
+        help="retries of failed callbacks: Vonage's callback service (24 h) or TokBox's (4)",
+    )
+    parser.add_argument(
+        "--callback-signature-secret", default=None, help="sign callbacks with this secret"
+    )
     parser.add_argument("--processing-delay", type=float, default=1.0, help="seconds")
     parser.add_argument("--auto-stop-delay", type=float, default=60.0, help="seconds")
     parser.add_argument("--log-level", default="INFO")
@@ -44,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         processing_delay=args.processing_delay,
         s3_endpoint_url=args.s3_endpoint_url,
         callback_url=args.callback_url,
+        callback_retries=args.callback_retries,
+        callback_signature_secret=args.callback_signature_secret,
         auto_stop_delay=args.auto_stop_delay,
     )
     try:

@@ -7,9 +7,10 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
+from . import auth
 from .faults import Faults
 from .handler import EmulatorHTTPServer
-from .jobs import CallbackSender, Scheduler
+from .jobs import RETRY_POLICIES, CallbackSender, Scheduler, archive_callback_body
 from .state import EmulatorState
 
 
@@ -46,6 +47,9 @@ class OpenTokEmulator:
         callback_url: str | None = None,
         auto_stop_delay: float = 60.0,
         keepalive_interval: float = 15.0,
+        callback_retries: str = "vonage",
+        callback_time_scale: float = 1.0,
+        callback_signature_secret: str | None = None,
     ) -> None:
         self.api_key = str(api_key)
         self.api_secret = api_secret
@@ -55,6 +59,12 @@ class OpenTokEmulator:
         self.calls: list[tuple[str, str]] = []
         self.faults = Faults()
         self._callback_url = callback_url
+        if callback_retries not in RETRY_POLICIES:
+            raise ValueError(f"callback_retries must be one of {sorted(RETRY_POLICIES)}")
+        # Signed callbacks come from the Vonage callback service, whose retries they follow.
+        self.callback_retries = "vonage" if callback_signature_secret else callback_retries
+        self.callback_time_scale = callback_time_scale
+        self.callback_signature_secret = callback_signature_secret or None
         self._scheduler = Scheduler()
         self._callbacks: CallbackSender | None = None
         self._server: EmulatorHTTPServer | None = None
@@ -100,7 +110,14 @@ class OpenTokEmulator:
         )
         self.port = self._server.server_address[1]
         self.state.base_url = self.url
-        self._callbacks = CallbackSender()
+        vonage = auth.is_vonage_key(self.api_secret)
+        self._callbacks = CallbackSender(
+            retry=RETRY_POLICIES[self.callback_retries],
+            time_scale=self.callback_time_scale,
+            signature_secret=self.callback_signature_secret,
+            api_key=self.api_key,
+            application_id=self.api_key if vonage else None,
+        )
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.02},  # how long stop() waits on the loop
@@ -149,6 +166,10 @@ class OpenTokEmulator:
         """Poll `predicate` until it returns something truthy, which is returned."""
         return wait_for(predicate, timeout, interval)
 
+    def callbacks_idle(self) -> bool:
+        """True when no callback is being sent or waiting for a retry."""
+        return self._callbacks is None or self._callbacks.idle()
+
     def _record_call(self, method: str, path: str) -> None:
         with self.state.lock:
             self.calls.append((method, path))
@@ -158,4 +179,4 @@ class OpenTokEmulator:
         if url and self.faults.take("drop-callback") is not None:
             return
         if url and self._callbacks is not None:
-            self._callbacks.send(url, payload)
+            self._callbacks.send(url, archive_callback_body(payload))

@@ -8,6 +8,7 @@ import json
 import queue
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -124,17 +125,26 @@ class EventReader:
 
 
 class CallbackReceiver:
-    """A tiny HTTP server that records the JSON bodies POSTed to it."""
+    """A tiny HTTP server that records what is POSTed to it (JSON bodies, raw bodies, headers,
+    arrival times) and answers 200, or the statuses queued with `fail_next` first."""
 
     def __init__(self) -> None:
         self.bodies: list[dict] = []
-        bodies = self.bodies
+        self.deliveries: list[Delivery] = []
+        self._answers: list[int] = []
+        receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 length = int(self.headers["Content-Length"])
-                bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(200)
+                raw = self.rfile.read(length)
+                status = receiver._answer()
+                receiver.deliveries.append(
+                    Delivery(time.monotonic(), dict(self.headers.items()), raw, status)
+                )
+                if 200 <= status < 300:
+                    receiver.bodies.append(json.loads(raw))
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -145,9 +155,34 @@ class CallbackReceiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/callback"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def fail_next(self, times: int, status: int = 503) -> None:
+        """Answer the next `times` callbacks with `status` (a failed delivery)."""
+        self._answers.extend([status] * times)
+
+    def _answer(self) -> int:
+        return self._answers.pop(0) if self._answers else 200
+
     def statuses(self, archive_id: str) -> list[str]:
         return [b["status"] for b in list(self.bodies) if b["id"] == archive_id]
+
+    def attempts(self, archive_id: str, status: str) -> list[Delivery]:
+        """Every delivery of one callback, failed or not, in order of arrival."""
+        return [
+            d
+            for d in list(self.deliveries)
+            if (body := json.loads(d.body))["id"] == archive_id and body["status"] == status
+        ]
 
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One POST as the receiver saw it."""
+
+    at: float
+    headers: dict[str, str]
+    body: bytes
+    answered: int

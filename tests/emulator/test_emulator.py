@@ -622,7 +622,8 @@ def test_status_callbacks_are_posted(emu, ot):
         receiver.close()
 
     assert all(b["event"] == "archive" for b in receiver.bodies)
-    assert receiver.bodies[-1]["url"].startswith(emu.url)
+    # The callback body has no download link (contract §9, CB): the link is read with GET.
+    assert "url" not in receiver.bodies[-1]
 
 
 def test_unreachable_callback_url_is_ignored():
