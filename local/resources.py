@@ -130,6 +130,8 @@ def _create_buckets(template: Template, names: dict[str, Any], region: str) -> N
 def _create_secrets(template: Template, names: dict[str, Any], region: str, stack: str) -> None:
     secrets = boto3.client("secretsmanager", region_name=region)
     for logical_id, resource in template.of_type("AWS::SecretsManager::Secret").items():
+        if "Condition" in resource and not names[f"Condition:{resource['Condition']}"]:
+            continue  # CloudFormation creates a resource only when its condition holds
         properties = resource["Properties"]
         if "GenerateSecretString" in properties:
             # Secrets Manager makes the value, with the template's rules, as at deploy time.
@@ -138,7 +140,8 @@ def _create_secrets(template: Template, names: dict[str, Any], region: str, stac
             )["RandomPassword"]
         else:
             secret_string = resolve(properties["SecretString"], names)
-            json.loads(secret_string)  # a template that writes broken JSON should fail here
+            if "Fn::Sub" in properties["SecretString"]:
+                json.loads(secret_string)  # a template that writes broken JSON should fail here
         created = secrets.create_secret(Name=f"{stack}-{logical_id}", SecretString=secret_string)
         names[logical_id] = created["ARN"]
 

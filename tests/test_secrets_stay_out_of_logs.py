@@ -1,13 +1,22 @@
 """With every logger at DEBUG, a whole recording leaves no secret and no token in the logs."""
 
+import json
 import logging
+import secrets
 
 import pytest
 
-from tests.conftest import Stack
+from local.emulator.jobs import signature_token
+from tests.conftest import API_KEY, Stack
+
+CALLBACK_SECRET = secrets.token_urlsafe(32)
 
 
-@pytest.mark.parametrize("stack_parameters", [{"StuckAfterMinutes": "0"}], indirect=True)
+@pytest.mark.parametrize(
+    "stack_parameters",
+    [{"StuckAfterMinutes": "0", "CallbackSignatureSecret": CALLBACK_SECRET}],
+    indirect=True,
+)
 def test_a_whole_recording_at_debug_logs_no_secret_and_no_token(
     stack: Stack,
     capsys: pytest.CaptureFixture[str],
@@ -26,12 +35,23 @@ def test_a_whole_recording_at_debug_logs_no_secret_and_no_token(
     stack.wait_until_uploaded(archive["id"])
     stack.deliver_s3_events()
     stack.get(f"/archive/{archive['id']}/view")
-    stack.post("/archive/callback", {"id": archive["id"]})
+    stack.post("/archive/callback", {"id": archive["id"]})  # unsigned: refused
+    callback = json.dumps({"id": archive["id"]}).encode()
+    signature = signature_token(callback, CALLBACK_SECRET, API_KEY, None)
+    signed = stack.api.request(
+        "POST",
+        "/archive/callback",
+        headers={"content-type": "application/json", "authorization": f"Bearer {signature}"},
+        body=callback,
+    )
+    assert signed.status == 200
     stack.invoke("ReconcileArchivesFunction", {"detail-type": "Scheduled Event"})
     logs = capsys.readouterr().out + caplog.text
     assert "DEBUG" in logs or "debug" in logs  # the functions did log at DEBUG
     assert stack.opentok.api_secret not in logs
     assert stack.host_key not in logs
+    assert CALLBACK_SECRET not in logs
+    assert signature.split(".")[2] not in logs
     assert "a-wrong-key-someone-tried" not in logs
     for token in (joined["token"], participant["token"]):
         assert token not in logs

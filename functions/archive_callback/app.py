@@ -1,7 +1,8 @@
 """POST /archive/callback: OpenTok's archive status callback.
 
 The body is not trusted: anyone can post to this URL. Only its archive id is read, and what
-we store is what the OpenTok API says of that archive.
+we store is what the OpenTok API says of that archive. With a signature secret configured
+(CallbackSignatureSecret), a request without OpenTok's signature is refused with a 401 first.
 """
 
 from typing import Any
@@ -10,7 +11,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, archives, validation
+from recording import api, archives, signed_callbacks, validation
 from recording.observability import tracer
 from recording.opentok_client import archive_fields, calling_opentok, client
 
@@ -20,6 +21,7 @@ app = api.resolver()
 
 @app.post("/archive/callback")
 def archive_callback() -> dict[str, Any]:
+    signed_callbacks.require_signature(app.current_event)
     archive_id = validation.archive_id(api.request_fields(app.current_event).get("id"))
     with calling_opentok("read the archive"):
         confirmed = client().get_archive(archive_id)

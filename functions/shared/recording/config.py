@@ -18,6 +18,8 @@ OPENTOK_TIMEOUT_SECONDS = float(os.environ.get("OPENTOK_TIMEOUT_SECONDS") or 6)
 # `host`: only hosts start and stop recordings; `open`: anyone in the room, as in the sample.
 ARCHIVE_CONTROL = os.environ.get("ARCHIVE_CONTROL") or "host"
 HOST_KEY_SECRET_ARN = os.environ.get("HOST_KEY_SECRET_ARN", "")
+# Empty: no callback signature secret was configured, and callbacks are not checked for one.
+CALLBACK_SECRET_ARN = os.environ.get("CALLBACK_SECRET_ARN", "")
 ARCHIVE_MODE = os.environ.get("ARCHIVE_MODE") or "manual"
 SITE_URL = (os.environ.get("SITE_URL") or "").rstrip("/")
 PRESIGNED_URL_TTL_SECONDS = int(os.environ.get("PRESIGNED_URL_TTL_SECONDS") or 300)

@@ -1,0 +1,203 @@
+"""POST /archive/callback with a callback signature secret (template: CallbackSignatureSecret).
+
+OpenTok signs each callback with a JWT in the Authorization header: HS256 with the signature
+secret, claims `iat`, `jti`, `iss`, `payload_hash` (SHA-256 of the body), `api_key` (Vonage's
+secure callbacks guide, https://developer.vonage.com/en/video/guides/secure-callbacks, and
+its announcement, https://developer.vonage.com/en/blog/vonage-video-api-secure-callbacks-general-availability-announcement).
+The emulator signs the same way (local/emulator/jobs.py); here its callbacks reach the route
+over HTTP, and hand-made requests show what is refused.
+"""
+
+import hashlib
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+import jwt
+import pytest
+
+from local.emulator import OpenTokEmulator
+from local.emulator.jobs import signature_token
+from tests.conftest import API_KEY, Stack, eventually
+
+SIGNATURE_SECRET = secrets.token_urlsafe(32)
+SIGNED = pytest.mark.parametrize(
+    "stack_parameters", [{"CallbackSignatureSecret": SIGNATURE_SECRET}], indirect=True
+)
+
+
+@pytest.fixture
+def emulator() -> Iterator[OpenTokEmulator]:
+    """The project, with secure callbacks on: it signs with the stack's signature secret."""
+    with OpenTokEmulator(
+        api_key=API_KEY,
+        api_secret=secrets.token_hex(20),
+        processing_delay=0.05,
+        auto_stop_delay=0.2,
+        callback_signature_secret=SIGNATURE_SECRET,
+        callback_time_scale=100,
+    ) as emulator:
+        yield emulator
+
+
+class CallbackRoute:
+    """The callback route on a loopback URL: what API Gateway is to OpenTok's callbacks."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.answers: list[tuple[dict, int]] = []
+        route = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                answer = stack.api.request(
+                    "POST", "/archive/callback", headers=dict(self.headers.items()), body=body
+                )
+                route.answers.append((json.loads(body), answer.status))
+                self.send_response(answer.status)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/archive/callback"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def signed_headers(body: bytes, secret: str = SIGNATURE_SECRET) -> dict[str, str]:
+    return {"authorization": f"Bearer {signature_token(body, secret, API_KEY, None)}"}
+
+
+def opentok_archive(stack: Stack) -> str:
+    """An archive OpenTok knows and we have no record of: what a refused callback must not add."""
+    session = stack.join("signed")
+    return stack.sdk().start_archive(session["sessionId"]).id
+
+
+def post_callback(stack: Stack, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
+    stack.opentok.calls.clear()
+    answer = stack.api.request(
+        "POST",
+        "/archive/callback",
+        headers={"content-type": "application/json", **headers},
+        body=body,
+    )
+    return answer.status, answer.json()
+
+
+@SIGNED
+def test_opentok_s_signed_callbacks_are_read_and_the_archive_re_read(stack: Stack) -> None:
+    route = CallbackRoute(stack)
+    try:
+        stack.opentok.callback_url = route.url
+        archive = stack.record("signed")
+        stack.post(f"/archive/{archive['id']}/stop")
+        eventually(lambda: [body["status"] for body, _ in route.answers][-1:] == ["uploaded"])
+    finally:
+        route.close()
+
+    assert [status for _, status in route.answers] == [200, 200, 200]
+    assert stack.stored(archive["id"])["status"]["S"] == "uploaded"
+    assert ("GET", f"/v2/project/{API_KEY}/archive/{archive['id']}") in stack.opentok.calls
+
+
+@SIGNED
+def test_a_callback_refused_once_is_taken_when_opentok_retries(stack: Stack) -> None:
+    """The callback service retries what was not answered 2xx (contract §9)."""
+    route = CallbackRoute(stack)
+    try:
+        stack.opentok.faults.fail("GET", "/v2/project/.*/archive/.*", 500)
+        stack.opentok.callback_url = route.url
+        archive = stack.record("signed")
+        eventually(lambda: [status for _, status in route.answers] == [502, 200])
+    finally:
+        route.close()
+    assert stack.stored(archive["id"])["status"]["S"] == "started"
+
+
+def _expired(body: bytes) -> dict[str, str]:
+    old = time.time() - 3600
+    claims = {"iat": int(old), "jti": "j", "iss": "Vonage", "api_key": API_KEY}
+    claims["payload_hash"] = hashlib.sha256(body).hexdigest()
+    return {"authorization": f"Bearer {jwt.encode(claims, SIGNATURE_SECRET, algorithm='HS256')}"}
+
+
+def _unsigned_algorithm(body: bytes) -> dict[str, str]:
+    token = signature_token(body, SIGNATURE_SECRET, API_KEY, None)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return {"authorization": f"Bearer {jwt.encode(claims, None, algorithm='none')}"}
+
+
+REFUSED = {
+    "unsigned": lambda body: {},
+    "garbage": lambda body: {"authorization": "Bearer not.a.jwt"},
+    "not a bearer token": lambda body: {"authorization": "Basic dXNlcjpwYXNz"},
+    "wrong secret": lambda body: signed_headers(body, secret="x" * len(SIGNATURE_SECRET)),
+    "tampered body": lambda body: signed_headers(body.replace(b"}", b',"extra":1}')),
+    "expired": _expired,
+    "alg none": _unsigned_algorithm,
+}
+
+
+@SIGNED
+@pytest.mark.parametrize("forgery", REFUSED.values(), ids=REFUSED.keys())
+def test_unsigned_or_wrongly_signed_callbacks_are_refused_and_change_nothing(
+    stack: Stack, forgery
+) -> None:
+    archive_id = opentok_archive(stack)
+    body = json.dumps({"id": archive_id, "status": "available", "event": "archive"}).encode()
+
+    status, answer = post_callback(stack, body, forgery(body))
+
+    assert status == 401
+    assert "error" in answer
+    assert stack.stored(archive_id) is None
+    assert stack.opentok.calls == []
+
+
+@SIGNED
+def test_a_request_signed_like_opentok_s_is_taken(stack: Stack) -> None:
+    archive_id = opentok_archive(stack)
+    body = json.dumps({"id": archive_id, "status": "started", "event": "archive"}).encode()
+
+    status, answer = post_callback(stack, body, signed_headers(body))
+
+    assert (status, answer["id"], answer["status"]) == (200, archive_id, "started")
+    assert stack.stored(archive_id)["status"]["S"] == "started"
+
+
+def test_without_a_signature_secret_callbacks_are_not_checked(stack: Stack) -> None:
+    archive_id = opentok_archive(stack)
+    body = json.dumps({"id": archive_id}).encode()
+
+    status, _ = post_callback(stack, body, {})
+
+    assert status == 200
+    assert stack.stored(archive_id)["status"]["S"] == "started"
+
+
+@SIGNED
+def test_the_signature_secret_lives_in_secrets_manager_only(stack: Stack) -> None:
+    arn = stack.deployment.physical("CallbackSecret")
+    environment = stack.deployment.environment("ArchiveCallbackFunction")
+    assert environment["CALLBACK_SECRET_ARN"] == arn
+    assert stack.deployment.secret_value("CallbackSecret") == SIGNATURE_SECRET
+    everything = json.dumps(stack.deployment.all_environments())
+    assert SIGNATURE_SECRET not in everything
+
+
+def test_no_signature_secret_is_created_when_none_is_given(stack: Stack) -> None:
+    names = [s["Name"] for s in boto3.client("secretsmanager").list_secrets()["SecretList"]]
+    assert not any("CallbackSecret" in name for name in names)
+    assert stack.deployment.environment("ArchiveCallbackFunction")["CALLBACK_SECRET_ARN"] == ""
