@@ -8,6 +8,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -16,6 +17,8 @@ RECORDING_PATH = Path(__file__).with_name("recording.mp4")
 MP4_TYPE = "video/mp4"
 ZIP_TYPE = "application/zip"
 FALLBACKS = ("none", "opentok")
+# S3-managed keys or none: OpenTok supports neither KMS nor customer keys (S3DOC).
+SSE_MODES = ("s3", "none")
 
 # A slow or unreachable endpoint must not hold a processing job for long.
 _S3_CONFIG = Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 1})
@@ -40,13 +43,14 @@ def individual_zip(stream_ids: list[str]) -> bytes:
 
 @dataclass(frozen=True)
 class StorageTarget:
-    """An S3 upload target as set with PUT /v2/project/{apiKey}/archive/storage."""
+    """An S3 upload target as set with PUT /v2/project/{apiKey}/archive/storage (contract §7)."""
 
     access_key: str
     secret_key: str
     bucket: str
     endpoint: str | None
     fallback: str
+    sse: str = "none"
 
     @classmethod
     def from_request(cls, body: object) -> StorageTarget:
@@ -63,8 +67,14 @@ class StorageTarget:
             if not isinstance(value, str) or not value:
                 raise ValueError(f"config.{name} is required and must be a non-empty string.")
         endpoint = config.get("endpoint")
-        if endpoint is not None and not (isinstance(endpoint, str) and endpoint):
-            raise ValueError("config.endpoint must be a non-empty string.")
+        if endpoint is not None and not _is_base_url(endpoint):
+            raise ValueError(
+                "config.endpoint must be a base URL with its protocol, e.g. https://s3.example.com."
+            )
+        # Bodies from before S3 encryption existed have no sse: they uploaded unencrypted.
+        sse = config.get("sse", "none")
+        if sse not in SSE_MODES:
+            raise ValueError("config.sse must be 's3' or 'none'.")
         fallback = body.get("fallback", "none")
         if fallback not in FALLBACKS:
             raise ValueError("fallback must be 'none' or 'opentok'.")
@@ -74,14 +84,31 @@ class StorageTarget:
             bucket=fields["bucket"],
             endpoint=endpoint,
             fallback=fallback,
+            sse=sse,
         )
 
     def to_public(self) -> dict:
         """The settings as echoed back; the secret never leaves the emulator."""
-        config = {"accessKey": self.access_key, "secretKey": "********", "bucket": self.bucket}
+        config = {
+            "accessKey": self.access_key,
+            "secretKey": "********",
+            "bucket": self.bucket,
+            "sse": self.sse,
+        }
         if self.endpoint:
             config["endpoint"] = self.endpoint
         return {"type": "s3", "config": config, "fallback": self.fallback}
+
+
+def _is_base_url(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query
 
 
 def upload(
@@ -96,7 +123,10 @@ def upload(
         endpoint_url=target.endpoint or default_endpoint,
         config=_S3_CONFIG,
     )
-    client.put_object(Bucket=target.bucket, Key=key, Body=body, ContentType=content_type)
+    encryption = {"ServerSideEncryption": "AES256"} if target.sse == "s3" else {}
+    client.put_object(
+        Bucket=target.bucket, Key=key, Body=body, ContentType=content_type, **encryption
+    )
 
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
