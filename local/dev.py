@@ -89,11 +89,14 @@ class LocalStack:
 
         self.template = Template()
         self.api_secret = secrets.token_hex(20)
+        # Secure callbacks on, as a project would have them: the emulator signs, the route checks.
+        self.callback_secret = secrets.token_urlsafe(32)
         self.deployment = deploy(
             self.template,
             {
                 "OpenTokApiKey": API_KEY,
                 "OpenTokApiSecret": self.api_secret,
+                "CallbackSignatureSecret": self.callback_secret,
                 "SiteUrl": self.url,
                 "AllowedOrigins": self.url,
             },
@@ -111,6 +114,7 @@ class LocalStack:
             processing_delay=self.processing_delay,
             s3_endpoint_url=self.moto_url,
             callback_url=f"{self.url}/archive/callback",
+            callback_signature_secret=self.callback_secret,
         ).start()
         os.environ.update(
             self.deployment.all_environments(),

@@ -136,3 +136,14 @@ def test_ctrl_c_stops_everything() -> None:
     assert time.monotonic() - started < 15
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/session", timeout=2)
+
+
+def test_make_dev_refuses_callbacks_its_opentok_did_not_sign(dev: RunningStack) -> None:
+    # make dev runs with secure callbacks on: the emulator signs, the callback route checks.
+    forged = requests.post(
+        f"{dev.url}/archive/callback",
+        json={"id": "b40ef09b-3811-4726-b508-e41a0f96c68f", "status": "available"},
+        timeout=10,
+    )
+    assert forged.status_code == 401
+    assert "error" in forged.json()
