@@ -5,6 +5,9 @@ Each fault applies to its next `times` occurrences, then is used up:
 - `fail`: a REST call answers an error status (a 5xx, a 409...) without doing anything;
 - `delay`: a REST call is done, but answered `seconds` late (past the SDK's timeout, a
   timeout: the client gives up, and OpenTok has done it all the same);
+- `answer`: a REST call is done, and its success answered with `status` and `body` instead:
+  for answers the contract leaves unverified (the storage target's), to show that every
+  reading is taken;
 - `drop_callbacks`: status callbacks that are never sent;
 - `drop_s3_notifications` / `duplicate_s3_notifications`: S3's notifications of the uploads,
   lost or delivered twice (at the same time) by the local stack's delivery to MarkReady.
@@ -19,7 +22,14 @@ import re
 import threading
 from dataclasses import asdict, dataclass
 
-KINDS = ("fail", "delay", "drop-callback", "drop-s3-notification", "duplicate-s3-notification")
+KINDS = (
+    "fail",
+    "delay",
+    "answer",
+    "drop-callback",
+    "drop-s3-notification",
+    "duplicate-s3-notification",
+)
 
 
 @dataclass
@@ -29,6 +39,7 @@ class Fault:
     path: str = ""  # a regular expression searched in the REST path; empty matches any
     status: int = 0
     seconds: float = 0.0
+    body: str = ""
     times: int = 1
 
     def matches(self, kind: str, method: str, path: str) -> bool:
@@ -51,6 +62,8 @@ class Faults:
             raise ValueError("times must be at least 1")
         if fault.kind == "fail" and not 400 <= fault.status <= 599:
             raise ValueError("a failure needs an error status, 400-599")
+        if fault.kind == "answer" and not 200 <= fault.status <= 299:
+            raise ValueError("an answer needs a success status, 200-299")
         if fault.kind == "delay" and not 0 < fault.seconds <= 120:
             raise ValueError("a delay needs seconds, more than 0 and at most 120")
         re.compile(fault.path)
@@ -63,6 +76,9 @@ class Faults:
 
     def delay(self, method: str, path: str, seconds: float, times: int = 1) -> Fault:
         return self.add(Fault("delay", method, path, seconds=seconds, times=times))
+
+    def answer(self, method: str, path: str, status: int, body: str = "", times: int = 1) -> Fault:
+        return self.add(Fault("answer", method, path, status=status, body=body, times=times))
 
     def drop_callbacks(self, times: int = 1) -> Fault:
         return self.add(Fault("drop-callback", times=times))

@@ -164,6 +164,11 @@ class Handler(BaseHTTPRequestHandler):
             self.body = self._read_body()
             if not self._is_emulator_route() and self._injected_failure(url.path):
                 return
+            self.answer = (
+                None
+                if self._is_emulator_route()
+                else self.server.faults.take("answer", self.command, url.path)
+            )
             if self.command == "OPTIONS" and self._is_emulator_route():
                 self._send(HTTPStatus.NO_CONTENT, headers=self._preflight_headers())
                 return
@@ -263,6 +268,13 @@ class Handler(BaseHTTPRequestHandler):
         content_type: str | None = None,
         headers: dict | None = None,
     ) -> None:
+        answer = getattr(self, "answer", None)
+        if answer is not None and 200 <= status <= 299:
+            # The call was done; its success is answered as the fault says.
+            self.answer = None
+            status, body = answer.status, answer.body.encode()
+            content_type = "application/json" if body else None
+            headers = {}
         self.send_response(status)
         all_headers = dict(headers or {})
         if content_type:

@@ -729,6 +729,19 @@ def test_an_injected_failure_answers_its_status_once_and_does_nothing(emu, ot):
     assert ot.start_archive(session_id).status == "started"  # used up
 
 
+def test_an_injected_answer_replaces_the_success_once_and_the_work_is_done(emu, ot):
+    routed_session(ot)
+    emu.faults.answer("POST", r"/session/create$", 204)
+    answered = requests.post(
+        f"{emu.url}/session/create", data={"p2p.preference": "disabled"}, headers=project_headers()
+    )
+    assert (answered.status_code, answered.content) == (204, b"")
+    assert len(emu.state.sessions) == 2  # created all the same
+    assert ot.create_session().session_id  # used up: the real answer again
+    refused = requests.post(f"{emu.url}/session/create", data={"archiveMode": "x"})
+    assert refused.status_code == 403  # an error is never replaced
+
+
 def test_an_injected_delay_answers_late_but_does_the_work(emu, ot):
     session_id = routed_session(ot)
     join(emu, ot, session_id)
