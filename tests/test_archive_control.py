@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
+from local.emulator import ApiError
 from tests.conftest import API_KEY, Stack
 
 
@@ -46,20 +47,58 @@ def test_a_double_click_on_start_answers_the_recording_under_way(stack: Stack) -
     assert len(list(stack.sdk().list_archives(session_id=first["sessionId"]))) == 1
 
 
-def test_start_without_anyone_connected_is_refused_by_opentok(stack: Stack) -> None:
+def test_start_with_nobody_connected_says_to_join_first(stack: Stack) -> None:
+    """OpenTok answers 404 (SPEC), which the SDK turns into a bare "Session not found"."""
     session = stack.get("/room/empty").json()
     answer = stack.post("/archive/start", {"sessionId": session["sessionId"]})
-    assert answer.status == 400
-    assert "OpenTok" in answer.json()["error"]
+    assert answer.status == 409
+    assert "nobody is connected to the session yet" in answer.json()["error"]
+    assert "join" in answer.json()["error"]
+    assert list(stack.sdk().list_archives(session_id=session["sessionId"])) == []
+    assert boto3.client("dynamodb").scan(TableName=stack.table)["Count"] == 1  # the room only
 
 
-def test_start_for_a_session_opentok_does_not_know_is_not_found(stack: Stack) -> None:
+def test_start_with_nobody_connected_as_older_opentok_answered_it_says_the_same(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Older docs and SDKs give a 400 "No clients are actively connected..." (contract §5
+    [conflict]: SPEC; PY's docstring; opentok/OpenTok-PHP-SDK issue #141): the emulator is
+    made to answer that way here."""
+    session = stack.get("/room/empty-older").json()
+
+    def older_opentok(body: object) -> dict:
+        raise ApiError(400, "No clients are actively connected to the OpenTok session.")
+
+    monkeypatch.setattr(stack.opentok.state, "start_archive", older_opentok)
+    answer = stack.post("/archive/start", {"sessionId": session["sessionId"]})
+    assert answer.status == 409
+    assert "nobody is connected to the session yet" in answer.json()["error"]
+
+
+def test_start_for_a_session_opentok_does_not_know_says_the_same(stack: Stack) -> None:
+    """OpenTok's 404 is one answer for both (SPEC), and the SDK drops its body."""
     unknown = "2_MX40NzAwMDAwMH5-MTcwMDAwMDAwMDAwMH5ub3RhcmVhbHNlc3Npb25-fg"
     answer = stack.post(
         "/archive/start", {"sessionId": unknown}, headers=stack.host_headers(unknown)
     )
-    assert answer.status == 404
-    assert "error" in answer.json()
+    assert answer.status == 409
+    assert "nobody is connected" in answer.json()["error"]
+
+
+def test_start_in_a_relayed_session_says_opentok_records_only_routed_ones(stack: Stack) -> None:
+    """OpenTok's 409 code 15008 (opentok/OpenTok-PHP-SDK issue #243), seen through the SDK's
+    ArchiveError, which keeps the message only."""
+    relayed = stack.sdk().create_session().session_id  # the SDK's default: relayed
+    stack.opentok.connect(relayed, stack.sdk().generate_token(relayed))
+    answer = stack.post(
+        "/archive/start", {"sessionId": relayed}, headers=stack.host_headers(relayed)
+    )
+    assert answer.status == 409
+    assert answer.json()["error"] == (
+        "the session is relayed (peer-to-peer): OpenTok records only routed sessions"
+    )
+    assert list(stack.sdk().list_archives(session_id=relayed)) == []
+    assert boto3.client("dynamodb").scan(TableName=stack.table)["Count"] == 0
 
 
 @pytest.mark.parametrize(
