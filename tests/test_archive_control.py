@@ -7,10 +7,12 @@ import uuid
 from collections.abc import Iterator
 
 import boto3
+import opentok
 import pytest
+import requests
 
 from local.emulator import ApiError
-from tests.conftest import API_KEY, Stack
+from tests.conftest import API_KEY, Stack, eventually
 
 
 def test_start_records_the_session_and_keeps_a_record(stack: Stack) -> None:
@@ -297,3 +299,57 @@ def test_opentok_failing_is_a_bad_gateway_and_records_nothing(stack: Stack) -> N
     new_room = stack.get("/room/while-broken")
     assert new_room.status == 502
     assert boto3.client("dynamodb").scan(TableName=stack.table)["Count"] == 1  # the first room
+
+
+@pytest.mark.parametrize("stack_parameters", [{"ArchiveMode": "always"}], indirect=True)
+def test_stop_in_an_always_room_says_it_records_automatically_and_changes_nothing(
+    stack: Stack,
+) -> None:
+    session = stack.join("always-room")
+    stack.publish(session["connectionId"])
+    [automatic] = stack.sdk().list_archives(session_id=session["sessionId"])
+    stack.opentok.calls.clear()
+    answer = stack.post(f"/archive/{automatic.id}/stop")
+    assert answer.status == 409
+    assert "automatic recordings end when everyone leaves the session" in answer.json()["error"]
+    assert [call for call in stack.opentok.calls if call[0] != "GET"] == []  # read, not stopped
+    assert stack.sdk().get_archive(automatic.id).status == "started"
+    assert stack.stored(automatic.id) is None
+
+
+def test_stop_of_an_automatic_recording_opentok_kept_recording_changes_nothing(
+    stack: Stack,
+) -> None:
+    """OpenTok's stop has no effect on an automatic archive (SPEC `stop-archive`; its answer
+    is unverified, and the emulator answers it as it stands, still started): the same 409,
+    even in a stack set to manual whose session was made `always` elsewhere."""
+    sdk = stack.sdk()
+    session_id = sdk.create_session(
+        media_mode=opentok.MediaModes.routed, archive_mode=opentok.ArchiveModes.always
+    ).session_id
+    stack.publish(stack.opentok.connect(session_id, sdk.generate_token(session_id)))
+    [automatic] = sdk.list_archives(session_id=session_id)
+    answer = stack.post(f"/archive/{automatic.id}/stop", headers=stack.host_headers(session_id))
+    assert answer.status == 409
+    assert "automatic recordings end when everyone leaves the session" in answer.json()["error"]
+    assert sdk.get_archive(automatic.id).status == "started"
+    assert stack.stored(automatic.id) is None
+
+
+def test_a_recording_opentok_stopped_itself_says_why(stack: Stack) -> None:
+    """OpenTok stops a recording itself (everyone left, idle, too long) and says why in
+    `reason` (contract §3), which the host's page shows."""
+    archive = stack.record()
+    requests.delete(
+        f"{stack.opentok.url}/_emulator/connections/{stack.join()['connectionId']}", timeout=5
+    )
+    for connection in list(stack.opentok.state.connections):
+        requests.delete(f"{stack.opentok.url}/_emulator/connections/{connection}", timeout=5)
+    sdk = stack.sdk()
+    eventually(lambda: sdk.get_archive(archive["id"]).status not in ("started", "paused"))
+    reason = stack.opentok.state.archives[archive["id"]].reason
+    assert reason in ("session ended", "maximum idle time exceeded", "maximum duration exceeded")
+    answer = stack.post(f"/archive/{archive['id']}/stop")
+    assert answer.status == 200
+    assert answer.json()["reason"] == reason
+    assert stack.get(f"/archive/{archive['id']}").json()["reason"] == reason
