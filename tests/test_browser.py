@@ -1,5 +1,6 @@
 """The sample page in a real browser: Debian's chromium, driven by Playwright, fake camera."""
 
+import json
 import os
 import re
 import shutil
@@ -180,3 +181,66 @@ def test_the_hosts_page_renews_an_expired_token_and_records(dev: RunningStack, b
     page.locator("#recording-indicator").wait_for(state="visible")
     assert page.locator("#error").is_hidden()
     assert refused[0].startswith("Bearer ")
+
+
+def test_the_waiting_page_says_why_a_recording_failed(dev: RunningStack, browser) -> None:
+    """The page as GET /archive/{id} describes a failed recording (tests/test_view.py makes one
+    for real, with the emulator): it says so and why, and stops waiting. The archive is served
+    here by the browser, since this stack's uploads cannot be made to fail from outside."""
+    archive_id = "0b7c6a1e-2f43-4d6b-9a51-3f0c2d9e8a17"
+    failed = {
+        "id": archive_id,
+        "status": "failed",
+        "reason": "Upload to S3 failed: NoSuchBucket",
+        "name": "Weekly",
+        "sessionId": "2_x",
+        "createdAt": 1764000000000,
+        "duration": 12,
+        "size": 0,
+        "outputMode": "composed",
+        "resolution": "640x480",
+        "hasAudio": True,
+        "hasVideo": True,
+        "ready": False,
+        "url": None,
+    }
+    context = browser.new_context()
+    polls: list[str] = []
+
+    def answer(route) -> None:
+        polls.append(route.request.url)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(failed))
+
+    context.route(re.compile(rf"/archive/{archive_id}$"), answer)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{dev.url}/view.html?archiveId={archive_id}")
+    page.wait_for_function(
+        "document.querySelector('#status').textContent.includes('This recording failed')"
+    )
+    status = page.locator("#status").inner_text()
+    assert "This recording failed: Upload to S3 failed: NoSuchBucket." in status
+    assert page.locator("#spinner").is_hidden()
+    assert page.locator("#player").is_hidden()
+    assert page.locator("#stage").get_attribute("data-stage") == "failed"
+    page.wait_for_timeout(2500)  # longer than the page's first wait: it does not poll again
+    assert len(polls) == 1
+    page.screenshot(path=SCREENSHOTS / "view-page-failed.png")
+
+
+@pytest.fixture(scope="module")
+def always_dev() -> Iterator[RunningStack]:
+    stack = RunningStack(archive_mode="always")
+    yield stack
+    stack.stop()
+
+
+def test_an_always_room_records_by_itself_and_offers_no_stop(always_dev: RunningStack, browser):
+    host = _page(browser, f"{always_dev.url}/?room=auto-room#host={always_dev.host_key}")
+    host.locator("#automatic-note").wait_for(state="visible")
+    assert "records automatically" in host.locator("#automatic-note").inner_text()
+    # Publishing the camera starts OpenTok's automatic recording, which everyone sees.
+    host.locator("#recording-indicator").wait_for(state="visible")
+    assert host.locator("#start").is_hidden() and host.locator("#stop").is_hidden()
+    assert host.locator("#host-only-note").is_hidden()
+    host.screenshot(path=SCREENSHOTS / "sample-page-always.png")
