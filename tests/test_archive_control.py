@@ -353,3 +353,19 @@ def test_a_recording_opentok_stopped_itself_says_why(stack: Stack) -> None:
     assert answer.status == 200
     assert answer.json()["reason"] == reason
     assert stack.get(f"/archive/{archive['id']}").json()["reason"] == reason
+
+
+@pytest.mark.parametrize("stack_parameters", [{"ArchiveMode": "always"}], indirect=True)
+def test_start_in_an_always_room_answers_its_automatic_recording_or_says_it_comes_by_itself(
+    stack: Stack,
+) -> None:
+    """OpenTok refuses a manual start without a tag in an always session (contract §5, 409)."""
+    session = stack.join("always-room")
+    before = stack.post("/archive/start", {"sessionId": session["sessionId"]})
+    assert before.status == 409
+    assert "records automatically" in before.json()["error"]
+    stack.publish(session["connectionId"])
+    [automatic] = stack.sdk().list_archives(session_id=session["sessionId"])
+    after = stack.post("/archive/start", {"sessionId": session["sessionId"]})
+    assert after.status == 200
+    assert after.json()["id"] == automatic.id

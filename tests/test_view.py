@@ -129,3 +129,18 @@ def test_a_later_read_without_the_reason_keeps_it(stack: Stack) -> None:
 
     archives.record(archive_fields(stack.sdk().get_archive(archive["id"])))
     assert stack.get(f"/archive/{archive['id']}").json()["reason"]
+
+
+def test_opentok_failing_to_describe_the_archive_is_a_bad_gateway(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = _stopped_archive(stack)
+    stack.opentok.faults.fail("GET", archive["id"], 500)
+    failing = stack.get(f"/archive/{archive['id']}/view", accept="application/json")
+    assert failing.status == 502
+    assert failing.headers["retry-after"]
+    monkeypatch.setattr(stack.opentok.state, "get_archive", lambda *args: {"id": "another"})
+    strange = stack.get(f"/archive/{archive['id']}/view", accept="application/json")
+    assert strange.status == 502
+    assert "Traceback" not in strange.body.decode()
+    assert stack.get(f"/archive/{archive['id']}").json()["status"] == "stopped"

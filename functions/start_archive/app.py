@@ -2,7 +2,8 @@
 
 In `host` control, only with a moderator token for that session (from the room route).
 Already recording: the recording under way. Nobody connected yet, or a relayed session:
-a 409 that says so, since OpenTok records neither.
+a 409 that says so, since OpenTok records neither; in ArchiveMode `always`, with no automatic
+recording under way yet, a 409 that says the room records by itself.
 """
 
 from typing import Any
@@ -13,7 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, archives, moderators, validation
+from recording import api, archives, config, moderators, validation
 from recording.errors import BadRequest, Conflict
 from recording.observability import tracer
 from recording.opentok_client import archive_fields, calling_opentok, client
@@ -28,6 +29,10 @@ NOBODY_CONNECTED = (
     " know): join the session first, then start recording"
 )
 RELAYED = "the session is relayed (peer-to-peer): OpenTok records only routed sessions"
+AUTOMATIC = (
+    "this room records automatically: recording starts when someone shares their camera,"
+    " and ends when everyone leaves"
+)
 
 
 @app.post("/archive/start")
@@ -101,6 +106,8 @@ def _recording_of(opentok_client: opentok.Client, session_id: str) -> dict[str, 
     for archive in listed:
         if archive.status in RECORDING:
             return archives.record(archive_fields(archive))
+    if config.ARCHIVE_MODE == "always":  # OpenTok refuses a manual start there (contract §5)
+        raise Conflict(AUTOMATIC)
     raise Conflict("the session's recording ended while this one was being started; try again")
 
 
