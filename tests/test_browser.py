@@ -244,3 +244,34 @@ def test_an_always_room_records_by_itself_and_offers_no_stop(always_dev: Running
     assert host.locator("#start").is_hidden() and host.locator("#stop").is_hidden()
     assert host.locator("#host-only-note").is_hidden()
     host.screenshot(path=SCREENSHOTS / "sample-page-always.png")
+
+
+def test_the_page_says_why_opentok_stopped_a_recording(dev: RunningStack, browser) -> None:
+    """Whoever did not press Stop is told why the recording ended, from the archive's reason.
+    The 4-hour limit cannot be reached here, so the guest's browser gives the stopped archive
+    that reason (contract §3: `maximum duration exceeded`); the host, who stopped it, sees none."""
+    room = "stopped-by-opentok"
+    host = _page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
+    guest = _page(browser, f"{dev.url}/?room={room}", width=375, height=740)
+
+    def too_long(route) -> None:
+        answer = route.fetch()
+        archive = answer.json()
+        if archive.get("status") not in ("started", "paused"):
+            archive["reason"] = "maximum duration exceeded"
+        route.fulfill(response=answer, body=json.dumps(archive))
+
+    guest.route(re.compile(r"/archive/[0-9a-f-]{36}$"), too_long)
+    guest.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+    host.wait_for_selector("#start:enabled")
+    host.click("#start")
+    guest.locator("#recording-indicator").wait_for(state="visible")
+    host.click("#stop")
+    reason = guest.locator("#stop-reason")
+    reason.wait_for(state="visible")
+    assert reason.inner_text() == (
+        "The recording stopped on its own: it reached the longest recording OpenTok makes."
+    )
+    host.locator("#view-link").wait_for(state="visible")
+    assert host.locator("#stop-reason").is_hidden()
+    guest.screenshot(path=SCREENSHOTS / "sample-page-stopped-by-opentok.png")
