@@ -111,7 +111,8 @@ def read_archive(archive_id: str, sdk: opentok.Client | None = None) -> dict[str
 
     Read through the SDK's own endpoint, headers, timeout and proxies, so it goes wherever the
     SDK goes (OpenTok or Vonage credentials, OPENTOK_API_URL); refusals mean what they mean in
-    `calling_opentok`. The fields are those of `archive_fields`, createdAt to the millisecond.
+    `calling_opentok`. Returned as OpenTok sent it: the names of `archive_fields` and more,
+    createdAt to the millisecond.
     """
     sdk = sdk or client()
     with calling_opentok("read the archive"):
