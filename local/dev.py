@@ -40,9 +40,12 @@ def free_port() -> int:
 class LocalStack:
     """Starts moto, the emulator and the one-origin server; `stop()` ends all of them."""
 
-    def __init__(self, port: int = 3000, processing_delay: float = 2.0) -> None:
+    def __init__(
+        self, port: int = 3000, processing_delay: float = 2.0, archive_mode: str = "manual"
+    ) -> None:
         self.port = port
         self.processing_delay = processing_delay
+        self.archive_mode = archive_mode
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -99,6 +102,7 @@ class LocalStack:
                 "CallbackSignatureSecret": self.callback_secret,
                 "SiteUrl": self.url,
                 "AllowedOrigins": self.url,
+                "ArchiveMode": self.archive_mode,
             },
         )
         self.queues = notifications.connect(self.deployment, region=REGION)
@@ -343,8 +347,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 3000))
     parser.add_argument("--processing-delay", type=float, default=2.0)
+    parser.add_argument("--archive-mode", choices=("manual", "always"), default="manual")
     options = parser.parse_args()
-    stack = LocalStack(options.port, options.processing_delay)
+    stack = LocalStack(options.port, options.processing_delay, options.archive_mode)
 
     def announce() -> None:
         from deploy.host_link import for_site

@@ -225,6 +225,18 @@ class Stack:
             queue, lambda event: self.invoke("MarkReadyFunction", event), faults=self.opentok.faults
         )
 
+    def failed_recording(self, room: str = "standup") -> dict[str, Any]:
+        """A recording whose upload failed, with fallback none: OpenTok says `failed`.
+
+        Its storage target becomes a bucket that does not exist, as a typo in it would make it.
+        """
+        _point_opentok_storage_at(self.opentok, "no-such-bucket")
+        archive = self.record(room)
+        assert self.post(f"/archive/{archive['id']}/stop").status == 200
+        sdk = self.sdk()
+        eventually(lambda: sdk.get_archive(archive["id"]).status == "failed")
+        return archive
+
     def stored(self, archive_id: str) -> dict[str, Any] | None:
         item = boto3.client("dynamodb").get_item(
             TableName=self.table, Key={"pk": {"S": f"archive#{archive_id}"}}, ConsistentRead=True

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class RunningStack:
-    def __init__(self, processing_delay: float = 0.3) -> None:
+    def __init__(self, processing_delay: float = 0.3, archive_mode: str = "manual") -> None:
         environment = {
             name: value for name, value in os.environ.items() if not name.startswith("AWS_")
         }
@@ -31,6 +31,8 @@ class RunningStack:
                 "0",
                 "--processing-delay",
                 str(processing_delay),
+                "--archive-mode",
+                archive_mode,
             ],
             cwd=ROOT,
             env=environment,

@@ -7,9 +7,12 @@ import uuid
 from collections.abc import Iterator
 
 import boto3
+import opentok
 import pytest
+import requests
 
-from tests.conftest import API_KEY, Stack
+from local.emulator import ApiError
+from tests.conftest import API_KEY, Stack, eventually
 
 
 def test_start_records_the_session_and_keeps_a_record(stack: Stack) -> None:
@@ -46,20 +49,58 @@ def test_a_double_click_on_start_answers_the_recording_under_way(stack: Stack) -
     assert len(list(stack.sdk().list_archives(session_id=first["sessionId"]))) == 1
 
 
-def test_start_without_anyone_connected_is_refused_by_opentok(stack: Stack) -> None:
+def test_start_with_nobody_connected_says_to_join_first(stack: Stack) -> None:
+    """OpenTok answers 404 (SPEC), which the SDK turns into a bare "Session not found"."""
     session = stack.get("/room/empty").json()
     answer = stack.post("/archive/start", {"sessionId": session["sessionId"]})
-    assert answer.status == 400
-    assert "OpenTok" in answer.json()["error"]
+    assert answer.status == 409
+    assert "nobody is connected to the session yet" in answer.json()["error"]
+    assert "join" in answer.json()["error"]
+    assert list(stack.sdk().list_archives(session_id=session["sessionId"])) == []
+    assert boto3.client("dynamodb").scan(TableName=stack.table)["Count"] == 1  # the room only
 
 
-def test_start_for_a_session_opentok_does_not_know_is_not_found(stack: Stack) -> None:
+def test_start_with_nobody_connected_as_older_opentok_answered_it_says_the_same(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Older docs and SDKs give a 400 "No clients are actively connected..." (contract §5
+    [conflict]: SPEC; PY's docstring; opentok/OpenTok-PHP-SDK issue #141): the emulator is
+    made to answer that way here."""
+    session = stack.get("/room/empty-older").json()
+
+    def older_opentok(body: object) -> dict:
+        raise ApiError(400, "No clients are actively connected to the OpenTok session.")
+
+    monkeypatch.setattr(stack.opentok.state, "start_archive", older_opentok)
+    answer = stack.post("/archive/start", {"sessionId": session["sessionId"]})
+    assert answer.status == 409
+    assert "nobody is connected to the session yet" in answer.json()["error"]
+
+
+def test_start_for_a_session_opentok_does_not_know_says_the_same(stack: Stack) -> None:
+    """OpenTok's 404 is one answer for both (SPEC), and the SDK drops its body."""
     unknown = "2_MX40NzAwMDAwMH5-MTcwMDAwMDAwMDAwMH5ub3RhcmVhbHNlc3Npb25-fg"
     answer = stack.post(
         "/archive/start", {"sessionId": unknown}, headers=stack.host_headers(unknown)
     )
-    assert answer.status == 404
-    assert "error" in answer.json()
+    assert answer.status == 409
+    assert "nobody is connected" in answer.json()["error"]
+
+
+def test_start_in_a_relayed_session_says_opentok_records_only_routed_ones(stack: Stack) -> None:
+    """OpenTok's 409 code 15008 (opentok/OpenTok-PHP-SDK issue #243), seen through the SDK's
+    ArchiveError, which keeps the message only."""
+    relayed = stack.sdk().create_session().session_id  # the SDK's default: relayed
+    stack.opentok.connect(relayed, stack.sdk().generate_token(relayed))
+    answer = stack.post(
+        "/archive/start", {"sessionId": relayed}, headers=stack.host_headers(relayed)
+    )
+    assert answer.status == 409
+    assert answer.json()["error"] == (
+        "the session is relayed (peer-to-peer): OpenTok records only routed sessions"
+    )
+    assert list(stack.sdk().list_archives(session_id=relayed)) == []
+    assert boto3.client("dynamodb").scan(TableName=stack.table)["Count"] == 0
 
 
 @pytest.mark.parametrize(
@@ -258,3 +299,73 @@ def test_opentok_failing_is_a_bad_gateway_and_records_nothing(stack: Stack) -> N
     new_room = stack.get("/room/while-broken")
     assert new_room.status == 502
     assert boto3.client("dynamodb").scan(TableName=stack.table)["Count"] == 1  # the first room
+
+
+@pytest.mark.parametrize("stack_parameters", [{"ArchiveMode": "always"}], indirect=True)
+def test_stop_in_an_always_room_says_it_records_automatically_and_changes_nothing(
+    stack: Stack,
+) -> None:
+    session = stack.join("always-room")
+    stack.publish(session["connectionId"])
+    [automatic] = stack.sdk().list_archives(session_id=session["sessionId"])
+    stack.opentok.calls.clear()
+    answer = stack.post(f"/archive/{automatic.id}/stop")
+    assert answer.status == 409
+    assert "automatic recordings end when everyone leaves the session" in answer.json()["error"]
+    assert [call for call in stack.opentok.calls if call[0] != "GET"] == []  # read, not stopped
+    assert stack.sdk().get_archive(automatic.id).status == "started"
+    assert stack.stored(automatic.id) is None
+
+
+def test_stop_of_an_automatic_recording_opentok_kept_recording_changes_nothing(
+    stack: Stack,
+) -> None:
+    """OpenTok's stop has no effect on an automatic archive (SPEC `stop-archive`; its answer
+    is unverified, and the emulator answers it as it stands, still started): the same 409,
+    even in a stack set to manual whose session was made `always` elsewhere."""
+    sdk = stack.sdk()
+    session_id = sdk.create_session(
+        media_mode=opentok.MediaModes.routed, archive_mode=opentok.ArchiveModes.always
+    ).session_id
+    stack.publish(stack.opentok.connect(session_id, sdk.generate_token(session_id)))
+    [automatic] = sdk.list_archives(session_id=session_id)
+    answer = stack.post(f"/archive/{automatic.id}/stop", headers=stack.host_headers(session_id))
+    assert answer.status == 409
+    assert "automatic recordings end when everyone leaves the session" in answer.json()["error"]
+    assert sdk.get_archive(automatic.id).status == "started"
+    assert stack.stored(automatic.id) is None
+
+
+def test_a_recording_opentok_stopped_itself_says_why(stack: Stack) -> None:
+    """OpenTok stops a recording itself (everyone left, idle, too long) and says why in
+    `reason` (contract §3), which the host's page shows."""
+    archive = stack.record()
+    requests.delete(
+        f"{stack.opentok.url}/_emulator/connections/{stack.join()['connectionId']}", timeout=5
+    )
+    for connection in list(stack.opentok.state.connections):
+        requests.delete(f"{stack.opentok.url}/_emulator/connections/{connection}", timeout=5)
+    sdk = stack.sdk()
+    eventually(lambda: sdk.get_archive(archive["id"]).status not in ("started", "paused"))
+    reason = stack.opentok.state.archives[archive["id"]].reason
+    assert reason in ("session ended", "maximum idle time exceeded", "maximum duration exceeded")
+    answer = stack.post(f"/archive/{archive['id']}/stop")
+    assert answer.status == 200
+    assert answer.json()["reason"] == reason
+    assert stack.get(f"/archive/{archive['id']}").json()["reason"] == reason
+
+
+@pytest.mark.parametrize("stack_parameters", [{"ArchiveMode": "always"}], indirect=True)
+def test_start_in_an_always_room_answers_its_automatic_recording_or_says_it_comes_by_itself(
+    stack: Stack,
+) -> None:
+    """OpenTok refuses a manual start without a tag in an always session (contract §5, 409)."""
+    session = stack.join("always-room")
+    before = stack.post("/archive/start", {"sessionId": session["sessionId"]})
+    assert before.status == 409
+    assert "records automatically" in before.json()["error"]
+    stack.publish(session["connectionId"])
+    [automatic] = stack.sdk().list_archives(session_id=session["sessionId"])
+    after = stack.post("/archive/start", {"sessionId": session["sessionId"]})
+    assert after.status == 200
+    assert after.json()["id"] == automatic.id

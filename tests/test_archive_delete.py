@@ -22,6 +22,14 @@ def _delete(stack: Stack, archive_id: str):
     return stack.delete(f"/archive/{archive_id}")
 
 
+def _opentok_status(stack: Stack, archive_id: str) -> str:
+    # What OpenTok answers for a deleted archive is unverified: itself as deleted, or a 404.
+    try:
+        return stack.sdk().get_archive(archive_id).status
+    except opentok.exceptions.NotFoundError:
+        return "deleted"
+
+
 def test_deleting_a_recording_removes_it_from_opentok_and_our_bucket(stack: Stack) -> None:
     archive = _ready_archive(stack)
     key = stack.stored(archive["id"])["s3Key"]["S"]
@@ -29,8 +37,7 @@ def test_deleting_a_recording_removes_it_from_opentok_and_our_bucket(stack: Stac
     assert answer.status == 200
     assert answer.json()["status"] == "deleted"
     assert answer.json()["ready"] is False
-    with pytest.raises(opentok.exceptions.NotFoundError):
-        stack.sdk().get_archive(archive["id"])
+    assert _opentok_status(stack, archive["id"]) == "deleted"
     listed = boto3.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix=key)
     assert listed.get("KeyCount", 0) == 0
     assert stack.get(f"/archive/{archive['id']}").json()["status"] == "deleted"
@@ -94,3 +101,53 @@ def test_deleting_what_is_not_an_archive_is_refused(
 ) -> None:
     assert _delete(stack, archive_id).status == status
     assert stack.opentok.calls == []
+
+
+def test_deleting_a_failed_recording_marks_it_deleted(stack: Stack) -> None:
+    """OpenTok refuses to delete a failed archive (409, contract §5 [unverified for failed]):
+    nothing is left there to delete, so the record is marked deleted all the same."""
+    archive = stack.failed_recording()
+    assert stack.get(f"/archive/{archive['id']}").json()["status"] == "stopped"  # not told yet
+    answer = _delete(stack, archive["id"])
+    assert answer.status == 200, answer.body
+    assert answer.json()["status"] == "deleted"
+    assert stack.get(f"/archive/{archive['id']}").json()["status"] == "deleted"
+    assert _delete(stack, archive["id"]).json()["status"] == "deleted"
+
+
+def test_deleting_a_recording_known_to_have_failed_asks_nothing_of_opentok(stack: Stack) -> None:
+    archive = stack.failed_recording()
+    assert stack.get(f"/archive/{archive['id']}/view", accept="application/json").status == 409
+    stack.opentok.calls.clear()
+    answer = _delete(stack, archive["id"])
+    assert answer.status == 200
+    assert answer.json()["status"] == "deleted"
+    assert stack.opentok.calls == []
+
+
+def test_deleting_an_expired_recording_marks_it_deleted(stack: Stack) -> None:
+    """OpenTok's cloud copy expired (72 h, contract §6), so OpenTok has nothing to delete."""
+    archive = stack.record()
+    stack.opentok.state.processing_delay = 30  # stays `stopped` until expired below
+    stack.post(f"/archive/{archive['id']}/stop")
+    with stack.opentok.state.lock:
+        stack.opentok.state.archives[archive["id"]].set_status("expired")
+    answer = _delete(stack, archive["id"])
+    assert answer.status == 200, answer.body
+    assert answer.json()["status"] == "deleted"
+
+
+def test_deleting_a_failed_recording_removes_our_copy_if_we_have_one(stack: Stack) -> None:
+    archive = _ready_archive(stack)
+    key = stack.stored(archive["id"])["s3Key"]["S"]
+    boto3.client("dynamodb").update_item(
+        TableName=stack.table,
+        Key={"pk": {"S": f"archive#{archive['id']}"}},
+        UpdateExpression="SET #s = :s",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": {"S": "failed"}},
+    )
+    answer = _delete(stack, archive["id"])
+    assert answer.status == 200
+    listed = boto3.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix=key)
+    assert listed.get("KeyCount", 0) == 0

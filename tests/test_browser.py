@@ -1,5 +1,6 @@
 """The sample page in a real browser: Debian's chromium, driven by Playwright, fake camera."""
 
+import json
 import os
 import re
 import shutil
@@ -180,3 +181,97 @@ def test_the_hosts_page_renews_an_expired_token_and_records(dev: RunningStack, b
     page.locator("#recording-indicator").wait_for(state="visible")
     assert page.locator("#error").is_hidden()
     assert refused[0].startswith("Bearer ")
+
+
+def test_the_waiting_page_says_why_a_recording_failed(dev: RunningStack, browser) -> None:
+    """The page as GET /archive/{id} describes a failed recording (tests/test_view.py makes one
+    for real, with the emulator): it says so and why, and stops waiting. The archive is served
+    here by the browser, since this stack's uploads cannot be made to fail from outside."""
+    archive_id = "0b7c6a1e-2f43-4d6b-9a51-3f0c2d9e8a17"
+    failed = {
+        "id": archive_id,
+        "status": "failed",
+        "reason": "Upload to S3 failed: NoSuchBucket",
+        "name": "Weekly",
+        "sessionId": "2_x",
+        "createdAt": 1764000000000,
+        "duration": 12,
+        "size": 0,
+        "outputMode": "composed",
+        "resolution": "640x480",
+        "hasAudio": True,
+        "hasVideo": True,
+        "ready": False,
+        "url": None,
+    }
+    context = browser.new_context()
+    polls: list[str] = []
+
+    def answer(route) -> None:
+        polls.append(route.request.url)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(failed))
+
+    context.route(re.compile(rf"/archive/{archive_id}$"), answer)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{dev.url}/view.html?archiveId={archive_id}")
+    page.wait_for_function(
+        "document.querySelector('#status').textContent.includes('This recording failed')"
+    )
+    status = page.locator("#status").inner_text()
+    assert "This recording failed: Upload to S3 failed: NoSuchBucket." in status
+    assert page.locator("#spinner").is_hidden()
+    assert page.locator("#player").is_hidden()
+    assert page.locator("#stage").get_attribute("data-stage") == "failed"
+    page.wait_for_timeout(2500)  # longer than the page's first wait: it does not poll again
+    assert len(polls) == 1
+    page.screenshot(path=SCREENSHOTS / "view-page-failed.png")
+
+
+@pytest.fixture(scope="module")
+def always_dev() -> Iterator[RunningStack]:
+    stack = RunningStack(archive_mode="always")
+    yield stack
+    stack.stop()
+
+
+def test_an_always_room_records_by_itself_and_offers_no_stop(always_dev: RunningStack, browser):
+    host = _page(browser, f"{always_dev.url}/?room=auto-room#host={always_dev.host_key}")
+    host.locator("#automatic-note").wait_for(state="visible")
+    assert "records automatically" in host.locator("#automatic-note").inner_text()
+    # Publishing the camera starts OpenTok's automatic recording, which everyone sees.
+    host.locator("#recording-indicator").wait_for(state="visible")
+    assert host.locator("#start").is_hidden() and host.locator("#stop").is_hidden()
+    assert host.locator("#host-only-note").is_hidden()
+    host.screenshot(path=SCREENSHOTS / "sample-page-always.png")
+
+
+def test_the_page_says_why_opentok_stopped_a_recording(dev: RunningStack, browser) -> None:
+    """Whoever did not press Stop is told why the recording ended, from the archive's reason.
+    The 4-hour limit cannot be reached here, so the guest's browser gives the stopped archive
+    that reason (contract §3: `maximum duration exceeded`); the host, who stopped it, sees none."""
+    room = "stopped-by-opentok"
+    host = _page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
+    guest = _page(browser, f"{dev.url}/?room={room}", width=375, height=740)
+
+    def too_long(route) -> None:
+        answer = route.fetch()
+        archive = answer.json()
+        if archive.get("status") not in ("started", "paused"):
+            archive["reason"] = "maximum duration exceeded"
+        route.fulfill(response=answer, body=json.dumps(archive))
+
+    guest.route(re.compile(r"/archive/[0-9a-f-]{36}$"), too_long)
+    guest.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+    host.wait_for_selector("#start:enabled")
+    host.click("#start")
+    guest.locator("#recording-indicator").wait_for(state="visible")
+    host.click("#stop")
+    reason = guest.locator("#stop-reason")
+    reason.wait_for(state="visible")
+    assert reason.inner_text() == (
+        "The recording stopped on its own: it reached the longest recording OpenTok makes."
+    )
+    host.locator("#view-link").wait_for(state="visible")
+    assert host.locator("#stop-reason").is_hidden()
+    guest.screenshot(path=SCREENSHOTS / "sample-page-stopped-by-opentok.png")

@@ -59,6 +59,7 @@ def test_concurrent_first_requests_for_a_new_room_get_the_same_session(stack: St
 
 def test_manual_rooms_record_only_when_asked(stack: Stack) -> None:
     session = stack.join("manual-room")
+    assert session["archiveMode"] == "manual"
     stack.publish(session["connectionId"])
     assert list(stack.sdk().list_archives(session_id=session["sessionId"])) == []
     started = stack.post("/archive/start", {"sessionId": session["sessionId"]})
@@ -68,6 +69,7 @@ def test_manual_rooms_record_only_when_asked(stack: Stack) -> None:
 @pytest.mark.parametrize("stack_parameters", [{"ArchiveMode": "always"}], indirect=True)
 def test_always_rooms_record_from_the_first_stream(stack: Stack) -> None:
     session = stack.join("always-room")
+    assert session["archiveMode"] == "always"  # the page hides Start and Stop
     stack.publish(session["connectionId"])
     archives = list(stack.sdk().list_archives(session_id=session["sessionId"]))
     assert [archive.status for archive in archives] == ["started"]

@@ -103,3 +103,44 @@ def test_view_sends_browsers_to_the_site_the_stack_hosts_by_default(stack: Stack
     assert view.status == 302
     distribution = stack.deployment.names["SiteDistribution.DomainName"]
     assert view.headers["location"].startswith(f"https://{distribution}/view.html?")
+
+
+def test_a_failed_recording_says_so_with_opentoks_reason(stack: Stack) -> None:
+    """Upload failed with fallback none: OpenTok keeps nothing and says `failed` (contract §6).
+    OpenTok's reason is read from its own JSON (the SDK's Archive drops it)."""
+    archive = stack.failed_recording()
+    reason = stack.opentok.state.archives[archive["id"]].reason
+    assert reason
+    for accept in ("application/json", "text/html"):
+        view = stack.get(f"/archive/{archive['id']}/view", accept=accept)
+        assert view.status == 409
+        assert view.json()["error"] == f"the archive failed: {reason}"
+        assert "location" not in view.headers
+    shown = stack.get(f"/archive/{archive['id']}").json()
+    assert (shown["status"], shown["reason"], shown["ready"]) == ("failed", reason, False)
+
+
+def test_a_later_read_without_the_reason_keeps_it(stack: Stack) -> None:
+    """A callback read through the SDK (which drops `reason`) does not blank what we know."""
+    archive = stack.failed_recording()
+    stack.get(f"/archive/{archive['id']}/view", accept="application/json")
+    from recording import archives
+    from recording.opentok_client import archive_fields
+
+    archives.record(archive_fields(stack.sdk().get_archive(archive["id"])))
+    assert stack.get(f"/archive/{archive['id']}").json()["reason"]
+
+
+def test_opentok_failing_to_describe_the_archive_is_a_bad_gateway(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = _stopped_archive(stack)
+    stack.opentok.faults.fail("GET", archive["id"], 500)
+    failing = stack.get(f"/archive/{archive['id']}/view", accept="application/json")
+    assert failing.status == 502
+    assert failing.headers["retry-after"]
+    monkeypatch.setattr(stack.opentok.state, "get_archive", lambda *args: {"id": "another"})
+    strange = stack.get(f"/archive/{archive['id']}/view", accept="application/json")
+    assert strange.status == 502
+    assert "Traceback" not in strange.body.decode()
+    assert stack.get(f"/archive/{archive['id']}").json()["status"] == "stopped"

@@ -89,3 +89,12 @@ def test_a_token_signed_with_the_public_key_as_an_hmac_secret_is_refused(stack: 
     )
     assert answer.status == 401
     assert list(stack.sdk().list_archives(session_id=session["sessionId"])) == []
+
+
+@VONAGE
+def test_a_vonage_application_reads_why_a_recording_failed(stack: Stack) -> None:
+    """OpenTok's own archive JSON is read with the SDK's Vonage headers and endpoint."""
+    archive = stack.failed_recording("vonage")
+    view = stack.get(f"/archive/{archive['id']}/view", accept="application/json")
+    assert view.status == 409
+    assert stack.get(f"/archive/{archive['id']}").json()["reason"]

@@ -1,7 +1,8 @@
 """DELETE /archive/{archiveId}: deletes the recording everywhere it is kept.
 
 OpenTok's archive first (it refuses while recording), then our copy in S3, then the record
-is marked deleted: the record stays, so that the history says what became of it.
+is marked deleted: the record stays, so that the history says what became of it. A failed or
+expired archive has nothing left at OpenTok to delete: only our copy, if any, and the record.
 In `host` control, for hosts only (the host key).
 """
 
@@ -15,11 +16,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from recording import api, archives, hosts, recordings, validation
 from recording.errors import Conflict, NotFound
 from recording.observability import tracer
-from recording.opentok_client import calling_opentok, client
+from recording.opentok_client import calling_opentok, client, read_archive
 
 logger = Logger()
 metrics = Metrics()
 app = api.resolver()
+
+# OpenTok keeps no file of these, and refuses (409, 15004) to delete a failed one.
+NOTHING_AT_OPENTOK = ("failed", "expired")
 
 
 @app.delete("/archive/<archive_id>")
@@ -32,18 +36,29 @@ def delete_archive(archive_id: str) -> dict[str, Any]:
         return archives.public(archive)
     if archive["statusRank"] < archives.STATUS_RANK["stopped"]:
         raise Conflict("the archive is still recording: stop it first")
-    try:
-        with calling_opentok("delete the archive"):
-            client().delete_archive(archive["id"])
-    except NotFound:
-        logger.info("OpenTok had deleted the archive already", extra={"archive_id": archive_id})
-    except Conflict:
-        # OpenTok keeps an archive it is still processing; deleting ours now would race it.
-        raise Conflict("OpenTok is still processing the archive: try again shortly") from None
+    if archive["status"] not in NOTHING_AT_OPENTOK:
+        archive = _delete_at_opentok(archive)
     if archive.get("s3Key"):
         recordings.delete(archive["s3Key"])
     metrics.add_metric(name="ArchiveDeleted", unit=MetricUnit.Count, value=1)
     return archives.public(archives.mark_deleted(archive["id"]))
+
+
+def _delete_at_opentok(archive: dict[str, Any]) -> dict[str, Any]:
+    """Deletes OpenTok's archive; returns ours, as OpenTok last described it."""
+    opentok_client = client()
+    try:
+        with calling_opentok("delete the archive"):
+            opentok_client.delete_archive(archive["id"])
+    except NotFound:
+        logger.info("OpenTok had deleted the archive already", extra={"archive_id": archive["id"]})
+    except Conflict:
+        # Refused: still processing (deleting ours now would race it), or failed or expired
+        # meanwhile, with nothing to delete. Its status says which.
+        archive = archives.record(read_archive(archive["id"], opentok_client))
+        if archive["status"] not in (*NOTHING_AT_OPENTOK, "deleted"):
+            raise Conflict("OpenTok is still processing the archive: try again shortly") from None
+    return archive
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -48,11 +48,10 @@ def _adopt(archive_id: str, key: str, size: int) -> tuple[dict | None, bool]:
     """Creates the record of a recording OpenTok made without us (automatic archiving)."""
     # Imported here: only recordings we never started need the SDK, and it is slow to load.
     from recording.errors import NotFound
-    from recording.opentok_client import archive_fields, calling_opentok, client
+    from recording.opentok_client import read_archive
 
     try:
-        with calling_opentok("read the archive"):
-            fields = archive_fields(client().get_archive(archive_id))
+        fields = read_archive(archive_id)
     except NotFound:
         logger.warning(
             "OpenTok does not know the uploaded archive", extra={"archive_id": archive_id}

@@ -1,6 +1,9 @@
 """POST /archive/start: starts recording a session (JSON or form body, as the samples send).
 
 In `host` control, only with a moderator token for that session (from the room route).
+Already recording: the recording under way. Nobody connected yet, or a relayed session:
+a 409 that says so, since OpenTok records neither; in ArchiveMode `always`, with no automatic
+recording under way yet, a 409 that says the room records by itself.
 """
 
 from typing import Any
@@ -11,7 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, archives, moderators, validation
+from recording import api, archives, config, moderators, validation
 from recording.errors import BadRequest, Conflict
 from recording.observability import tracer
 from recording.opentok_client import archive_fields, calling_opentok, client
@@ -21,6 +24,15 @@ metrics = Metrics()
 app = api.resolver()
 
 RECORDING = ("started", "paused")
+NOBODY_CONNECTED = (
+    "nobody is connected to the session yet (OpenTok says the same of a session it does not"
+    " know): join the session first, then start recording"
+)
+RELAYED = "the session is relayed (peer-to-peer): OpenTok records only routed sessions"
+AUTOMATIC = (
+    "this room records automatically: recording starts when someone shares their camera,"
+    " and ends when everyone leaves"
+)
 
 
 @app.post("/archive/start")
@@ -29,14 +41,39 @@ def start_archive() -> dict[str, Any]:
     options = _archive_options(api.request_fields(app.current_event))
     moderators.require_session(host, options["session_id"], "start this recording")
     opentok_client = client()
-    try:
-        with calling_opentok("start the archive"):
-            started = opentok_client.start_archive(**options)
-    except Conflict:
+    with calling_opentok("start the archive"):
+        started = _start(opentok_client, options)
+    if started is None:
         # Already being recorded, most often by a double click: answer with that recording.
         return archives.public(_recording_of(opentok_client, options["session_id"]))
     metrics.add_metric(name="ArchiveStarted", unit=MetricUnit.Count, value=1)
     return archives.public(archives.record(archive_fields(started)))
+
+
+def _start(opentok_client: opentok.Client, options: dict[str, Any]) -> opentok.Archive | None:
+    """The started archive, or None when the session is being recorded already.
+
+    The SDK passes on little of OpenTok's refusals (contract §5), so they are told apart by
+    what is left: a 404 becomes NotFoundError("Session not found") without OpenTok's body, and
+    means nobody connected as much as an unknown session; older answers gave a 400 with
+    "No clients are actively connected" (RequestError with that message). A 409 becomes
+    ArchiveError with OpenTok's message but not its code, and only the message tells a relayed
+    session (15008, "Only routed sessions...") from one recorded already (15001).
+    """
+    try:
+        return opentok_client.start_archive(**options)
+    except opentok.exceptions.NotFoundError:
+        raise Conflict(NOBODY_CONNECTED) from None
+    except opentok.exceptions.ArchiveError as error:
+        message = str(error).lower()
+        if "routed" in message or "relayed" in message or "media router" in message:
+            raise Conflict(RELAYED) from None
+        return None
+    except opentok.exceptions.RequestError as error:
+        message = str(error.args[0] if error.args else "").lower()
+        if len(error.args) < 2 and "clients" in message and "connected" in message:
+            raise Conflict(NOBODY_CONNECTED) from None
+        raise
 
 
 def _archive_options(fields: dict[str, Any]) -> dict[str, Any]:
@@ -69,6 +106,8 @@ def _recording_of(opentok_client: opentok.Client, session_id: str) -> dict[str, 
     for archive in listed:
         if archive.status in RECORDING:
             return archives.record(archive_fields(archive))
+    if config.ARCHIVE_MODE == "always":  # OpenTok refuses a manual start there (contract §5)
+        raise Conflict(AUTOMATIC)
     raise Conflict("the session's recording ended while this one was being started; try again")
 
 

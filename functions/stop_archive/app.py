@@ -1,6 +1,7 @@
 """POST /archive/{archiveId}/stop: stops a recording; stopping it again answers its state.
 
-In `host` control, only with a moderator token for the archive's session.
+In `host` control, only with a moderator token for the archive's session. Automatic recordings
+(ArchiveMode `always`) cannot be stopped: a 409 says so, and nothing changes.
 """
 
 from typing import Any
@@ -10,14 +11,20 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, archives, moderators, validation
+from recording import api, archives, config, moderators, validation
 from recording.errors import Conflict
 from recording.observability import tracer
-from recording.opentok_client import archive_fields, calling_opentok, client
+from recording.opentok_client import archive_fields, calling_opentok, client, read_archive
 
 logger = Logger()
 metrics = Metrics()
 app = api.resolver()
+
+RECORDING = ("started", "paused")
+AUTOMATIC = (
+    "this room records automatically: automatic recordings end when everyone leaves the"
+    " session, and cannot be stopped"
+)
 
 
 @app.post("/archive/<archive_id>/stop")
@@ -27,25 +34,26 @@ def stop_archive(archive_id: str) -> dict[str, Any]:
     api.request_fields(app.current_event)  # no fields are used, but a malformed body is refused
     known = archives.get(archive_id)
     if host is not None:
-        if known is not None:
-            session_id = known["sessionId"]
-        else:  # not started through us, or its start timed out: OpenTok knows its session
-            with calling_opentok("read the archive"):
-                session_id = client().get_archive(archive_id).session_id
+        # Not started through us, or its start timed out: OpenTok knows its session.
+        session_id = known["sessionId"] if known else read_archive(archive_id)["sessionId"]
         moderators.require_session(host, session_id, "stop this recording")
     if known and known["statusRank"] >= archives.STATUS_RANK["stopped"]:
         return archives.public(known)
+    if config.ARCHIVE_MODE == "always":
+        raise Conflict(AUTOMATIC)
     opentok_client = client()
     try:
         with calling_opentok("stop the archive"):
-            stopped = opentok_client.stop_archive(archive_id)
+            stopped = archive_fields(opentok_client.stop_archive(archive_id))
     except Conflict:
-        # Stopped already (by another click, or by OpenTok when everyone left).
-        with calling_opentok("read the archive"):
-            stopped = opentok_client.get_archive(archive_id)
+        # Stopped already (by another click, or by OpenTok when everyone left): why, it says.
+        stopped = read_archive(archive_id, opentok_client)
     else:
+        if stopped["status"] in RECORDING:
+            # An automatic archive, whatever this stack's mode: OpenTok's stop has no effect.
+            raise Conflict(AUTOMATIC)
         metrics.add_metric(name="ArchiveStopped", unit=MetricUnit.Count, value=1)
-    return archives.public(archives.record(archive_fields(stopped)))
+    return archives.public(archives.record(stopped))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -69,11 +69,10 @@ def _ask_opentok(archive_id: str) -> tuple[dict[str, Any], str | None]:
 
     Imported here, not at the top: the ready path, which is most views, never needs the SDK.
     """
-    from recording.opentok_client import archive_fields, calling_opentok, client
+    from recording.opentok_client import read_archive
 
-    with calling_opentok("read the archive"):
-        found = client().get_archive(archive_id)
-    return archives.record(archive_fields(found)), found.url
+    found = read_archive(archive_id)  # OpenTok's own JSON: a failed archive's reason with it
+    return archives.record(found), found.get("url")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

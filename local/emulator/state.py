@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 import uuid
@@ -23,7 +24,31 @@ from .models import ACTIVE, END_OF_EVENTS, EVENT_BACKLOG, Archive, Connection, S
 
 log = logging.getLogger(__name__)
 
-DELETABLE = ("available", "uploaded")
+# Contract §5: what OpenTok answers when it refuses, with its own codes where one is known.
+DELETABLE = ("available", "uploaded", "deleted")
+ARCHIVE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+INVALID_SESSION = "You do not pass in a session ID or you pass in an invalid session ID."
+NO_SESSION = (
+    "The session does not exist, or the session exists but there are no clients connected to it."
+)
+RELAYED = "Only routed sessions are allowed to initiate archives."
+ALREADY_RECORDING = (
+    "The session is already being recorded: only a unique multiArchiveTag starts another archive."
+)
+INVALID_ARCHIVE = "You do not pass in a session ID or you pass in an invalid archive ID."
+UNKNOWN_ARCHIVE = "Not found. You passed in an invalid archive ID."
+NOT_RECORDING = (
+    "You can only stop an archive that has one of the following statuses: "
+    "started OR paused OR stopped"
+)
+NOT_DELETABLE = (
+    "You can only delete an archive that has one of the following statuses: "
+    "available OR uploaded OR deleted"
+)
+RELAYED_CODE = 15008
+ALREADY_RECORDING_CODE = 15001
+NOT_RECORDING_CODE = 15002
+NOT_DELETABLE_CODE = 15004
 DOWNLOAD_LINK_SECONDS = 600  # OpenTok's download links last 10 minutes.
 MAX_LIST_COUNT = 1000
 
@@ -83,10 +108,10 @@ class EmulatorState:
 
     def _session(self, session_id: object) -> Session:
         if not auth.is_well_formed_session_id(session_id):
-            raise ApiError(400, "Invalid session ID.")
+            raise ApiError(400, INVALID_SESSION)
         session = self.sessions.get(str(session_id))
         if session is None:
-            raise ApiError(404, "Not found. No session with this ID exists in this project.")
+            raise ApiError(404, NO_SESSION)
         return session
 
     # Connections and streams
@@ -211,20 +236,20 @@ class EmulatorState:
         with self.lock:
             session = self._session(wanted["session_id"])
             if not session.routed:
-                raise ApiError(400, "Bad request. You cannot archive relayed sessions.")
+                raise ApiError(409, RELAYED, code=RELAYED_CODE)
             if not session.connections:
-                raise ApiError(
-                    400, "Bad request. No clients are actively connected to the session."
-                )
-            self._check_no_conflict(session.session_id, wanted["multi_archive_tag"])
+                # The same 404 as an unknown session (SPEC); older docs said 400 (contract §5).
+                raise ApiError(404, NO_SESSION)
+            self._check_no_conflict(session, wanted["multi_archive_tag"])
             archive = self._begin(session, **wanted)
             return self.archive_json(archive)
 
-    def _check_no_conflict(self, session_id: str, tag: str | None) -> None:
-        # Only distinct multiArchiveTags let a session record several archives at once.
-        for archive in self._active_archives(session_id):
-            if tag is None or archive.multi_archive_tag == tag:
-                raise ApiError(409, "Conflict. The session is already being recorded.")
+    def _check_no_conflict(self, session: Session, tag: str | None) -> None:
+        # Only distinct multiArchiveTags let a session record several archives at once, and
+        # an always-archived session is recorded already, whether or not anyone publishes yet.
+        taken = [a.multi_archive_tag for a in self._active_archives(session.session_id)]
+        if (tag is None and (taken or session.archive_mode == "always")) or tag in taken:
+            raise ApiError(409, ALREADY_RECORDING, code=ALREADY_RECORDING_CODE)
 
     def _start_automatic_archive(self, session: Session) -> None:
         self._begin(
@@ -253,11 +278,16 @@ class EmulatorState:
         with self.lock:
             archive = self._archive(archive_id)
             if archive.status not in ACTIVE:
-                raise ApiError(
-                    409, "Conflict. You are trying to stop an archive that is not recording."
-                )
-            self._stop(archive, "user initiated")
+                raise ApiError(409, NOT_RECORDING, code=NOT_RECORDING_CODE)
+            if not self._is_automatic(archive):
+                self._stop(archive, "user initiated")
+            # An automatic archive keeps recording: "no effect" (SPEC), answered as it stands.
             return self.archive_json(archive)
+
+    def _is_automatic(self, archive: Archive) -> bool:
+        # In an always-archived session only a tagged archive was started by hand.
+        session = self.sessions[archive.session_id]
+        return session.archive_mode == "always" and archive.multi_archive_tag is None
 
     def _stop(self, archive: Archive, reason: str) -> None:
         self._change(archive, "stopped", reason)
@@ -337,9 +367,11 @@ class EmulatorState:
         ]
 
     def _archive(self, archive_id: str) -> Archive:
-        archive = self.archives.get(archive_id)
+        if not ARCHIVE_ID.fullmatch(archive_id):
+            raise ApiError(400, INVALID_ARCHIVE)
+        archive = self.archives.get(archive_id.lower())
         if archive is None:
-            raise ApiError(404, "Not found. No archive with this ID exists in this project.")
+            raise ApiError(404, UNKNOWN_ARCHIVE)
         return archive
 
     def get_archive(self, archive_id: str, base_url: str | None = None) -> dict:
@@ -361,10 +393,12 @@ class EmulatorState:
         with self.lock:
             archive = self._archive(archive_id)
             if archive.status not in DELETABLE:
-                raise ApiError(
-                    409, "Conflict. Only an archive that is available or uploaded can be deleted."
-                )
-            del self.archives[archive_id]
+                raise ApiError(409, NOT_DELETABLE, code=NOT_DELETABLE_CODE)
+            # Kept, as deleted, so that deleting it again answers 204 (15004 counts it deletable).
+            # No callback: `deleted` is no status of the callback's enum (contract §3).
+            if archive.status != "deleted":
+                archive.file = None
+                archive.set_status("deleted")
 
     def archive_file(self, archive_id: str) -> tuple[bytes, str, str]:
         """(body, content type, file name) of an archive served by the emulator."""

@@ -8,6 +8,10 @@
  *
  * Who may press them is the server's to say: with ArchiveControl `host`, only the host (who
  * opened the host link) gets a moderator token and sees the controls; in `open`, everyone.
+ * With ArchiveMode `always` nobody does: the room records by itself, and the page says so.
+ *
+ * When OpenTok stops a recording itself (too long, nobody publishing, everyone gone), the
+ * page reads the archive's reason and says it in plain words.
  */
 (function () {
   'use strict';
@@ -22,6 +26,15 @@
   const MAX_ARCHIVE_NAME = 80;
   // A late joiner asks the server when the recording began; clocks differ by a little.
   const CLOCK_SKEW_TOLERANCE_MS = 3000;
+  // Why OpenTok stopped a recording nobody here stopped: its `reason`, in plain words.
+  const STOP_REASONS = {
+    'maximum duration exceeded': 'it reached the longest recording OpenTok makes.',
+    'maximum idle time exceeded': 'nobody shared a camera or microphone for too long.',
+    'session ended': 'everyone left the call.'
+  };
+  // The archive's reason arrives with its status; look a few times, a second apart.
+  const STOP_REASON_TRIES = 5;
+  const STOP_REASON_WAIT_MS = 1000;
 
   const el = {
     roomName: document.getElementById('room-name'),
@@ -37,6 +50,8 @@
     elapsed: document.getElementById('recording-elapsed'),
     viewLink: document.getElementById('view-link'),
     hostOnly: document.getElementById('host-only-note'),
+    automatic: document.getElementById('automatic-note'),
+    stopReason: document.getElementById('stop-reason'),
     invite: document.getElementById('invite'),
     historyLink: document.getElementById('history-link'),
     recordingHint: document.getElementById('recording-hint'),
@@ -51,6 +66,7 @@
     token: null,
     role: null, // 'moderator' for the host, 'publisher' for everyone else
     control: null, // 'host' or 'open', as the server says
+    mode: null, // 'manual' or 'always' (the room records by itself), as the server says
     connected: false,
     publisher: null,
     publisherReady: false,
@@ -153,6 +169,7 @@
     state.token = credentials.token;
     state.role = credentials.role || 'publisher';
     state.control = credentials.archiveControl || 'open';
+    state.mode = credentials.archiveMode || 'manual';
 
     const session = OT.initSession(credentials.apiKey, credentials.sessionId);
     state.session = session;
@@ -392,6 +409,10 @@
     return state.control === 'open' || state.role === 'moderator';
   }
 
+  function recordsItself() {
+    return state.mode === 'always';
+  }
+
   async function stoppedAlready(archiveId) {
     try {
       const archive = await api.get(`/archive/${encodeURIComponent(archiveId)}`);
@@ -439,6 +460,7 @@
     const startedByUs = state.pending === 'start';
     if (state.pending === 'start') settlePending();
     setRecording({id, name: name || '', since: Date.now()});
+    el.stopReason.hidden = true;
     announce('Recording started.');
     if (createdAt) {
       adjustStart(id, createdAt);
@@ -449,11 +471,34 @@
 
   function recordingStopped(id, name) {
     if (state.recording && state.recording.id !== id) return; // not the one we show
+    const stoppedHere = state.pending === 'stop';
     if (state.pending) settlePending();
     setRecording(null);
     state.lastStopped = {id, name: name || ''};
     announce('Recording stopped. It is being processed; use View recording to watch it.');
     render();
+    if (!stoppedHere) explainStop(id);
+  }
+
+  // Somebody pressed Stop, or OpenTok stopped it: only the archive's reason tells which.
+  async function explainStop(id) {
+    for (let attempt = 0; attempt < STOP_REASON_TRIES; attempt += 1) {
+      let archive;
+      try {
+        archive = await api.get(`/archive/${encodeURIComponent(id)}`);
+      } catch (ignored) {
+        return; // a nicety: the View link works all the same
+      }
+      const words = STOP_REASONS[archive.reason];
+      if (words) {
+        if (!state.lastStopped || state.lastStopped.id !== id || state.recording) return;
+        el.stopReason.textContent = `The recording stopped on its own: ${words}`;
+        el.stopReason.hidden = false;
+        return;
+      }
+      if (archive.reason) return; // stopped by a person ("user initiated")
+      await new Promise((resolve) => setTimeout(resolve, STOP_REASON_WAIT_MS));
+    }
   }
 
   // Someone else started it, perhaps long before we joined: ask when, to show the true time.
@@ -490,8 +535,9 @@
     const {connected, recording, pending} = state;
     const known = state.control !== null; // until the room answers, nothing is shown either way
     // Participants still see the indicator and the View link, only not the buttons.
-    el.start.hidden = el.stop.hidden = known && !canControl();
-    el.hostOnly.hidden = !known || canControl();
+    el.start.hidden = el.stop.hidden = known && (!canControl() || recordsItself());
+    el.hostOnly.hidden = !known || canControl() || recordsItself();
+    el.automatic.hidden = !known || !recordsItself();
     // The history is the host's in `host` mode: participants are not sent to a refusal.
     el.historyLink.hidden = el.recordingHint.hidden = known && !canControl();
     el.invite.hidden = !(state.role === 'moderator' && state.control === 'host');

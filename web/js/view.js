@@ -22,6 +22,10 @@
   const MAX_PLAYER_RETRIES = 3;
 
   const STAGES = ['recording', 'processing', 'uploading', 'ready'];
+  // OpenTok's reasons for a failed recording, where its own words say little.
+  const FAILURE_REASONS = {
+    failure: 'OpenTok could not produce or store the video'
+  };
 
   const el = {
     title: document.getElementById('title'),
@@ -141,7 +145,7 @@
 
     switch (archive.status) {
       case 'failed':
-        finish('failed', `This recording failed${archive.reason ? `: ${archive.reason}` : ''}. ` +
+        finish('failed', `This recording failed${failureReason(archive)}. ` +
           'There is no video to watch.');
         return;
       case 'expired':
@@ -168,6 +172,11 @@
     }
     setStatus(waitingText(archive), 'info', true);
     scheduleNext();
+  }
+
+  function failureReason(archive) {
+    const reason = archive.reason && (FAILURE_REASONS[archive.reason] || archive.reason);
+    return reason ? `: ${reason}` : '';
   }
 
   function stageOf(archive) {

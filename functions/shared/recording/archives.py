@@ -69,7 +69,9 @@ def record(fields: dict[str, Any]) -> dict[str, Any]:
     if rank is None:
         raise ValueError(f"unknown archive status {status!r}")
     now = now_ms()
-    values = {f":{name}": fields.get(name) for name in OPENTOK_FIELDS if name != "id"}
+    # A read that does not know the reason (the SDK's Archive drops it) keeps the one we have.
+    names = [n for n in OPENTOK_FIELDS if n != "reason" or fields.get("reason") is not None]
+    values = {f":{name}": fields.get(name) for name in names if name != "id"}
     values |= {
         ":id": fields["id"],
         ":rank": rank,
@@ -78,7 +80,7 @@ def record(fields: dict[str, Any]) -> dict[str, Any]:
         ":now": now,
         ":false": False,
     }
-    assignments = [f"#{name} = :{name}" for name in OPENTOK_FIELDS]
+    assignments = [f"#{name} = :{name}" for name in names]
     assignments += [
         "statusRank = :rank",
         "kind = :kind",
@@ -94,7 +96,7 @@ def record(fields: dict[str, Any]) -> dict[str, Any]:
             "SET " + ", ".join(assignments),
             "attribute_not_exists(pk) OR statusRank <= :rank",
             values,
-            {f"#{name}": name for name in OPENTOK_FIELDS},
+            {f"#{name}": name for name in names},
         )
     except table.ConditionFailed:
         stored = get(fields["id"])

@@ -32,6 +32,17 @@ snapstart.register()
 
 DEFAULT_API_URL = "https://api.opentok.com"
 RETRY_AFTER = {"Retry-After": "5"}
+# The statuses OpenTok gives an archive (contract §3), `deleted` included.
+ARCHIVE_STATUSES = (
+    "started",
+    "paused",
+    "stopped",
+    "uploaded",
+    "available",
+    "expired",
+    "failed",
+    "deleted",
+)
 
 
 def credentials() -> dict[str, str]:
@@ -92,6 +103,44 @@ def archive_fields(archive: opentok.Archive) -> dict[str, Any]:
         "reason": getattr(archive, "reason", None),
         "url": archive.url,
     }
+
+
+def read_archive(archive_id: str, sdk: opentok.Client | None = None) -> dict[str, Any]:
+    """OpenTok's own JSON of an archive, for what the SDK's Archive drops: `reason` (why it
+    stopped or failed), `sha256sum`, `updatedAt` (contract §3).
+
+    Read through the SDK's own endpoint, headers, timeout and proxies, so it goes wherever the
+    SDK goes (OpenTok or Vonage credentials, OPENTOK_API_URL); refusals mean what they mean in
+    `calling_opentok`. Returned as OpenTok sent it: the names of `archive_fields` and more,
+    createdAt to the millisecond.
+    """
+    sdk = sdk or client()
+    with calling_opentok("read the archive"):
+        response = requests.get(
+            sdk.endpoints.get_archive_url(archive_id),
+            headers=sdk.get_headers(),
+            proxies=sdk.proxies,
+            timeout=sdk.timeout,
+        )
+        # As the SDK's get_archive sorts OpenTok's answers.
+        if response.status_code == 403:
+            raise opentok.exceptions.AuthError()
+        if response.status_code == 404:
+            raise opentok.exceptions.NotFoundError("Archive not found")
+        if not response.ok:
+            raise opentok.exceptions.RequestError("unexpected answer", response.status_code)
+        try:
+            archive = response.json()
+        except ValueError:
+            archive = None
+        if not (
+            isinstance(archive, dict)
+            and str(archive.get("id")).lower() == archive_id.lower()
+            and archive.get("status") in ARCHIVE_STATUSES
+            and isinstance(archive.get("createdAt"), int)
+        ):
+            raise opentok.exceptions.OpenTokException("OpenTok's answer is not the archive asked")
+    return archive
 
 
 @contextmanager

@@ -37,10 +37,12 @@ def answer(joined: dict[str, str]) -> api.Response:
 
 
 def join(room: str, *, host: bool = False) -> dict[str, str]:
-    """What a page needs to join the room: `{apiKey, sessionId, token, role, archiveControl}`.
+    """What a page needs to join the room:
+    `{apiKey, sessionId, token, role, archiveControl, archiveMode}`.
 
     Hosts get a moderator token, which also lets them start and stop the room's recording;
-    everyone else a publisher token.
+    everyone else a publisher token. In archiveMode `always` the room records by itself, and
+    nobody starts or stops it.
     """
     client = opentok_client.client()
 
@@ -63,4 +65,5 @@ def join(room: str, *, host: bool = False) -> dict[str, str]:
         "token": token,
         "role": role.value,
         "archiveControl": config.ARCHIVE_CONTROL,
+        "archiveMode": config.ARCHIVE_MODE,
     }
