@@ -142,6 +142,17 @@ def test_a_forged_callback_body_stores_only_what_opentok_says(stack: Stack) -> N
     assert stored["url"] is None
 
 
+def test_a_callback_for_a_failed_recording_records_opentoks_reason(stack: Stack) -> None:
+    """Contract §3: the SDK's Archive drops `reason`; the callback reads OpenTok's own JSON."""
+    archive = stack.failed_recording()
+    said = stack.sdk().get_archive(archive["id"])
+    assert _callback(stack, {"id": archive["id"]})["status"] == "failed"
+    shown = stack.get(f"/archive/{archive['id']}").json()
+    assert (shown["status"], shown["ready"]) == ("failed", False)
+    assert shown["reason"]  # OpenTok's words, whatever this version of it says
+    assert said.status == "failed"
+
+
 def test_a_callback_for_an_archive_opentok_does_not_know_changes_nothing(stack: Stack) -> None:
     answer = stack.post("/archive/callback", {"id": "0b0b0b0b-1111-4222-8333-444455556666"})
     assert answer.status == 404

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from recording import api, archives, signed_callbacks, validation
 from recording.observability import tracer
-from recording.opentok_client import archive_fields, calling_opentok, client
+from recording.opentok_client import read_archive
 
 logger = Logger()
 app = api.resolver()
@@ -23,9 +23,8 @@ app = api.resolver()
 def archive_callback() -> dict[str, Any]:
     signed_callbacks.require_signature(app.current_event)
     archive_id = validation.archive_id(api.request_fields(app.current_event).get("id"))
-    with calling_opentok("read the archive"):
-        confirmed = client().get_archive(archive_id)
-    archive = archives.record(archive_fields(confirmed))
+    # OpenTok's own JSON, not the SDK's Archive: that drops `reason` (why it stopped or failed).
+    archive = archives.record(read_archive(archive_id))
     return {"id": archive["id"], "status": archive["status"], "ready": bool(archive.get("ready"))}
 
 
