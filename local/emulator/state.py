@@ -58,8 +58,8 @@ class EmulatorState:
 
     # Sessions
 
-    def create_session(self, form: dict[str, str]) -> list[dict]:
-        """POST /session/create with the SDK's form fields."""
+    def create_session(self, form: dict[str, str]) -> dict:
+        """POST /session/create with the SDK's form fields: the new session's record."""
         settings = options.session_options(form)
         session = Session(
             session_id=auth.new_session_id(self.api_key),
@@ -70,16 +70,24 @@ class EmulatorState:
         )
         with self.lock:
             self.sessions[session.session_id] = session
-        created = time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime())
-        return [
-            {
-                "session_id": session.session_id,
-                "project_id": self.api_key,
-                "partner_id": self.api_key,
-                "create_dt": created,
-                "media_server_url": "",
-            }
-        ]
+        # The fields and nulls of a session created in 2024 (contract §2, VPY create_session.json).
+        return {
+            "session_id": session.session_id,
+            "project_id": self.api_key,
+            "partner_id": self.api_key,
+            "create_dt": time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime()),
+            "session_status": None,
+            "status_invalid": None,
+            "media_server_hostname": None,
+            "messaging_server_url": None,
+            "messaging_url": None,
+            "symphony_address": None,
+            "properties": None,
+            "ice_server": None,
+            "session_segment_id": str(uuid.uuid4()),
+            "ice_servers": None,
+            "ice_credential_expiration": 86100,
+        }
 
     def _session(self, session_id: object) -> Session:
         if not auth.is_well_formed_session_id(session_id):

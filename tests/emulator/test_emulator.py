@@ -40,29 +40,6 @@ from tests.contract.support import (
 # Sessions
 
 
-def test_create_session_answers_like_opentok(emu, ot):
-    response = requests.post(
-        f"{emu.url}/session/create",
-        data={"p2p.preference": "disabled", "archiveMode": "manual"},
-        headers=project_headers(),
-    )
-
-    assert response.status_code == 200
-    assert response.headers["Content-Type"] == "application/json"
-    [session] = response.json()
-    assert session["session_id"].startswith("1_")
-    assert session["project_id"] == KEY
-    assert session["partner_id"] == KEY
-    assert set(session) == {
-        "session_id",
-        "project_id",
-        "partner_id",
-        "create_dt",
-        "media_server_url",
-    }
-    assert ot.generate_token(session["session_id"])  # the SDK accepts the id as ours
-
-
 def test_session_ids_are_unique_and_belong_to_the_key(ot):
     ids = {routed_session(ot) for _ in range(5)}
 
