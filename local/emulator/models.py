@@ -12,6 +12,8 @@ from . import media
 log = logging.getLogger(__name__)
 
 ACTIVE = ("started", "paused")
+# Statuses in which OpenTok has produced the file, so its duration and size are known.
+GENERATED = ("uploaded", "available", "expired", "failed")
 EVENT_BACKLOG = 1000  # Caps what piles up for a client that never reads its events.
 
 # Sentinel telling an event stream to end.
@@ -104,6 +106,7 @@ class Archive:
     status: str = "started"
     reason: str = ""
     size: int = 0
+    sha256sum: str = ""
     recorded_seconds: float = 0.0
     resumed_at: float = field(default_factory=time.time)
     pauses: int = 0
@@ -129,8 +132,8 @@ class Archive:
         self.updated_at = now_ms()
 
     def duration(self) -> int:
-        # OpenTok reports 0 until the recording ends.
-        return 0 if self.status in ACTIVE else round(self.recorded_seconds)
+        # OpenTok reports 0 until the file is generated (contract §3, SPEC).
+        return round(self.recorded_seconds) if self.status in GENERATED else 0
 
     def add_stream(self, stream_id: str) -> None:
         if stream_id not in self.stream_ids:

@@ -139,6 +139,14 @@ class OpenTokEmulator:
         """Join a session as a client would; returns the connection id."""
         return self.state.connect(session_id, token)["connectionId"]
 
+    def publish(self, connection_id: str, name: str = "camera") -> str:
+        """Publish a camera stream (audio and video) as a client would; returns its stream id."""
+        return self.state.publish(connection_id, {"name": name})["streamId"]
+
+    def unpublish(self, connection_id: str, stream_id: str) -> None:
+        """Stop publishing a stream as a client would."""
+        self.state.unpublish(connection_id, stream_id)
+
     def disconnect(self, connection_id: str) -> None:
         """Leave a session as a client would."""
         self.state.disconnect(connection_id)

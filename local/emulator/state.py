@@ -6,6 +6,7 @@ happens elsewhere and only comes back in to record its outcome.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import threading
@@ -327,6 +328,7 @@ class EmulatorState:
     ) -> None:
         with self.lock:
             archive.size = len(body) if body else 0
+            archive.sha256sum = hashlib.sha256(body).hexdigest() if body else ""
             archive.file = body if keep_file else None
             self._change(archive, status, reason)
 
@@ -358,11 +360,15 @@ class EmulatorState:
         offset = options.non_negative_int(query.get("offset"), "offset", default=0)
         count = options.non_negative_int(query.get("count"), "count", default=50)
         count = min(count, MAX_LIST_COUNT)
-        session_id = query.get("sessionId")
+        # The SDKs send sessionId, SPEC names it session_id: both are taken (contract §4).
+        session_id = query.get("sessionId") or query.get("session_id")
         with self.lock:
-            matching = [a for a in self.archives.values() if session_id in (None, "", a.session_id)]
+            # Newest first; archives made in the same millisecond keep the order they were made in.
+            newest_first = reversed(self.archives.values())
+            matching = [a for a in newest_first if session_id in (None, "", a.session_id)]
             matching.sort(key=lambda a: a.created_at, reverse=True)
             items = [self.archive_json(a, base_url) for a in matching[offset : offset + count]]
+        # count: every archive that matches, not just this page (contract §4 [conflict], SPEC).
         return {"count": len(matching), "items": items}
 
     def delete_archive(self, archive_id: str) -> None:
@@ -388,7 +394,7 @@ class EmulatorState:
         return {
             "id": archive.id,
             "status": archive.status,
-            "name": archive.name,
+            "name": archive.name or "",  # unnamed: "" (contract §3, RUBY)
             "sessionId": archive.session_id,
             "projectId": project,
             "partnerId": project,
@@ -401,9 +407,14 @@ class EmulatorState:
             "resolution": archive.resolution,
             "hasAudio": archive.has_audio,
             "hasVideo": archive.has_video,
+            "hasTranscription": False,
             "reason": archive.reason,
             "url": self._download_url(archive, base_url or self.base_url),
             "streams": [],
+            "sha256sum": archive.sha256sum,
+            "password": "",
+            **_when_set("maxBitrate", archive.max_bitrate),
+            **_when_set("multiArchiveTag", archive.multi_archive_tag),
         }
 
     def _download_url(self, archive: Archive, base_url: str) -> str | None:
@@ -434,3 +445,8 @@ class EmulatorState:
     def delete_storage(self) -> None:
         with self.lock:
             self.storage = None
+
+
+def _when_set(field_name: str, value: object) -> dict:
+    # Options the archive was started with appear in its JSON; unset ones are left out.
+    return {} if value is None else {field_name: value}

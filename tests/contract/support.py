@@ -40,6 +40,9 @@ ARCHIVE_FIELDS = {
     "reason",
     "url",
     "streams",
+    "hasTranscription",
+    "sha256sum",
+    "password",
 }
 
 
