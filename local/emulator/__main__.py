@@ -22,7 +22,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--s3-endpoint-url", default=None, help="default S3 endpoint for uploads")
     parser.add_argument("--callback-url", default=None, help="where archive status is POSTed")
     parser.add_argument("--processing-delay", type=float, default=1.0, help="seconds")
-    parser.add_argument("--auto-stop-delay", type=float, default=60.0, help="seconds")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="OpenTok seconds per real second for OpenTok's timers (1 = real time)",
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -44,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         processing_delay=args.processing_delay,
         s3_endpoint_url=args.s3_endpoint_url,
         callback_url=args.callback_url,
-        auto_stop_delay=args.auto_stop_delay,
+        time_scale=args.time_scale,
     )
     try:
         emulator.start()

@@ -32,6 +32,9 @@ class OpenTokEmulator:
     """A local stand-in for the OpenTok REST API that the real `opentok` SDK can talk to.
 
     Point the SDK at it with ``opentok.Client(api_key, api_secret, api_url=emu.url)``.
+    `time_scale` is how many OpenTok seconds pass per real second for OpenTok's own timers
+    (the 60 s after the last client leaves, the 4 h limit, 72 h availability...; 1 = real
+    time); `processing_delay` is real seconds, the time OpenTok takes to produce a file.
     """
 
     def __init__(
@@ -44,7 +47,7 @@ class OpenTokEmulator:
         processing_delay: float = 1.0,
         s3_endpoint_url: str | None = None,
         callback_url: str | None = None,
-        auto_stop_delay: float = 60.0,
+        time_scale: float = 1.0,
         keepalive_interval: float = 15.0,
     ) -> None:
         self.api_key = str(api_key)
@@ -65,7 +68,7 @@ class OpenTokEmulator:
             api_secret=api_secret,
             scheduler=self._scheduler,
             processing_delay=processing_delay,
-            auto_stop_delay=auto_stop_delay,
+            time_scale=time_scale,
             s3_endpoint_url=s3_endpoint_url,
         )
         self.state.on_archive_status = self._archive_status_changed
