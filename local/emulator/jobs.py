@@ -1,4 +1,4 @@
-"""Background work: delayed jobs (processing, auto-stop) and status callbacks."""
+"""Background work: delayed jobs (processing, OpenTok's timers) and status callbacks."""
 
 from __future__ import annotations
 

@@ -587,6 +587,8 @@ def test_command_line_runs_until_signalled(signal_number):
         KEY,
         "--api-secret",
         SECRET,
+        "--time-scale",
+        "60",
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
