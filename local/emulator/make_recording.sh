@@ -16,6 +16,7 @@ ffmpeg -hide_banner -loglevel error -y \
   -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=3" \
   -c:v libvpx -b:v 60k -deadline good -cpu-used 0 \
   -c:a libopus -b:a 24k -ac 1 \
+  -fflags +bitexact -flags:v +bitexact -flags:a +bitexact \
   -shortest "$here/recording.webm"
 for file in "$here/recording.mp4" "$here/recording.webm"; do
   ffprobe -v error -show_entries stream=codec_name,width,height,duration -of compact "$file"
