@@ -202,7 +202,8 @@ class Stack:
         return self.functions.invoke(function, event)
 
     def join(self, room: str = "standup", *, host: bool = True) -> dict[str, Any]:
-        """Joins a room like a page does: its session, a token, and a connection to OpenTok.
+        """Joins a room like a page does: its session, a token, a connection to OpenTok, and
+        the camera published (an archive records, rather than pauses, while someone publishes).
 
         As the host (with the host key) unless `host=False`, as a participant then.
         """
@@ -210,6 +211,7 @@ class Stack:
         assert joined.status == 200, joined.body
         session = joined.json()
         session["connectionId"] = self.opentok.connect(session["sessionId"], session["token"])
+        session["streamId"] = self.publish(session["connectionId"])
         return session
 
     def record(self, room: str = "standup", **options: Any) -> dict[str, Any]:
@@ -267,7 +269,7 @@ def emulator(request: pytest.FixtureRequest) -> Iterator[OpenTokEmulator]:
         api_key=credentials.get("api_key", API_KEY),
         api_secret=credentials.get("api_secret") or secrets.token_hex(20),
         processing_delay=0.05,
-        auto_stop_delay=0.2,
+        time_scale=300,  # OpenTok's 60 s after the last client leaves take 0.2 s
     ) as emulator:
         yield emulator
 

@@ -255,7 +255,8 @@ def test_start_api_serves_a_session_and_records_through_it(
     try:
         session = _wait_for_session(url, server, log)
         assert session["apiKey"] == sam_stack.opentok.api_key
-        sam_stack.opentok.connect(session["sessionId"], session["token"])
+        connection = sam_stack.opentok.connect(session["sessionId"], session["token"])
+        sam_stack.publish(connection)  # as the page does: OpenTok records while someone publishes
         # The host's page: the same room with the host key, and its moderator token.
         hosting = requests.get(
             f"{url}/room/session", headers={"x-host-key": sam_stack.host_key}, timeout=60

@@ -145,7 +145,7 @@ class Stack:
             api_key=API_KEY,
             api_secret=self.api_secret,
             processing_delay=NEVER,
-            auto_stop_delay=NEVER,
+            time_scale=60 / NEVER,  # OpenTok's timers, the 60 s ones first, never fire in a run
             s3_endpoint_url=os.environ.get("AWS_ENDPOINT_URL"),
         ).start()
         import opentok

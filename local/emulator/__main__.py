@@ -31,7 +31,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--callback-signature-secret", default=None, help="sign callbacks with this secret"
     )
     parser.add_argument("--processing-delay", type=float, default=1.0, help="seconds")
-    parser.add_argument("--auto-stop-delay", type=float, default=60.0, help="seconds")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="OpenTok seconds per real second for OpenTok's timers (1 = real time)",
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -55,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         callback_url=args.callback_url,
         callback_retries=args.callback_retries,
         callback_signature_secret=args.callback_signature_secret,
-        auto_stop_delay=args.auto_stop_delay,
+        time_scale=args.time_scale,
     )
     try:
         emulator.start()

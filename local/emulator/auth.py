@@ -18,6 +18,8 @@ CLIENT_ROLES = frozenset({"subscriber", "publisher", "publisheronly", "moderator
 PUBLISHING_ROLES = frozenset({"publisher", "publisheronly", "moderator"})
 
 LEGACY_SENTINEL = "T1=="
+# OpenTok refuses a project JWT meant to live longer than 5 minutes (REST "Authentication").
+MAX_JWT_LIFETIME = 300
 
 
 class AuthFailed(Exception):
@@ -70,11 +72,15 @@ def verify_project_jwt(token: str | None, api_key: str, api_secret: str) -> None
     """Check an X-OPENTOK-AUTH header value the way the OpenTok REST API does."""
     if not token:
         raise AuthFailed("Authentication failed. Missing X-OPENTOK-AUTH header.")
+    # OpenTok finds the project by the issuer before it checks the signature with its secret.
+    if str(_unverified_claims(token).get("iss")) != api_key:
+        raise AuthFailed("Issuer not found")  # OpenTok's own words (contract §1, RUBY)
     claims = _decode_hs256(token, api_secret, required=("exp", "iss", "ist"))
-    if str(claims["iss"]) != api_key:
-        raise AuthFailed("Authentication failed. The JWT issuer is not this project's API key.")
     if claims["ist"] != "project":
         raise AuthFailed("Authentication failed. The JWT ist claim must be 'project'.")
+    issued_at = claims.get("iat", time.time())
+    if claims["exp"] - issued_at > MAX_JWT_LIFETIME:
+        raise AuthFailed("Authentication failed. The JWT must expire within 5 minutes of iat.")
 
 
 def verify_client_token(token: str, session_id: str, api_key: str, api_secret: str) -> ClientGrant:
@@ -104,6 +110,14 @@ def verify_client_token(token: str, session_id: str, api_key: str, api_secret: s
         raise AuthFailed(f"Invalid token: unknown role {role!r}.")
     data = claims.get("connection_data")
     return ClientGrant(role=role, data=data if isinstance(data, str) else None)
+
+
+def _unverified_claims(token: str) -> dict:
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as error:
+        raise AuthFailed(f"Authentication failed. Invalid JWT: {error}.") from error
+    return claims if isinstance(claims, dict) else {}
 
 
 def _decode_hs256(token: str, secret: str, required: tuple[str, ...]) -> dict:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
+from xml.sax.saxutils import escape
 
 from . import auth, media
 from .errors import ApiError
@@ -310,7 +311,12 @@ class Handler(BaseHTTPRequestHandler):
         except UnicodeDecodeError as error:
             raise ApiError(400, "Bad request. The body is not valid UTF-8.") from error
         form = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
-        self._send_json(200, self.state.create_session(form))
+        session = self.state.create_session(form)
+        # JSON only for those who ask; everyone else gets the older XML (contract §2, RUBY).
+        if "application/json" in (self.headers.get("Accept") or ""):
+            self._send_json(200, [session])
+        else:
+            self._send(200, _session_xml(session), "text/xml")
 
     def _start_archive(self) -> None:
         self._send_json(200, self.state.start_archive(self._json_body()))
@@ -438,6 +444,14 @@ class Handler(BaseHTTPRequestHandler):
     def _write_chunk(self, text: str) -> None:
         self.wfile.write(text.encode())
         self.wfile.flush()
+
+
+def _session_xml(session: dict) -> bytes:
+    fields = "".join(
+        f"<{name}>{escape(str(session[name]))}</{name}>"
+        for name in ("session_id", "partner_id", "create_dt")
+    )
+    return f"<sessions><Session>{fields}</Session></sessions>".encode()
 
 
 class _MethodNotAllowed(ApiError):

@@ -1,4 +1,4 @@
-"""Background work: delayed jobs (processing, auto-stop) and status callbacks."""
+"""Background work: delayed jobs (processing, OpenTok's timers) and status callbacks."""
 
 from __future__ import annotations
 
@@ -33,8 +33,11 @@ class Scheduler:
         self._timers: set[threading.Timer] = set()
         self._closed = False
 
-    def call_later(self, delay: float, job: Callable[[], None]) -> None:
-        """Run `job` on its own thread after `delay` seconds, unless closed first."""
+    def call_later(self, delay: float, job: Callable[[], None]) -> threading.Timer | None:
+        """Run `job` on its own thread after `delay` seconds, unless closed (or cancelled) first.
+
+        Returns the timer, for `cancel`; None once closed.
+        """
 
         def run() -> None:
             try:
@@ -50,9 +53,18 @@ class Scheduler:
         timer.daemon = True
         with self._lock:
             if self._closed:
-                return
+                return None
             self._timers.add(timer)
             timer.start()
+        return timer
+
+    def cancel(self, timer: threading.Timer | None) -> None:
+        """Forget a job that is no longer wanted, so its thread ends now instead of at its time."""
+        if timer is None:
+            return
+        timer.cancel()
+        with self._lock:
+            self._timers.discard(timer)
 
     def close(self, timeout: float = 2.0) -> None:
         """Cancel pending jobs and give running ones a short while to finish."""

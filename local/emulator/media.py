@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import re
 import zipfile
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import boto3
 from botocore.config import Config
 
 RECORDING_PATH = Path(__file__).with_name("recording.mp4")
+STREAM_RECORDING_PATH = Path(__file__).with_name("recording.webm")
 MP4_TYPE = "video/mp4"
 ZIP_TYPE = "application/zip"
 FALLBACKS = ("none", "opentok")
@@ -26,18 +28,60 @@ _S3_CONFIG = Config(connect_timeout=5, read_timeout=10, retries={"max_attempts":
 
 @functools.cache
 def recording_bytes() -> bytes:
-    """The committed fixture every composed archive (and every stream) is recorded as."""
+    """The committed fixture every composed archive is recorded as (H.264 + AAC)."""
     return RECORDING_PATH.read_bytes()
 
 
-def individual_zip(stream_ids: list[str]) -> bytes:
-    """A zip like an individual-stream archive: one MP4 per stream, at least one."""
-    names = stream_ids or ["stream"]
+@functools.cache
+def stream_recording_bytes() -> bytes:
+    """The committed fixture every stream of an individual archive is recorded as (VP8 + Opus)."""
+    return STREAM_RECORDING_PATH.read_bytes()
+
+
+@dataclass(frozen=True)
+class RecordedStream:
+    """One stream of an individual archive, as its manifest describes it."""
+
+    stream_id: str
+    connection_data: str | None
+    video_type: str
+    start_offset_ms: int
+    stop_offset_ms: int
+
+
+def individual_zip(
+    archive_id: str, name: str, session_id: str, created_at: int, streams: list[RecordedStream]
+) -> bytes:
+    """An individual archive's zip: a `<streamId>.webm` per stream, an `<archiveId>.json` manifest.
+
+    Layout and manifest fields: contract §8 (DEMO `archive.js`; barc `MANIFEST.md`).
+    """
+    media = stream_recording_bytes()
+    files = [
+        {
+            "filename": f"{stream.stream_id}.webm",
+            "size": len(media),
+            "startTimeOffset": stream.start_offset_ms,
+            "stopTimeOffset": stream.stop_offset_ms,
+            "streamId": stream.stream_id,
+            "connectionData": stream.connection_data or "",
+            "videoType": stream.video_type,
+        }
+        for stream in streams
+    ]
+    manifest = {
+        "id": archive_id,
+        "name": name,
+        "sessionId": session_id,
+        "createdAt": created_at,
+        "files": files,
+    }
     buffer = io.BytesIO()
-    # MP4 is already compressed; storing keeps the zip quick to build.
+    # Stored, not deflated: the entries are media, as in OpenTok's own zips.
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name in names:
-            archive.writestr(f"{name}.mp4", recording_bytes())
+        for file in files:
+            archive.writestr(file["filename"], media)
+        archive.writestr(f"{archive_id}.json", json.dumps(manifest))
     return buffer.getvalue()
 
 

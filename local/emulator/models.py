@@ -12,6 +12,8 @@ from . import media
 log = logging.getLogger(__name__)
 
 ACTIVE = ("started", "paused")
+# Statuses in which OpenTok has produced the file, so its duration and size are known.
+GENERATED = ("uploaded", "available", "expired", "failed")
 EVENT_BACKLOG = 1000  # Caps what piles up for a client that never reads its events.
 
 # Sentinel telling an event stream to end.
@@ -29,6 +31,7 @@ class Stream:
     name: str
     has_audio: bool
     has_video: bool
+    video_type: str = "camera"
     created_at: int = field(default_factory=now_ms)
 
     def to_json(self) -> dict:
@@ -77,6 +80,7 @@ class Session:
     archive_resolution: str | None
     created_at: int = field(default_factory=now_ms)
     connections: dict[str, Connection] = field(default_factory=dict)
+    emptied_at: float | None = None  # OpenTok time the last client left, while nobody is back
 
     def broadcast(self, event_type: str, data: dict, exclude: str | None = None) -> None:
         for connection in self.connections.values():
@@ -104,10 +108,16 @@ class Archive:
     status: str = "started"
     reason: str = ""
     size: int = 0
-    recorded_seconds: float = 0.0
-    resumed_at: float = field(default_factory=time.time)
-    pauses: int = 0
-    stream_ids: list[str] = field(default_factory=list)
+    sha256sum: str = ""
+    automatic: bool = False  # started by an archiveMode=always session
+    # Times on OpenTok's clock (lifecycle.OpenTokClock), in OpenTok seconds.
+    begun_at: float = 0.0
+    recorded_seconds: float = 0.0  # before recording_since, if recording now
+    recording_since: float | None = None  # streams are being recorded since then
+    idle_since: float | None = None  # nobody publishing since then
+    has_recorded: bool = False  # someone has published while it was recording
+    review: int = 0  # bumped so that only the latest scheduled review acts
+    streams: dict[str, ArchivedStream] = field(default_factory=dict)
     file: bytes | None = None
 
     @property
@@ -119,19 +129,47 @@ class Archive:
         return media.ZIP_TYPE if self.output_mode == "individual" else media.MP4_TYPE
 
     def set_status(self, status: str, reason: str | None = None) -> None:
-        if self.status == "started":
-            self.recorded_seconds += time.time() - self.resumed_at
-        if status == "started":
-            self.resumed_at = time.time()
         self.status = status
         if reason is not None:
             self.reason = reason
         self.updated_at = now_ms()
 
-    def duration(self) -> int:
-        # OpenTok reports 0 until the recording ends.
-        return 0 if self.status in ACTIVE else round(self.recorded_seconds)
+    def recorded(self, now: float) -> float:
+        """OpenTok seconds of recorded media so far."""
+        ongoing = now - self.recording_since if self.recording_since is not None else 0.0
+        return self.recorded_seconds + ongoing
 
-    def add_stream(self, stream_id: str) -> None:
-        if stream_id not in self.stream_ids:
-            self.stream_ids.append(stream_id)
+    def streams_appeared(self, now: float) -> None:
+        if self.recording_since is None:
+            self.recording_since = now
+        self.idle_since = None
+        self.has_recorded = True
+
+    def streams_gone(self, now: float) -> None:
+        self.recorded_seconds = self.recorded(now)
+        self.recording_since = None
+        if self.idle_since is None:
+            self.idle_since = now
+
+    def duration(self) -> int:
+        # OpenTok reports 0 until the file is generated (contract §3, SPEC).
+        return round(self.recorded_seconds) if self.status in GENERATED else 0
+
+    def add_stream(self, stream: Stream, connection_data: str | None, offset_ms: int) -> None:
+        if stream.stream_id not in self.streams:
+            self.streams[stream.stream_id] = ArchivedStream(stream, connection_data, offset_ms)
+
+    def end_stream(self, stream_id: str, offset_ms: int) -> None:
+        archived = self.streams.get(stream_id)
+        if archived is not None and archived.stop_offset_ms is None:
+            archived.stop_offset_ms = offset_ms
+
+
+@dataclass
+class ArchivedStream:
+    """A stream as an individual archive's manifest lists it; offsets are ms from the start."""
+
+    stream: Stream
+    connection_data: str | None
+    start_offset_ms: int
+    stop_offset_ms: int | None = None

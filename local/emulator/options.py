@@ -21,7 +21,8 @@ class SessionOptions:
 
 def session_options(form: dict[str, str]) -> SessionOptions:
     """The form fields of POST /session/create (the SDK sends all of them)."""
-    preference = form.get("p2p.preference", "enabled")  # the SDKs default to relayed
+    # Routed unless asked otherwise (contract §2, SPEC); the SDKs send "enabled" by default.
+    preference = form.get("p2p.preference", "disabled")
     if preference not in ("enabled", "disabled"):
         raise ApiError(400, "p2p.preference must be 'enabled' or 'disabled'.")
     routed = preference == "disabled"

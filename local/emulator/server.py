@@ -33,6 +33,9 @@ class OpenTokEmulator:
     """A local stand-in for the OpenTok REST API that the real `opentok` SDK can talk to.
 
     Point the SDK at it with ``opentok.Client(api_key, api_secret, api_url=emu.url)``.
+    `time_scale` is how many OpenTok seconds pass per real second for OpenTok's own timers
+    (the 60 s after the last client leaves, the 4 h limit, 72 h availability...; 1 = real
+    time); `processing_delay` is real seconds, the time OpenTok takes to produce a file.
     """
 
     def __init__(
@@ -45,10 +48,10 @@ class OpenTokEmulator:
         processing_delay: float = 1.0,
         s3_endpoint_url: str | None = None,
         callback_url: str | None = None,
-        auto_stop_delay: float = 60.0,
+        time_scale: float = 1.0,
         keepalive_interval: float = 15.0,
         callback_retries: str = "vonage",
-        callback_time_scale: float = 1.0,
+        callback_time_scale: float | None = None,
         callback_signature_secret: str | None = None,
     ) -> None:
         self.api_key = str(api_key)
@@ -63,7 +66,7 @@ class OpenTokEmulator:
             raise ValueError(f"callback_retries must be one of {sorted(RETRY_POLICIES)}")
         # Signed callbacks come from the Vonage callback service, whose retries they follow.
         self.callback_retries = "vonage" if callback_signature_secret else callback_retries
-        self.callback_time_scale = callback_time_scale
+        self.callback_time_scale = callback_time_scale or time_scale
         self.callback_signature_secret = callback_signature_secret or None
         self._scheduler = Scheduler()
         self._callbacks: CallbackSender | None = None
@@ -75,7 +78,7 @@ class OpenTokEmulator:
             api_secret=api_secret,
             scheduler=self._scheduler,
             processing_delay=processing_delay,
-            auto_stop_delay=auto_stop_delay,
+            time_scale=time_scale,
             s3_endpoint_url=s3_endpoint_url,
         )
         self.state.on_archive_status = self._archive_status_changed
@@ -155,6 +158,14 @@ class OpenTokEmulator:
     def connect(self, session_id: str, token: str) -> str:
         """Join a session as a client would; returns the connection id."""
         return self.state.connect(session_id, token)["connectionId"]
+
+    def publish(self, connection_id: str, name: str = "camera") -> str:
+        """Publish a camera stream (audio and video) as a client would; returns its stream id."""
+        return self.state.publish(connection_id, {"name": name})["streamId"]
+
+    def unpublish(self, connection_id: str, stream_id: str) -> None:
+        """Stop publishing a stream as a client would."""
+        self.state.unpublish(connection_id, stream_id)
 
     def disconnect(self, connection_id: str) -> None:
         """Leave a session as a client would."""

@@ -6,7 +6,9 @@ happens elsewhere and only comes back in to record its outcome.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import queue
 import re
 import threading
@@ -17,9 +19,10 @@ from urllib.parse import urlencode
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import auth, media, options
+from . import auth, lifecycle, media, options
 from .errors import ApiError
 from .jobs import Scheduler
+from .lifecycle import OpenTokClock
 from .models import ACTIVE, END_OF_EVENTS, EVENT_BACKLOG, Archive, Connection, Session, Stream
 
 log = logging.getLogger(__name__)
@@ -49,7 +52,6 @@ RELAYED_CODE = 15008
 ALREADY_RECORDING_CODE = 15001
 NOT_RECORDING_CODE = 15002
 NOT_DELETABLE_CODE = 15004
-DOWNLOAD_LINK_SECONDS = 600  # OpenTok's download links last 10 minutes.
 MAX_LIST_COUNT = 1000
 
 
@@ -63,14 +65,14 @@ class EmulatorState:
         api_secret: str,
         scheduler: Scheduler,
         processing_delay: float,
-        auto_stop_delay: float,
+        time_scale: float,
         s3_endpoint_url: str | None,
     ) -> None:
         self.api_key = api_key
         self.api_secret = api_secret
         self.scheduler = scheduler
         self.processing_delay = processing_delay
-        self.auto_stop_delay = auto_stop_delay
+        self.clock = OpenTokClock(time_scale)
         self.s3_endpoint_url = s3_endpoint_url
         self.lock = threading.RLock()
         self.base_url = ""
@@ -80,11 +82,12 @@ class EmulatorState:
         self.archives: dict[str, Archive] = {}
         self.storage: media.StorageTarget | None = None
         self.closed = False
+        self._reviews: dict[str, threading.Timer | None] = {}  # each recording archive's next
 
     # Sessions
 
-    def create_session(self, form: dict[str, str]) -> list[dict]:
-        """POST /session/create with the SDK's form fields."""
+    def create_session(self, form: dict[str, str]) -> dict:
+        """POST /session/create with the SDK's form fields: the new session's record."""
         settings = options.session_options(form)
         session = Session(
             session_id=auth.new_session_id(self.api_key),
@@ -95,16 +98,24 @@ class EmulatorState:
         )
         with self.lock:
             self.sessions[session.session_id] = session
-        created = time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime())
-        return [
-            {
-                "session_id": session.session_id,
-                "project_id": self.api_key,
-                "partner_id": self.api_key,
-                "create_dt": created,
-                "media_server_url": "",
-            }
-        ]
+        # The fields and nulls of a session created in 2024 (contract §2, VPY create_session.json).
+        return {
+            "session_id": session.session_id,
+            "project_id": self.api_key,
+            "partner_id": self.api_key,
+            "create_dt": time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime()),
+            "session_status": None,
+            "status_invalid": None,
+            "media_server_hostname": None,
+            "messaging_server_url": None,
+            "messaging_url": None,
+            "symphony_address": None,
+            "properties": None,
+            "ice_server": None,
+            "session_segment_id": str(uuid.uuid4()),
+            "ice_servers": None,
+            "ice_credential_expiration": 86100,
+        }
 
     def _session(self, session_id: object) -> Session:
         if not auth.is_well_formed_session_id(session_id):
@@ -128,9 +139,9 @@ class EmulatorState:
             session.broadcast("connectionCreated", {"connection": connection.to_json()})
             session.connections[connection.connection_id] = connection
             self.connections[connection.connection_id] = connection
-            for archive in self._active_archives(session_id):
-                if archive.status == "paused":
-                    self._change(archive, "started")
+            if session.emptied_at is not None:
+                session.emptied_at = None  # back before the 60 s were up
+                self._review_archives(session)
         return {
             "connectionId": connection.connection_id,
             "sessionId": session_id,
@@ -145,7 +156,7 @@ class EmulatorState:
         return connection
 
     def disconnect(self, connection_id: str, reason: str = "clientDisconnected") -> None:
-        """The client leaves: its streams go, and an emptied session pauses its archives."""
+        """The client leaves: its streams go; the last one to leave starts the 60 s to stop."""
         with self.lock:
             connection = self._connection(connection_id)
             session = self.sessions[connection.session_id]
@@ -157,7 +168,8 @@ class EmulatorState:
             connection.send("sessionDisconnected", {"reason": reason})
             connection.send(END_OF_EVENTS)
             if not session.connections:
-                self._pause_archives(session.session_id)
+                session.emptied_at = self.clock.now()
+                self._review_archives(session)
 
     def publish(self, connection_id: str, body: object) -> dict:
         """The client publishes a stream; in an always-archived session that starts recording."""
@@ -171,7 +183,8 @@ class EmulatorState:
             connection.streams[stream.stream_id] = stream
             session.broadcast("streamCreated", {"stream": stream.to_json()}, exclude=connection_id)
             for archive in self._active_archives(session.session_id):
-                archive.add_stream(stream.stream_id)
+                archive.add_stream(stream, connection.data, self._offset_ms(archive))
+                self._resume(archive)
             if session.archive_mode == "always" and not self._active_archives(session.session_id):
                 self._start_automatic_archive(session)
         return {"streamId": stream.stream_id}
@@ -187,6 +200,10 @@ class EmulatorState:
         stream = connection.streams.pop(stream_id)
         data = {"stream": stream.to_json()}
         session.broadcast("streamDestroyed", data, exclude=connection.connection_id)
+        for archive in self._active_archives(session.session_id):
+            archive.end_stream(stream_id, self._offset_ms(archive))
+            if not session.streams():
+                self._pause(archive)
 
     def open_events(self, connection_id: str) -> tuple[queue.Queue, list[tuple[str, dict]]]:
         """Start a client's event stream: a fresh queue plus a snapshot of the session.
@@ -263,15 +280,21 @@ class EmulatorState:
             has_video=True,
             multi_archive_tag=None,
             max_bitrate=None,
+            automatic=True,
         )
 
     def _begin(self, session: Session, **settings: object) -> Archive:
         archive = Archive(id=str(uuid.uuid4()), **settings)
-        for stream in session.streams():
-            archive.add_stream(stream.stream_id)
+        archive.begun_at = archive.idle_since = self.clock.now()
+        for connection in session.connections.values():
+            for stream in connection.streams.values():
+                archive.add_stream(stream, connection.data, 0)
+        if archive.streams:
+            archive.streams_appeared(archive.begun_at)
         self.archives[archive.id] = archive
         session.broadcast("archiveStarted", {"id": archive.id, "name": archive.name})
         self._notify(archive)
+        self._schedule_review(archive)
         return archive
 
     def stop_archive(self, archive_id: str) -> dict:
@@ -280,7 +303,7 @@ class EmulatorState:
             if archive.status not in ACTIVE:
                 raise ApiError(409, NOT_RECORDING, code=NOT_RECORDING_CODE)
             if not self._is_automatic(archive):
-                self._stop(archive, "user initiated")
+                self._stop(archive, lifecycle.USER_INITIATED)
             # An automatic archive keeps recording: "no effect" (SPEC), answered as it stands.
             return self.archive_json(archive)
 
@@ -290,27 +313,99 @@ class EmulatorState:
         return session.archive_mode == "always" and archive.multi_archive_tag is None
 
     def _stop(self, archive: Archive, reason: str) -> None:
+        archive.streams_gone(self.clock.now())
+        # A late timer must not record past the limit it enforces.
+        archive.recorded_seconds = min(archive.recorded_seconds, lifecycle.MAX_RECORDED)
+        for stream_id in archive.streams:
+            archive.end_stream(stream_id, self._offset_ms(archive))
+        self.scheduler.cancel(self._reviews.pop(archive.id, None))
         self._change(archive, "stopped", reason)
         session = self.sessions[archive.session_id]
         session.broadcast("archiveStopped", {"id": archive.id, "name": archive.name})
         self.scheduler.call_later(self.processing_delay, lambda: self._process(archive.id))
 
-    def _pause_archives(self, session_id: str) -> None:
-        for archive in self._active_archives(session_id):
-            if archive.status != "started":
-                continue
-            self._change(archive, "paused")
-            archive.pauses += 1
-            pause = archive.pauses
-            self.scheduler.call_later(
-                self.auto_stop_delay, lambda a=archive, p=pause: self._auto_stop(a, p)
-            )
+    # The lifecycle of a recording archive (contract §6)
 
-    def _auto_stop(self, archive: Archive, pause: int) -> None:
-        # A client may have come back (resuming it) or someone stopped it meanwhile.
+    def _resume(self, archive: Archive) -> None:
+        # Someone publishes: a paused archive records again (SPEC `status`).
+        archive.streams_appeared(self.clock.now())
+        if archive.status == "paused":
+            self._change(archive, "started")
+        self._schedule_review(archive)
+
+    def _pause(self, archive: Archive) -> None:
+        # Nobody publishes any more: nothing is recorded until someone does (SPEC `status`).
+        archive.streams_gone(self.clock.now())
+        if archive.status == "started":
+            self._change(archive, "paused")
+        self._schedule_review(archive)
+
+    def _review_archives(self, session: Session) -> None:
+        for archive in self._active_archives(session.session_id):
+            self._schedule_review(archive)
+
+    def _schedule_review(self, archive: Archive) -> None:
+        """Look at the archive again when OpenTok would stop it if nothing changed meanwhile."""
+        deadline, _ = self._next_stop(archive)
+        archive.review += 1
+        review = archive.review
+        delay = self.clock.real_seconds(deadline - self.clock.now())
+        self.scheduler.cancel(self._reviews.pop(archive.id, None))
+        self._reviews[archive.id] = self.scheduler.call_later(
+            delay, lambda: self._review(archive.id, review)
+        )
+
+    def _review(self, archive_id: str, review: int) -> None:
         with self.lock:
-            if archive.status == "paused" and archive.pauses == pause:
-                self._stop(archive, "session ended")
+            archive = self.archives.get(archive_id)
+            if archive is None or archive.review != review or archive.status not in ACTIVE:
+                return  # stopped, or changed since: a later review is scheduled
+            self._reviews.pop(archive_id, None)
+            deadline, reason = self._next_stop(archive)
+            if not lifecycle.is_due(deadline, self.clock.now()):
+                self._schedule_review(archive)
+                return
+            self._stop(archive, reason)
+            if archive.automatic and reason == lifecycle.TOO_LONG:
+                self._roll_over(self.sessions[archive.session_id])
+
+    def _next_stop(self, archive: Archive) -> tuple[float, str]:
+        """When OpenTok stops this recording archive, and why, unless something changes first.
+
+        Before anyone has published, the archive waits at most a minute for a first stream
+        (GUIDE's publish rule); after that, nobody publishing pauses it for at most 60 min.
+        """
+        now = self.clock.now()
+        session = self.sessions[archive.session_id]
+        deadlines = []
+        if session.emptied_at is not None:
+            deadlines.append(
+                (session.emptied_at + lifecycle.EMPTY_SESSION_STOP, lifecycle.SESSION_ENDED)
+            )
+        if archive.idle_since is not None:
+            limit = lifecycle.IDLE_STOP if archive.has_recorded else lifecycle.FIRST_PUBLISH_WINDOW
+            deadlines.append((archive.idle_since + limit, lifecycle.IDLE))
+        if archive.recording_since is not None:
+            left = lifecycle.MAX_RECORDED - archive.recorded(now)
+            deadlines.append((now + left, lifecycle.TOO_LONG))
+        deadlines.append((archive.begun_at + lifecycle.MAX_TOTAL, lifecycle.TOO_LONG))
+        return min(deadlines, key=lambda deadline: deadline[0])
+
+    def _roll_over(self, session: Session) -> None:
+        # Automatic archives go on in a new archive every 4 h until the session ends (GUIDE).
+        if session.connections:
+            self._start_automatic_archive(session)
+
+    def _offset_ms(self, archive: Archive) -> int:
+        return round((self.clock.now() - archive.begun_at) * 1000)
+
+    def _expire(self, archive_id: str) -> None:
+        # OpenTok keeps an available archive for 72 h from its creation (GUIDE).
+        with self.lock:
+            archive = self.archives.get(archive_id)
+            if archive is not None and archive.status == "available":
+                archive.file = None
+                self._change(archive, "expired")
 
     def _process(self, archive_id: str) -> None:
         """Turn a stopped archive into a file, then deliver it as OpenTok would."""
@@ -319,13 +414,28 @@ class EmulatorState:
             if archive is None or archive.status != "stopped":
                 return
             target = self.storage
-            stream_ids = list(archive.stream_ids)
+            recorded_streams = [
+                media.RecordedStream(
+                    stream_id,
+                    archived.connection_data,
+                    archived.stream.video_type,
+                    archived.start_offset_ms,
+                    archived.stop_offset_ms or archived.start_offset_ms,
+                )
+                for stream_id, archived in archive.streams.items()
+            ]
         if archive.output_mode == "individual":
-            body = media.individual_zip(stream_ids)
+            body = media.individual_zip(
+                archive.id,
+                archive.name or "",
+                archive.session_id,
+                archive.created_at,
+                recorded_streams,
+            )
         else:
             body = media.recording_bytes()
         if target is None:
-            self._finish(archive, "available", body)
+            self._make_available(archive, body)
             return
         try:
             key = f"{self.api_key}/{archive.id}/{archive.filename}"
@@ -333,11 +443,18 @@ class EmulatorState:
         except (BotoCoreError, ClientError, OSError, ValueError) as error:
             log.warning("upload of archive %s failed: %s", archive.id, error)
             if target.fallback == "opentok":
-                self._finish(archive, "available", body)
+                self._make_available(archive, body)
             else:
-                self._finish(archive, "failed", None, f"Upload to S3 failed: {error}")
+                self._finish(archive, "failed", None, lifecycle.FAILURE)
             return
         self._finish(archive, "uploaded", body, keep_file=False)
+
+    def _make_available(self, archive: Archive, body: bytes) -> None:
+        self._finish(archive, "available", body)
+        expires_in = archive.begun_at + lifecycle.AVAILABLE_FOR - self.clock.now()
+        self.scheduler.call_later(
+            self.clock.real_seconds(expires_in), lambda: self._expire(archive.id)
+        )
 
     def _finish(
         self,
@@ -349,6 +466,7 @@ class EmulatorState:
     ) -> None:
         with self.lock:
             archive.size = len(body) if body else 0
+            archive.sha256sum = hashlib.sha256(body).hexdigest() if body else ""
             archive.file = body if keep_file else None
             self._change(archive, status, reason)
 
@@ -382,11 +500,15 @@ class EmulatorState:
         offset = options.non_negative_int(query.get("offset"), "offset", default=0)
         count = options.non_negative_int(query.get("count"), "count", default=50)
         count = min(count, MAX_LIST_COUNT)
-        session_id = query.get("sessionId")
+        # The SDKs send sessionId, SPEC names it session_id: both are taken (contract §4).
+        session_id = query.get("sessionId") or query.get("session_id")
         with self.lock:
-            matching = [a for a in self.archives.values() if session_id in (None, "", a.session_id)]
+            # Newest first; archives made in the same millisecond keep the order they were made in.
+            newest_first = reversed(self.archives.values())
+            matching = [a for a in newest_first if session_id in (None, "", a.session_id)]
             matching.sort(key=lambda a: a.created_at, reverse=True)
             items = [self.archive_json(a, base_url) for a in matching[offset : offset + count]]
+        # count: every archive that matches, not just this page (contract §4 [conflict], SPEC).
         return {"count": len(matching), "items": items}
 
     def delete_archive(self, archive_id: str) -> None:
@@ -414,7 +536,7 @@ class EmulatorState:
         return {
             "id": archive.id,
             "status": archive.status,
-            "name": archive.name,
+            "name": archive.name or "",  # unnamed: "" (contract §3, RUBY)
             "sessionId": archive.session_id,
             "projectId": project,
             "partnerId": project,
@@ -427,15 +549,20 @@ class EmulatorState:
             "resolution": archive.resolution,
             "hasAudio": archive.has_audio,
             "hasVideo": archive.has_video,
+            "hasTranscription": False,
             "reason": archive.reason,
             "url": self._download_url(archive, base_url or self.base_url),
             "streams": [],
+            "sha256sum": archive.sha256sum,
+            "password": "",
+            **_when_set("maxBitrate", archive.max_bitrate),
+            **_when_set("multiArchiveTag", archive.multi_archive_tag),
         }
 
     def _download_url(self, archive: Archive, base_url: str) -> str | None:
         if archive.status != "available":
             return None
-        expires = int(time.time()) + DOWNLOAD_LINK_SECONDS
+        expires = math.ceil(time.time() + self.clock.real_seconds(lifecycle.DOWNLOAD_LINK_SECONDS))
         signature = auth.sign_download(archive.id, expires, self.api_secret)
         query = urlencode({"expires": expires, "signature": signature})
         return f"{base_url}/_emulator/archives/{archive.id}/{archive.filename}?{query}"
@@ -460,3 +587,8 @@ class EmulatorState:
     def delete_storage(self) -> None:
         with self.lock:
             self.storage = None
+
+
+def _when_set(field_name: str, value: object) -> dict:
+    # Options the archive was started with appear in its JSON; unset ones are left out.
+    return {} if value is None else {field_name: value}

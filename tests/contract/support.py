@@ -41,12 +41,16 @@ ARCHIVE_FIELDS = {
     "reason",
     "url",
     "streams",
+    "hasTranscription",
+    "sha256sum",
+    "password",
 }
 
 
 @pytest.fixture
 def emu():
-    with OpenTokEmulator(KEY, SECRET, processing_delay=0.05, auto_stop_delay=0.2) as emulator:
+    # 300 OpenTok seconds per second: the 60 s after the last client leaves take 0.2 s.
+    with OpenTokEmulator(KEY, SECRET, processing_delay=0.05, time_scale=300) as emulator:
         yield emulator
 
 
@@ -61,6 +65,14 @@ def routed_session(ot, **options) -> str:
 
 def join(emu, ot, session_id, **token_options) -> str:
     return emu.connect(session_id, ot.generate_token(session_id, **token_options))
+
+
+def join_publishing(emu, ot, session_id, **token_options) -> str:
+    """Join and publish a camera, as a page does: an archive records only while someone
+    publishes, and stops a minute after its start if nobody has (contract §6)."""
+    connection = join(emu, ot, session_id, **token_options)
+    emu.publish(connection)
+    return connection
 
 
 def project_headers(**claims) -> dict:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-import zipfile
 
 import boto3
 import jwt
@@ -32,35 +30,13 @@ from tests.contract.support import (
     EventReader,
     archive_url,
     join,
+    join_publishing,
     project_headers,
     routed_session,
     wait_status,
 )
 
 # Sessions
-
-
-def test_create_session_answers_like_opentok(emu, ot):
-    response = requests.post(
-        f"{emu.url}/session/create",
-        data={"p2p.preference": "disabled", "archiveMode": "manual"},
-        headers=project_headers(),
-    )
-
-    assert response.status_code == 200
-    assert response.headers["Content-Type"] == "application/json"
-    [session] = response.json()
-    assert session["session_id"].startswith("1_")
-    assert session["project_id"] == KEY
-    assert session["partner_id"] == KEY
-    assert set(session) == {
-        "session_id",
-        "project_id",
-        "partner_id",
-        "create_dt",
-        "media_server_url",
-    }
-    assert ot.generate_token(session["session_id"])  # the SDK accepts the id as ours
 
 
 def test_session_ids_are_unique_and_belong_to_the_key(ot):
@@ -94,7 +70,7 @@ def test_create_session_rejects_bad_options(emu, form):
 
 def test_archive_lifecycle_without_upload_target(emu, ot):
     session_id = routed_session(ot)
-    join(emu, ot, session_id)
+    join_publishing(emu, ot, session_id)
 
     archive = ot.start_archive(session_id, name="first")
     raw = requests.get(archive_url(emu, f"/{archive.id}"), headers=project_headers()).json()
@@ -118,7 +94,7 @@ def test_archive_lifecycle_without_upload_target(emu, ot):
 
 def test_available_archive_is_served_with_signed_url_and_ranges(emu, ot):
     session_id = routed_session(ot)
-    join(emu, ot, session_id)
+    join_publishing(emu, ot, session_id)
     archive = ot.start_archive(session_id)
     ot.stop_archive(archive.id)
     url = wait_status(emu, ot, archive.id, "available").url
@@ -150,8 +126,8 @@ def test_available_archive_is_served_with_signed_url_and_ranges(emu, ot):
 
 def test_list_archives_newest_first_with_paging_and_session_filter(emu, ot):
     first, second = routed_session(ot), routed_session(ot)
-    join(emu, ot, first)
-    join(emu, ot, second)
+    join_publishing(emu, ot, first)
+    join_publishing(emu, ot, second)
     older = ot.start_archive(first, name="older")
     ot.stop_archive(older.id)
     newer = ot.start_archive(second, name="newer")
@@ -171,7 +147,7 @@ def test_list_archives_newest_first_with_paging_and_session_filter(emu, ot):
 
 def test_delete_archive_rules(emu, ot):
     session_id = routed_session(ot)
-    join(emu, ot, session_id)
+    join_publishing(emu, ot, session_id)
     archive = ot.start_archive(session_id)
 
     while_recording = requests.delete(archive_url(emu, f"/{archive.id}"), headers=project_headers())
@@ -191,7 +167,7 @@ def test_start_archive_errors(emu, ot):
     relayed = ot.create_session().session_id
     busy = routed_session(ot)
     join(emu, ot, relayed)
-    join(emu, ot, busy)
+    join_publishing(emu, ot, busy)
     unknown = emulator_auth.new_session_id(KEY)
 
     with pytest.raises(NotFoundError):
@@ -239,7 +215,7 @@ def test_start_archive_rejects_bad_bodies(emu, ot, body):
 
 def test_stop_archive_errors(emu, ot):
     session_id = routed_session(ot)
-    join(emu, ot, session_id)
+    join_publishing(emu, ot, session_id)
     archive = ot.start_archive(session_id)
 
     first = requests.post(archive_url(emu, f"/{archive.id}/stop"), headers=project_headers())
@@ -258,7 +234,7 @@ def test_stop_archive_errors(emu, ot):
 
 def test_calls_lists_rest_requests_only(emu, ot):
     session_id = routed_session(ot)
-    join(emu, ot, session_id)
+    join_publishing(emu, ot, session_id)
     requests.get(f"{emu.url}/_emulator/health")
     archive = ot.start_archive(session_id)
 
@@ -382,7 +358,7 @@ def test_composed_archive_is_uploaded_to_s3():
             ot = opentok.Client(KEY, SECRET, api_url=emu.url)
             set_storage(emu, "recordings")
             session_id = routed_session(ot)
-            join(emu, ot, session_id)
+            join_publishing(emu, ot, session_id)
             archive = ot.start_archive(session_id)
             ot.stop_archive(archive.id)
 
@@ -394,52 +370,6 @@ def test_composed_archive_is_uploaded_to_s3():
         assert stored["ContentType"] == "video/mp4"
         assert uploaded.size == len(body)
         assert uploaded.url is None
-
-
-def test_individual_archive_is_uploaded_as_zip_of_streams(emu):
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="recordings")
-        ot = opentok.Client(KEY, SECRET, api_url=emu.url)
-        set_storage(emu, "recordings")
-        session_id = routed_session(ot)
-        publisher = join(emu, ot, session_id)
-        for name in ("alice", "bob"):
-            requests.post(
-                f"{emu.url}/_emulator/connections/{publisher}/streams", json={"name": name}
-            )
-        archive = ot.start_archive(session_id, output_mode=opentok.OutputModes.individual)
-        ot.stop_archive(archive.id)
-
-        wait_status(emu, ot, archive.id, "uploaded")
-        stored = s3.get_object(Bucket="recordings", Key=f"{KEY}/{archive.id}/archive.zip")
-
-        assert archive.resolution is None
-        assert stored["ContentType"] == "application/zip"
-        with zipfile.ZipFile(io.BytesIO(stored["Body"].read())) as bundle:
-            names = bundle.namelist()
-            assert len(names) == 2
-            assert all(n.endswith(".mp4") for n in names)
-            assert bundle.read(names[0])[4:8] == b"ftyp"
-
-
-@pytest.mark.parametrize(("fallback", "outcome"), [("none", "failed"), ("opentok", "available")])
-def test_failed_upload_follows_fallback(emu, ot, fallback, outcome):
-    with mock_aws():
-        set_storage(emu, "no-such-bucket", fallback)
-        session_id = routed_session(ot)
-        join(emu, ot, session_id)
-        archive = ot.start_archive(session_id)
-        ot.stop_archive(archive.id)
-
-        result = wait_status(emu, ot, archive.id, outcome)
-
-    raw = requests.get(archive_url(emu, f"/{archive.id}"), headers=project_headers()).json()
-    if outcome == "failed":
-        assert "NoSuchBucket" in raw["reason"]
-        assert result.url is None
-    else:
-        assert requests.get(result.url).content[4:8] == b"ftyp"
 
 
 # Clients, events and automatic behaviour
@@ -556,38 +486,6 @@ def test_client_routes_check_tokens_and_roles(emu, ot):
         emu.connect(session_id, "nope")
 
 
-def test_last_client_leaving_pauses_then_stops_the_archive(emu, ot):
-    session_id = routed_session(ot)
-    connection = join(emu, ot, session_id)
-    archive = ot.start_archive(session_id)
-
-    emu.disconnect(connection)
-    stopped = emu.wait_for(lambda: (a := ot.get_archive(archive.id)).status != "paused" and a)
-    available = wait_status(emu, ot, archive.id, "available")
-
-    assert stopped.status in ("stopped", "available")
-    raw = requests.get(archive_url(emu, f"/{archive.id}"), headers=project_headers()).json()
-    assert raw["reason"] == "session ended"
-    assert available.size > 0
-
-
-def test_paused_archive_resumes_when_a_client_returns():
-    with OpenTokEmulator(KEY, SECRET, processing_delay=0.05, auto_stop_delay=30) as emu:
-        ot = opentok.Client(KEY, SECRET, api_url=emu.url)
-        session_id = routed_session(ot)
-        first = join(emu, ot, session_id)
-        archive = ot.start_archive(session_id)
-        emu.disconnect(first)
-        paused = ot.get_archive(archive.id).status
-        join(emu, ot, session_id)
-        resumed = ot.get_archive(archive.id).status
-        stopped = ot.stop_archive(archive.id)
-        started_stopping = time.monotonic()
-    # stop() cancelled the 30 s auto-stop timer instead of waiting for it.
-    assert time.monotonic() - started_stopping < 3
-    assert (paused, resumed, stopped.status) == ("paused", "started", "stopped")
-
-
 def test_always_archived_session_records_automatically(emu, ot):
     session_id = routed_session(
         ot, archive_mode=opentok.ArchiveModes.always, archive_name="auto-recording"
@@ -610,7 +508,7 @@ def test_status_callbacks_are_posted(emu, ot):
     try:
         emu.callback_url = receiver.url
         session_id = routed_session(ot)
-        join(emu, ot, session_id)
+        join_publishing(emu, ot, session_id)
         archive = ot.start_archive(session_id)
         ot.stop_archive(archive.id)
 
@@ -629,7 +527,7 @@ def test_unreachable_callback_url_is_ignored():
     ) as emu:
         ot = opentok.Client(KEY, SECRET, api_url=emu.url)
         session_id = routed_session(ot)
-        join(emu, ot, session_id)
+        join_publishing(emu, ot, session_id)
         archive = ot.start_archive(session_id)
         ot.stop_archive(archive.id)
 
@@ -687,6 +585,8 @@ def test_command_line_runs_until_signalled(signal_number):
         KEY,
         "--api-secret",
         SECRET,
+        "--time-scale",
+        "60",
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
@@ -718,7 +618,7 @@ def test_command_line_runs_until_signalled(signal_number):
 
 def test_an_injected_failure_answers_its_status_once_and_does_nothing(emu, ot):
     session_id = routed_session(ot)
-    join(emu, ot, session_id)
+    join_publishing(emu, ot, session_id)
     emu.faults.fail("POST", r"/archive$", 503)
     with pytest.raises(opentok.exceptions.OpenTokException):
         ot.start_archive(session_id)
@@ -741,7 +641,7 @@ def test_an_injected_answer_replaces_the_success_once_and_the_work_is_done(emu, 
 
 def test_an_injected_delay_answers_late_but_does_the_work(emu, ot):
     session_id = routed_session(ot)
-    join(emu, ot, session_id)
+    join_publishing(emu, ot, session_id)
     emu.faults.delay("POST", r"/archive$", seconds=1.0)
     ot.timeout = 0.3
     with pytest.raises(requests.Timeout):
@@ -769,7 +669,7 @@ def test_dropped_callbacks_are_never_sent_and_the_rest_are(emu, ot):
         emu.callback_url = receiver.url
         emu.faults.drop_callbacks(times=2)  # "started" and "stopped"
         session_id = routed_session(ot)
-        join(emu, ot, session_id)
+        join_publishing(emu, ot, session_id)
         archive = ot.start_archive(session_id)
         ot.stop_archive(archive.id)
         emu.wait_for(lambda: receiver.statuses(archive.id) == ["available"])
