@@ -201,17 +201,21 @@ class Stack:
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         return self.functions.invoke(function, event)
 
-    def join(self, room: str = "standup", *, host: bool = True) -> dict[str, Any]:
+    def join(
+        self, room: str = "standup", *, host: bool = True, publish: bool = True
+    ) -> dict[str, Any]:
         """Joins a room like a page does: its session, a token, a connection to OpenTok, and
         the camera published (an archive records, rather than pauses, while someone publishes).
 
-        As the host (with the host key) unless `host=False`, as a participant then.
+        As the host (with the host key) unless `host=False`, as a participant then; with the
+        camera not yet published if `publish=False`.
         """
         joined = self.get(f"/room/{room}") if host else self.api.request("GET", f"/room/{room}")
         assert joined.status == 200, joined.body
         session = joined.json()
         session["connectionId"] = self.opentok.connect(session["sessionId"], session["token"])
-        session["streamId"] = self.publish(session["connectionId"])
+        if publish:
+            session["streamId"] = self.publish(session["connectionId"])
         return session
 
     def record(self, room: str = "standup", **options: Any) -> dict[str, Any]:

@@ -360,7 +360,7 @@ def test_start_in_an_always_room_answers_its_automatic_recording_or_says_it_come
     stack: Stack,
 ) -> None:
     """OpenTok refuses a manual start without a tag in an always session (contract §5, 409)."""
-    session = stack.join("always-room")
+    session = stack.join("always-room", publish=False)
     before = stack.post("/archive/start", {"sessionId": session["sessionId"]})
     assert before.status == 409
     assert "records automatically" in before.json()["error"]

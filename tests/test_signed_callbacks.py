@@ -37,7 +37,7 @@ def emulator() -> Iterator[OpenTokEmulator]:
         api_key=API_KEY,
         api_secret=secrets.token_hex(20),
         processing_delay=0.05,
-        auto_stop_delay=0.2,
+        time_scale=300,
         callback_signature_secret=SIGNATURE_SECRET,
         callback_time_scale=100,
     ) as emulator:

@@ -505,7 +505,11 @@ class EmulatorState:
         with self.lock:
             # Newest first; archives made in the same millisecond keep the order they were made in.
             newest_first = reversed(self.archives.values())
-            matching = [a for a in newest_first if session_id in (None, "", a.session_id)]
+            matching = [
+                a
+                for a in newest_first
+                if session_id in (None, "", a.session_id) and a.status != "deleted"
+            ]
             matching.sort(key=lambda a: a.created_at, reverse=True)
             items = [self.archive_json(a, base_url) for a in matching[offset : offset + count]]
         # count: every archive that matches, not just this page (contract §4 [conflict], SPEC).
