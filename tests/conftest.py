@@ -6,9 +6,11 @@ import json
 import logging
 import secrets
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -258,6 +260,37 @@ class Stack:
         )
 
 
+class CallbackRoute:
+    """The callback route on a loopback URL: what API Gateway is to OpenTok's callbacks."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.answers: list[tuple[dict, int]] = []
+        route = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                answer = stack.api.request(
+                    "POST", "/archive/callback", headers=dict(self.headers.items()), body=body
+                )
+                route.answers.append((json.loads(body), answer.status))
+                self.send_response(answer.status)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/archive/callback"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def sdk_client(emulator: OpenTokEmulator) -> opentok.Client:
     """An SDK client for the emulator's project, whichever kind of credentials it has."""
     from recording.opentok_client import build_client
@@ -267,13 +300,15 @@ def sdk_client(emulator: OpenTokEmulator) -> opentok.Client:
 
 @pytest.fixture
 def emulator(request: pytest.FixtureRequest) -> Iterator[OpenTokEmulator]:
-    """The OpenTok project; parametrize indirectly with `{api_key, api_secret}` to change it."""
+    """The OpenTok project; parametrize indirectly with `{api_key, api_secret, time_scale}`."""
     credentials = getattr(request, "param", {})
     with OpenTokEmulator(
         api_key=credentials.get("api_key", API_KEY),
         api_secret=credentials.get("api_secret") or secrets.token_hex(20),
         processing_delay=0.05,
-        time_scale=300,  # OpenTok's 60 s after the last client leaves take 0.2 s
+        time_scale=credentials.get(
+            "time_scale", 300
+        ),  # OpenTok's 60 s after the last client leaves take 0.2 s
     ) as emulator:
         yield emulator
 

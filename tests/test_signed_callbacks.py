@@ -11,10 +11,8 @@ over HTTP, and hand-made requests show what is refused.
 import hashlib
 import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import jwt
@@ -22,7 +20,7 @@ import pytest
 
 from local.emulator import OpenTokEmulator
 from local.emulator.jobs import signature_token
-from tests.conftest import API_KEY, Stack, eventually
+from tests.conftest import API_KEY, CallbackRoute, Stack, eventually
 
 SIGNATURE_SECRET = secrets.token_urlsafe(32)
 SIGNED = pytest.mark.parametrize(
@@ -42,37 +40,6 @@ def emulator() -> Iterator[OpenTokEmulator]:
         callback_time_scale=100,
     ) as emulator:
         yield emulator
-
-
-class CallbackRoute:
-    """The callback route on a loopback URL: what API Gateway is to OpenTok's callbacks."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.answers: list[tuple[dict, int]] = []
-        route = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                answer = stack.api.request(
-                    "POST", "/archive/callback", headers=dict(self.headers.items()), body=body
-                )
-                route.answers.append((json.loads(body), answer.status))
-                self.send_response(answer.status)
-                self.send_header("Content-Length", str(len(answer.body)))
-                self.end_headers()
-                self.wfile.write(answer.body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/archive/callback"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def signed_headers(body: bytes, secret: str = SIGNATURE_SECRET) -> dict[str, str]:
