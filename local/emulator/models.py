@@ -6,6 +6,7 @@ import logging
 import queue
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import media
 
@@ -108,7 +109,7 @@ class Archive:
     resumed_at: float = field(default_factory=time.time)
     pauses: int = 0
     stream_ids: list[str] = field(default_factory=list)
-    file: bytes | None = None
+    file: bytes | Path | None = None  # a Path: served from disk (a large stand-in)
 
     @property
     def filename(self) -> str:
