@@ -225,6 +225,16 @@ class Stack:
             queue, lambda event: self.invoke("MarkReadyFunction", event), faults=self.opentok.faults
         )
 
+    def deliver_copy_requests(self, invoke: Callable[[dict[str, Any]], Any] | None = None) -> int:
+        """Hands the copy requests waiting in their queue to the copy function, as Lambda's
+        event source mapping would; returns how many were handled (not failed)."""
+        function = "CopyRecordingFunction"
+        return notifications.deliver(
+            self.queues[function],
+            invoke or (lambda event: self.invoke(function, event)),
+            batch_size=notifications.sqs_triggered(self.deployment)[function],
+        )
+
     def stored(self, archive_id: str) -> dict[str, Any] | None:
         item = boto3.client("dynamodb").get_item(
             TableName=self.table, Key={"pk": {"S": f"archive#{archive_id}"}}, ConsistentRead=True
