@@ -76,4 +76,4 @@ def test_s3_event_marks_only_recordings_ready(stack: Stack, name: str) -> None:
 
 def test_the_scheduled_event_runs_the_reconciler(stack: Stack) -> None:
     answer = stack.invoke(_function_for("scheduled_reconcile"), load_event("scheduled_reconcile"))
-    assert answer == {"checked": 0, "repaired": 0, "stuck": 0}
+    assert answer == {"checked": 0, "repaired": 0, "copying": 0, "stuck": 0, "atRisk": 0}

@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, archives, validation
+from recording import api, archives, copy_queue, validation
 from recording.observability import tracer
 from recording.opentok_client import archive_fields, calling_opentok, client
 
@@ -24,6 +24,8 @@ def archive_callback() -> dict[str, Any]:
     with calling_opentok("read the archive"):
         confirmed = client().get_archive(archive_id)
     archive = archives.record(archive_fields(confirmed))
+    if archive["status"] == "available" and not archive.get("ready"):
+        copy_queue.request_copy(archive["id"])  # OpenTok keeps it 72 hours: ours once copied
     return {"id": archive["id"], "status": archive["status"], "ready": bool(archive.get("ready"))}
 
 
