@@ -89,3 +89,15 @@ def test_recordings_stopped_moments_ago_are_left_to_their_events(stack: Stack) -
         "atRisk": 0,
     }
     assert len(stack.opentok.calls) == calls
+
+
+def test_only_archives_neither_ready_nor_ended_are_in_the_reconcilers_index(stack: Stack) -> None:
+    archive = stack.record()
+    assert "unfinished" in stack.stored(archive["id"])
+    stack.post(f"/archive/{archive['id']}/stop")
+    stack.wait_until_uploaded(archive["id"])
+    stack.deliver_s3_events()
+    assert "unfinished" not in stack.stored(archive["id"])
+    # OpenTok's late callback (uploaded) moves nothing back.
+    assert stack.post("/archive/callback", {"id": archive["id"]}).json()["ready"] is True
+    assert "unfinished" not in stack.stored(archive["id"])
