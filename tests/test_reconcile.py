@@ -1,6 +1,7 @@
 """The reconciler: no recording is lost when an S3 event or a callback never arrives."""
 
 import json
+import time
 
 import boto3
 import pytest
@@ -101,3 +102,25 @@ def test_only_archives_neither_ready_nor_ended_are_in_the_reconcilers_index(stac
     # OpenTok's late callback (uploaded) moves nothing back.
     assert stack.post("/archive/callback", {"id": archive["id"]}).json()["ready"] is True
     assert "unfinished" not in stack.stored(archive["id"])
+
+
+def test_make_deploy_lists_the_unfinished_archives_written_before_the_index(
+    stack: Stack,
+) -> None:
+    from deploy.list_unfinished import list_unfinished
+
+    ready = stack.record("ready")
+    stack.post(f"/archive/{ready['id']}/stop")
+    stack.wait_until_uploaded(ready["id"])
+    stack.deliver_s3_events()
+    older = stack.record("older")
+    boto3.client("dynamodb").update_item(
+        TableName=stack.table,
+        Key={"pk": {"S": f"archive#{older['id']}"}},
+        UpdateExpression="REMOVE unfinished",  # as an archive stored before the index was
+    )
+    now = int(time.time() * 1000)
+    assert list_unfinished(stack.table, now) == 1
+    assert "unfinished" in stack.stored(older["id"])
+    assert "unfinished" not in stack.stored(ready["id"])
+    assert list_unfinished(stack.table, now) == 0
