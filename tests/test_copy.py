@@ -306,3 +306,34 @@ def test_a_bad_copy_request_is_logged_and_dropped_without_a_write(
     assert stack.opentok.calls == []
     logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "{" in line]
     assert any(line.get("message", "").startswith("dropped a copy request") for line in logged)
+
+
+def test_a_download_that_breaks_off_midway_is_asked_again_from_where_the_part_began(
+    stack: Stack, recording_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = _kept_by_opentok(stack, recording_file)
+    handler = sys.modules[type(stack.opentok.state).__module__.replace("state", "handler")]
+    serve = handler.Handler._send_file
+    broken: list[int] = []
+
+    def break_once(self: Any, status: int, path: Path, start: int, end: int, *rest: Any) -> None:
+        if start == 0 or broken:
+            return serve(self, status, path, start, end, *rest)
+        broken.append(start)  # the second part: headers, a little of it, then the line drops
+        content_type, headers = rest
+        headers["Content-Length"] = str(end - start + 1)
+        self._send(status, b"", content_type, headers)
+        with path.open("rb") as file:
+            file.seek(start)
+            self.wfile.write(file.read(1000))
+        self.close_connection = True
+        return None
+
+    monkeypatch.setattr(handler.Handler, "_send_file", break_once)
+    parts = _parts_uploaded(stack)
+    _ask_for_copy(stack, archive["id"])
+    assert stack.deliver_copy_requests() == 1
+    assert broken == [5 * MIB]
+    assert parts == [1, 2, 3]
+    _deliver_bucket_events(stack)
+    assert _in_bucket(stack, archive) == recording_file.read_bytes()

@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import requests
+import urllib3
 from botocore.config import Config
 
 from recording import config
@@ -138,7 +139,8 @@ def _read_part(link: Link, offset: int) -> tuple[bytes, int | None]:
     for attempt in range(ATTEMPTS):
         try:
             return _download(link.current(force=attempt > 0 and _is_refused(failure)), offset)
-        except (requests.RequestException, CopyFailed) as error:
+        # A connection that breaks mid-part surfaces from urllib3 (reading the raw stream).
+        except (requests.RequestException, urllib3.exceptions.HTTPError, CopyFailed) as error:
             failure = error
     raise CopyFailed(f"could not read the download from byte {offset}: {failure}")
 
