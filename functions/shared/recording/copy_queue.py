@@ -3,18 +3,25 @@
 The message names the archive only; the copy function reads everything else itself.
 """
 
+import functools
 import json
+from typing import Any
 
 import boto3
 
 from recording import config
 
-sqs = boto3.client("sqs")
+
+# Made on first use: the callback, which imports this, rarely needs it, and a client costs
+# cold-start time.
+@functools.cache
+def _sqs() -> Any:
+    return boto3.client("sqs")
 
 
 def request_copy(archive_id: str) -> None:
     if not config.COPY_QUEUE_URL:
         raise RuntimeError("COPY_QUEUE_URL is not set for this function")
-    sqs.send_message(
+    _sqs().send_message(
         QueueUrl=config.COPY_QUEUE_URL, MessageBody=json.dumps({"archiveId": archive_id})
     )
