@@ -83,6 +83,7 @@ deploy: install
 	$(SAM) build
 	if grep -q '^parameter_overrides' samconfig.toml; then $(SAM) deploy; else $(SAM) deploy --guided; fi
 	$(BIN)/python -m deploy.publish_site
+	$(BIN)/python -m deploy.list_unfinished
 
 configure-opentok: install
 	$(BIN)/python -m deploy.configure_opentok

@@ -153,6 +153,7 @@ class LocalStack:
     def _deliver_s3_events(self, function: str, queue_url: str) -> None:
         from local import notifications
 
+        batch_size = notifications.sqs_triggered(self.deployment).get(function, 0)
         while not self._stopping.is_set():
             try:
                 notifications.deliver(
@@ -161,6 +162,7 @@ class LocalStack:
                     region=REGION,
                     wait_seconds=NOTIFICATION_POLL_SECONDS,
                     faults=self.opentok.faults,
+                    batch_size=batch_size,
                 )
             except Exception as error:  # noqa: BLE001 - like Lambda: log, the event is retried
                 if not self._stopping.is_set():

@@ -87,6 +87,7 @@ def deploy(
     _create_access_keys(template, names, region)
     _create_tables(template, names, region)
     _create_buckets(template, names, region)
+    _create_queues(template, names, region)
     _create_secrets(template, names, region, stack_name)
     return Deployment(template, names)
 
@@ -125,6 +126,26 @@ def _create_buckets(template: Template, names: dict[str, Any], region: str) -> N
             )
         names[logical_id] = bucket
         names[f"{logical_id}.Arn"] = f"arn:aws:s3:::{bucket}"
+
+
+def _create_queues(template: Template, names: dict[str, Any], region: str) -> None:
+    sqs = boto3.client("sqs", region_name=region)
+    queues = template.of_type("AWS::SQS::Queue")
+    # Dead-letter queues first: a redrive policy names one by its ARN.
+    for logical_id in sorted(
+        queues, key=lambda name: "RedrivePolicy" in queues[name]["Properties"]
+    ):
+        properties = resolve(queues[logical_id]["Properties"], names)
+        attributes = {
+            name: json.dumps(properties[name]) if name == "RedrivePolicy" else str(properties[name])
+            for name in ("VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy")
+            if name in properties
+        }
+        url = sqs.create_queue(QueueName=names[logical_id], Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+        names[f"{logical_id}.QueueName"] = names[logical_id]
+        names[f"{logical_id}.Arn"] = arn["QueueArn"]
+        names[logical_id] = url  # Ref of a queue is its URL
 
 
 def _create_secrets(template: Template, names: dict[str, Any], region: str, stack: str) -> None:

@@ -1,7 +1,7 @@
 """template.yaml read as the single source of truth for everything that runs locally.
 
 Tests and the local stack take the table's keys, the functions, their handlers, environment,
-routes and S3 triggers from here, so they cannot drift from what is deployed.
+routes, S3 and SQS triggers from here, so they cannot drift from what is deployed.
 """
 
 import re
@@ -55,6 +55,13 @@ class S3Trigger:
     events: str
     prefix: Any
     suffix: Any
+
+
+@dataclass
+class SqsTrigger:
+    function: str
+    queue: str
+    batch_size: int
 
 
 @dataclass
@@ -143,6 +150,16 @@ class Template:
                         suffix=rules.get("suffix", ""),
                     )
                 )
+        return triggers
+
+    def sqs_triggers(self) -> list[SqsTrigger]:
+        triggers = []
+        for name, resource in self.of_type("AWS::Serverless::Function").items():
+            for event in resource["Properties"].get("Events", {}).values():
+                if event["Type"] == "SQS":
+                    properties = event["Properties"]
+                    queue = properties["Queue"]["Fn::GetAtt"][0]
+                    triggers.append(SqsTrigger(name, queue, properties.get("BatchSize", 10)))
         return triggers
 
     def cors(self) -> dict[str, Any]:

@@ -245,6 +245,16 @@ class Stack:
         eventually(lambda: sdk.get_archive(archive["id"]).status == "failed")
         return archive
 
+    def deliver_copy_requests(self, invoke: Callable[[dict[str, Any]], Any] | None = None) -> int:
+        """Hands the copy requests waiting in their queue to the copy function, as Lambda's
+        event source mapping would; returns how many were handled (not failed)."""
+        function = "CopyRecordingFunction"
+        return notifications.deliver(
+            self.queues[function],
+            invoke or (lambda event: self.invoke(function, event)),
+            batch_size=notifications.sqs_triggered(self.deployment)[function],
+        )
+
     def stored(self, archive_id: str) -> dict[str, Any] | None:
         item = boto3.client("dynamodb").get_item(
             TableName=self.table, Key={"pk": {"S": f"archive#{archive_id}"}}, ConsistentRead=True

@@ -18,6 +18,7 @@ EVENT_FUNCTIONS = {
     "delete_archive": "DeleteArchiveFunction",
     "s3_": "MarkReadyFunction",
     "scheduled_": "ReconcileArchivesFunction",
+    "sqs_": "CopyRecordingFunction",
 }
 # What each scenario answers once its ids are those of a real room and recording.
 EXPECTED_STATUS = {
@@ -47,7 +48,7 @@ def _function_for(event_name: str) -> str:
 
 def test_every_event_file_has_an_expectation() -> None:
     names = {path.stem for path in EVENTS.glob("*.json")}
-    http_events = {name for name in names if not name.startswith(("s3_", "scheduled_"))}
+    http_events = {name for name in names if not name.startswith(("s3_", "scheduled_", "sqs_"))}
     assert http_events == set(EXPECTED_STATUS)
 
 
@@ -76,4 +77,11 @@ def test_s3_event_marks_only_recordings_ready(stack: Stack, name: str) -> None:
 
 def test_the_scheduled_event_runs_the_reconciler(stack: Stack) -> None:
     answer = stack.invoke(_function_for("scheduled_reconcile"), load_event("scheduled_reconcile"))
-    assert answer == {"checked": 0, "repaired": 0, "stuck": 0}
+    assert answer == {"checked": 0, "repaired": 0, "copying": 0, "stuck": 0, "atRisk": 0}
+
+
+def test_the_copy_request_event_runs_the_copy_function(stack: Stack) -> None:
+    # A recording under way: OpenTok holds nothing to copy, and the message is done with.
+    archive = stack.record()
+    event = load_event("sqs_copy_recording", archive_id=archive["id"])
+    assert stack.invoke(_function_for("sqs_copy_recording"), event) == {"batchItemFailures": []}

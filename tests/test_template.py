@@ -298,3 +298,34 @@ def test_the_openapi_description_has_exactly_the_template_routes() -> None:
         for method in operations
     }
     assert described == {(route.method, route.path) for route in Template().routes()}
+
+
+def test_copies_that_keep_failing_wait_in_a_queue_that_is_watched() -> None:
+    template = Template()
+    queue = template.resources["RecordingCopies"]["Properties"]
+    dead_letters = {"Fn::GetAtt": ["FailedRecordingCopies", "Arn"]}
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == dead_letters
+    # Lambda's advice for SQS: visible again after six times the function's timeout.
+    assert (
+        queue["VisibilityTimeout"]
+        >= 6 * template.resources["CopyRecordingFunction"]["Properties"]["Timeout"]
+    )
+    watched = template.resources["FailedRecordingCopiesAlarm"]["Properties"]["Dimensions"][0]
+    assert watched["Value"] == {"Fn::GetAtt": ["FailedRecordingCopies", "QueueName"]}
+
+
+def test_the_at_risk_alarm_watches_the_metric_the_reconciler_emits() -> None:
+    alarm = Template().resources["ArchivesAtRiskAlarm"]["Properties"]
+    source = (ROOT / "functions" / "reconcile_archives" / "app.py").read_text()
+    assert f'name="{alarm["MetricName"]}"' in source
+
+
+def test_the_reconciler_may_query_only_the_index_of_unfinished_archives() -> None:
+    resource = Template().resources["ReconcileArchivesFunction"]
+    queries = [
+        statement["Resource"]
+        for policy in resource["Properties"]["Policies"]
+        for statement in policy["Statement"]
+        if "dynamodb:Query" in str(statement["Action"])
+    ]
+    assert queries == [{"Fn::Sub": "${ArchiveTable.Arn}/index/UnfinishedArchives"}]

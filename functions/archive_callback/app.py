@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, archives, signed_callbacks, validation
+from recording import api, archives, copy_queue, signed_callbacks, validation
 from recording.observability import tracer
 from recording.opentok_client import read_archive
 
@@ -25,6 +25,8 @@ def archive_callback() -> dict[str, Any]:
     archive_id = validation.archive_id(api.request_fields(app.current_event).get("id"))
     # OpenTok's own JSON, not the SDK's Archive: that drops `reason` (why it stopped or failed).
     archive = archives.record(read_archive(archive_id))
+    if archive["status"] == "available" and not archive.get("ready"):
+        copy_queue.request_copy(archive["id"])  # OpenTok keeps it 72 hours: ours once copied
     return {"id": archive["id"], "status": archive["status"], "ready": bool(archive.get("ready"))}
 
 

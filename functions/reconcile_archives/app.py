@@ -1,8 +1,12 @@
 """Every few minutes: repairs archives whose S3 event or callback never came, reports the rest.
 
-An archive stopped a while ago but not ready is looked for in S3 (a lost bucket event) and
-then asked of OpenTok (a lost callback). What is still not ready after that is stuck, and
-the `ArchivesStuck` metric, with its alarm, says so.
+Only unfinished archives are read (a sparse index: neither ready nor at an end), so a run
+costs the same with a hundred archives as with a hundred thousand. An archive stopped a
+while ago but not ready is looked for in S3 (a lost bucket event) and then asked of OpenTok
+(a lost callback). One that OpenTok kept in its cloud (`available`) is not done: its copy
+into our bucket is asked for (again), and the `ArchivesAtRisk` metric counts those still
+not copied as their 72 hours run out. What is still not ready after that is stuck, and the
+`ArchivesStuck` metric, with its alarm, says so.
 """
 
 from typing import Any
@@ -12,14 +16,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from recording import archives, config, recordings
+from recording import archives, config, copy_queue, recordings
 from recording.errors import ApiError
 from recording.observability import tracer
-from recording.opentok_client import archive_fields, calling_opentok, client
+from recording.opentok_client import read_archive
 
 logger = Logger()
 metrics = Metrics()
 
+# OpenTok keeps an archive 72 hours from its creation: past that there is nothing to fetch.
 LOOKBACK_MS = 3 * 24 * 3600 * 1000
 WAITING = ("stopped", "uploaded", "available")
 RECORDING = ("started", "paused")
@@ -27,12 +32,14 @@ RECORDING = ("started", "paused")
 # and for one that does, OpenTok answers that it still records (one call a run).
 MAX_RECORDING_MS = 2 * 3600 * 1000
 
+READY, ENDED, COPYING, STUCK = "ready", "ended", "copying", "stuck"
 
-def reconcile(archive: dict[str, Any], *, ask_opentok: bool = True) -> bool:
-    """Repairs one archive if it can; returns whether it is ready (or viewable) now.
 
-    One archive that cannot be checked (S3 or DynamoDB failing) is left for the next run
-    rather than stopping this one.
+def reconcile(archive: dict[str, Any], *, ask_opentok: bool = True) -> str:
+    """Repairs one archive if it can; returns READY, ENDED, COPYING or STUCK.
+
+    One archive that cannot be checked (S3, DynamoDB or SQS failing) is left for the next
+    run rather than stopping this one.
     """
     try:
         return _reconcile(archive, ask_opentok)
@@ -40,26 +47,33 @@ def reconcile(archive: dict[str, Any], *, ask_opentok: bool = True) -> bool:
         logger.warning(
             "could not check the archive", extra={"archive_id": archive["id"], "reason": str(error)}
         )
-        return False
+        return STUCK
 
 
-def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> bool:
+def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> str:
     stored = recordings.find(config.OPENTOK_API_KEY, archive["id"])
     if stored:
         key, size = stored
         archive, _ = archives.mark_ready(archive["id"], key, size)
         logger.info("marked ready from S3: its bucket event was lost", extra={"key": key})
-        return True
-    if not ask_opentok:
-        return False
-    try:
-        with calling_opentok("read the archive"):
-            archive = archives.record(archive_fields(client().get_archive(archive["id"])))
-    except ApiError as error:
-        logger.warning("could not check the archive", extra={"reason": error.message})
-        return False
-    # Kept in OpenTok's cloud is as good as ready; failed is an end, not a stuck state.
-    return archive["status"] in ("available", "failed", "expired", "deleted")
+        return READY
+    if archive["status"] != "available":
+        if not ask_opentok:
+            return STUCK
+        try:
+            # OpenTok's own JSON: the SDK's Archive drops why it stopped or failed.
+            archive = archives.record(read_archive(archive["id"]))
+        except ApiError as error:
+            logger.warning("could not check the archive", extra={"reason": error.message})
+            return STUCK
+    if archive["status"] in archives.FINISHED:
+        return ENDED  # failed or expired is an end, not a stuck state
+    if archive["status"] == "available":
+        # Kept in OpenTok's cloud for 72 hours only: ours once copied into the bucket.
+        copy_queue.request_copy(archive["id"])
+        logger.info("asked for a copy of the archive", extra={"archive_id": archive["id"]})
+        return COPYING
+    return STUCK
 
 
 @logger.inject_lambda_context
@@ -68,10 +82,10 @@ def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> bool:
 def lambda_handler(event: dict, context: LambdaContext) -> dict[str, int]:
     now = archives.now_ms()
     due = now - config.STUCK_AFTER_SECONDS * 1000
-    recent = [archive for archive in archives.since(now - LOOKBACK_MS) if not archive.get("ready")]
+    pending = list(archives.unfinished(now - LOOKBACK_MS))
     overdue = [
         archive
-        for archive in recent
+        for archive in pending
         if archive["status"] in WAITING and archive.get("stoppedAt", now) <= due
     ]
     # Still recording as far as we know: when both its stop callback and its bucket event
@@ -79,17 +93,39 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict[str, int]:
     # maximum duration OpenTok says what became of it.
     recording = [
         archive
-        for archive in recent
+        for archive in pending
         if archive["status"] in RECORDING and archive.get("createdAt", now) <= due
     ]
-    repaired = sum(reconcile(archive) for archive in overdue)
-    stuck = len(overdue) - repaired
+    outcomes = [reconcile(archive) for archive in overdue]
     for archive in recording:
         ended = archive.get("createdAt", now) <= now - MAX_RECORDING_MS
-        if reconcile(archive, ask_opentok=ended):
-            repaired += 1
+        outcome = reconcile(archive, ask_opentok=ended)
+        if outcome != STUCK:  # one still recording is not stuck
+            outcomes.append(outcome)
+    repaired = outcomes.count(READY) + outcomes.count(ENDED)
+    copying = outcomes.count(COPYING)
+    stuck = outcomes.count(STUCK)
+    at_risk = [
+        archive["id"]
+        for archive in pending
+        if archive["status"] == "available"
+        and archive.get("createdAt", now) <= now - config.AT_RISK_AFTER_SECONDS * 1000
+    ]
     metrics.add_metric(name="ArchivesRepaired", unit=MetricUnit.Count, value=repaired)
+    metrics.add_metric(name="ArchivesCopying", unit=MetricUnit.Count, value=copying)
     metrics.add_metric(name="ArchivesStuck", unit=MetricUnit.Count, value=stuck)
+    metrics.add_metric(name="ArchivesAtRisk", unit=MetricUnit.Count, value=len(at_risk))
     if stuck:
         logger.warning("archives stuck before ready", extra={"stuck": stuck})
-    return {"checked": len(overdue) + len(recording), "repaired": repaired, "stuck": stuck}
+    if at_risk:
+        logger.error(
+            "archives kept by OpenTok are still not in our bucket as their 72 hours run out",
+            extra={"archive_ids": at_risk[:50]},
+        )
+    return {
+        "checked": len(overdue) + len(recording),
+        "repaired": repaired,
+        "copying": copying,
+        "stuck": stuck,
+        "atRisk": len(at_risk),
+    }

@@ -1,5 +1,5 @@
-"""`make bench`: figures on cold starts, warm latency, OpenTok calls, readiness, growth and
-package size, each next to its references measured in the same run.
+"""`make bench`: figures on cold starts, warm latency, OpenTok calls, readiness, growth, the
+copy of a large recording and package size, each next to its references measured in the same run.
 
 A benchmark, not a test: it prints what it measured and says which targets were met; it
 fails only when something it runs fails. `python -m local.bench --help` lists the options.
@@ -23,7 +23,7 @@ from local.template import Template
 if TYPE_CHECKING:
     from local.bench.cold import Layer
 
-SECTIONS = ("cold", "warm", "calls", "growth", "package")
+SECTIONS = ("cold", "warm", "calls", "growth", "copy", "package")
 
 
 def _machine() -> dict[str, Any]:
@@ -130,6 +130,14 @@ def _growth(options: argparse.Namespace, results: dict[str, Any]) -> str:
     return report.growth(reads)
 
 
+def _copy(options: argparse.Namespace, results: dict[str, Any]) -> str:
+    from local.bench import copy
+
+    copies = copy.measure(_progress, tuple(options.copy_part_mib or copy.PART_SIZES_MIB))
+    results["copy"] = [asdict(one) for one in copies]
+    return report.copy(copies)
+
+
 def _package(options: argparse.Namespace, results: dict[str, Any]) -> str:
     from local.bench import package
 
@@ -139,7 +147,14 @@ def _package(options: argparse.Namespace, results: dict[str, Any]) -> str:
     return report.package(built)
 
 
-RUNNERS = {"cold": _cold, "warm": _warm, "calls": _calls, "growth": _growth, "package": _package}
+RUNNERS = {
+    "cold": _cold,
+    "warm": _warm,
+    "calls": _calls,
+    "growth": _growth,
+    "copy": _copy,
+    "package": _package,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,6 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=11, help="cold starts of each variant")
     parser.add_argument("--invocations", type=int, default=300, help="warm calls per route")
     parser.add_argument("--reads", type=int, default=5, help="timed reads per growth step")
+    parser.add_argument(
+        "--copy-part-mib",
+        type=int,
+        action="append",
+        help="part size of the 1 GB copy, in MiB (repeatable; default 16, 32 and 64)",
+    )
     parser.add_argument(
         "--only", action="append", choices=SECTIONS, help="run only this section (repeatable)"
     )

@@ -100,6 +100,8 @@ def archive_item(
         values["readyAt"] = {"N": str(created_ms + 60_000)}
     if status != "started":
         values["stoppedAt"] = {"N": str(created_ms + 30_000)}
+    if not ready:  # in the sparse index of what the reconciler has left to do
+        values["unfinished"] = {"S": "archive"}
     return values
 
 

@@ -6,6 +6,7 @@ import logging
 import queue
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import media
 
@@ -118,7 +119,7 @@ class Archive:
     has_recorded: bool = False  # someone has published while it was recording
     review: int = 0  # bumped so that only the latest scheduled review acts
     streams: dict[str, ArchivedStream] = field(default_factory=dict)
-    file: bytes | None = None
+    file: bytes | Path | None = None  # a Path: served from disk (a large stand-in)
 
     @property
     def filename(self) -> str:

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlencode
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -526,13 +527,20 @@ class EmulatorState:
                 archive.file = None
                 archive.set_status("deleted")
 
-    def archive_file(self, archive_id: str) -> tuple[bytes, str, str]:
-        """(body, content type, file name) of an archive served by the emulator."""
+    def archive_file(self, archive_id: str) -> tuple[bytes | Path, str, str]:
+        """(body or file on disk, content type, file name) of an archive served by the emulator."""
         with self.lock:
             archive = self._archive(archive_id)
             if archive.status != "available" or archive.file is None:
                 raise ApiError(404, "Not found. The archive file is not available.")
             return archive.file, archive.content_type, archive.filename
+
+    def serve_from_disk(self, archive_id: str, path: Path) -> None:
+        """Serves an available archive's recording from a file, streamed: a stand-in for a
+        recording too large to hold in memory (gigabytes, as a 4-hour one is)."""
+        with self.lock:
+            archive = self._archive(archive_id)
+            archive.file, archive.size = path, path.stat().st_size
 
     def archive_json(self, archive: Archive, base_url: str | None = None) -> dict:
         """The archive exactly as OpenTok's REST API describes it."""

@@ -26,6 +26,8 @@ STATUS_RANK = {
     "deleted": 5,
 }
 UPLOADED_RANK = STATUS_RANK["uploaded"]
+# Ends that leave nothing to repair or copy; `available` is not one: OpenTok keeps it 72 hours.
+FINISHED = ("failed", "expired", "deleted")
 
 OPENTOK_FIELDS = (
     "id",
@@ -45,6 +47,9 @@ OPENTOK_FIELDS = (
 ALL_ARCHIVES = "archive"
 BY_TIME_INDEX = "ArchivesByTime"
 BY_SESSION_INDEX = "ArchivesBySession"
+# A sparse index: `unfinished` is present only while the archive is neither ready nor at an
+# end, so the reconciler reads what is left to do, however many archives are done.
+UNFINISHED_INDEX = "UnfinishedArchives"
 
 
 def now_ms() -> int:
@@ -90,13 +95,27 @@ def record(fields: dict[str, Any]) -> dict[str, Any]:
     ]
     if rank >= STATUS_RANK["stopped"]:
         assignments.append("stoppedAt = if_not_exists(stoppedAt, :now)")
+    attribute_names = {f"#{name}": name for name in names}
+    later = "attribute_not_exists(pk) OR statusRank <= :rank"
+    if status not in FINISHED:
+        # Listed as unfinished only while not ready; a ready one takes the write below.
+        try:
+            return table.update(
+                _pk(fields["id"]),
+                "SET " + ", ".join([*assignments, "unfinished = :kind"]),
+                f"({later}) AND (attribute_not_exists(ready) OR ready <> :true)",
+                values | {":true": True},
+                attribute_names,
+            )
+        except table.ConditionFailed:
+            pass
     try:
         return table.update(
             _pk(fields["id"]),
-            "SET " + ", ".join(assignments),
-            "attribute_not_exists(pk) OR statusRank <= :rank",
+            "SET " + ", ".join(assignments) + " REMOVE unfinished",
+            later,
             values,
-            {f"#{name}": name for name in names},
+            attribute_names,
         )
     except table.ConditionFailed:
         stored = get(fields["id"])
@@ -115,7 +134,8 @@ def mark_ready(archive_id: str, key: str, size: int) -> tuple[dict[str, Any] | N
         archive = table.update(
             _pk(archive_id),
             "SET ready = :true, s3Key = :key, #size = :size, readyAt = :now, updatedAt = :now,"
-            " #status = :uploaded, statusRank = :rank, stoppedAt = if_not_exists(stoppedAt, :now)",
+            " #status = :uploaded, statusRank = :rank, stoppedAt = if_not_exists(stoppedAt, :now)"
+            " REMOVE unfinished",
             "attribute_exists(pk) AND ready <> :true AND statusRank <= :rank",
             {
                 ":true": True,
@@ -138,11 +158,33 @@ def mark_deleted(archive_id: str) -> dict[str, Any]:
     return table.update(
         _pk(archive_id),
         "SET #status = :deleted, statusRank = :rank, ready = :false, deletedAt = :now,"
-        " updatedAt = :now REMOVE s3Key",
+        " updatedAt = :now REMOVE s3Key, unfinished",
         "attribute_exists(pk)",
         {":deleted": "deleted", ":rank": STATUS_RANK["deleted"], ":false": False, ":now": now},
         {"#status": "status"},
     )
+
+
+def claim_copy(archive_id: str, until_ms: int) -> bool:
+    """Takes the copy of a recording into our bucket until a time, unless it is ready or
+    another invocation holds it: duplicate copy requests then find it taken."""
+    now = now_ms()
+    try:
+        table.update(
+            _pk(archive_id),
+            "SET copyingUntil = :until",
+            "attribute_exists(pk) AND ready <> :true"
+            " AND (attribute_not_exists(copyingUntil) OR copyingUntil < :now)",
+            {":until": until_ms, ":now": now, ":true": True},
+            {},
+        )
+    except table.ConditionFailed:
+        return False
+    return True
+
+
+def release_copy(archive_id: str) -> None:
+    table.update(_pk(archive_id), "REMOVE copyingUntil", "attribute_exists(pk)", {}, {})
 
 
 def create_ready(fields: dict[str, Any], key: str, size: int) -> bool:
@@ -187,13 +229,16 @@ def page(
     return items, _encode_cursor(last) if last else None
 
 
-def since(created_after_ms: int) -> Iterator[dict[str, Any]]:
-    """Every archive created after a time, newest first: a keyed range, never a scan."""
+def unfinished(created_after_ms: int) -> Iterator[dict[str, Any]]:
+    """Archives created after a time that are neither ready nor at an end, newest first.
+
+    A query of the sparse index: it reads what is left to do, not every archive.
+    """
     start = None
     while True:
         items, start = table.query(
-            BY_TIME_INDEX,
-            "kind",
+            UNFINISHED_INDEX,
+            "unfinished",
             ALL_ARCHIVES,
             100,
             start,

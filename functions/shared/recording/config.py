@@ -24,6 +24,12 @@ ARCHIVE_MODE = os.environ.get("ARCHIVE_MODE") or "manual"
 SITE_URL = (os.environ.get("SITE_URL") or "").rstrip("/")
 PRESIGNED_URL_TTL_SECONDS = int(os.environ.get("PRESIGNED_URL_TTL_SECONDS") or 300)
 STUCK_AFTER_SECONDS = 60 * int(os.environ.get("STUCK_AFTER_MINUTES") or 15)
+# An archive kept by OpenTok (`available`) is ours to copy within 72 hours of its creation;
+# past this many hours without our copy, the reconciler reports it at risk.
+AT_RISK_AFTER_SECONDS = 3600 * int(os.environ.get("COPY_AT_RISK_AFTER_HOURS") or 48)
+# Where copies of recordings OpenTok kept are asked for, and in what parts they are streamed.
+COPY_QUEUE_URL = os.environ.get("COPY_QUEUE_URL", "")
+COPY_PART_BYTES = 1024 * 1024 * int(os.environ.get("COPY_PART_SIZE_MIB") or 32)
 TOKEN_TTL_SECONDS = int(os.environ.get("TOKEN_TTL_SECONDS") or 4 * 3600)
 
 # The sample's GET /session serves this room, so both routes hand out the same session.

@@ -63,16 +63,20 @@ def update(
     pk: str, expression: str, condition: str, values: dict[str, Any], names: dict[str, str]
 ) -> dict[str, Any]:
     """A conditional update; returns the item as written, raises ConditionFailed."""
+    request: dict[str, Any] = {
+        "TableName": config.TABLE_NAME,
+        "Key": to_item({"pk": pk}),
+        "UpdateExpression": expression,
+        "ConditionExpression": condition,
+        "ReturnValues": "ALL_NEW",
+    }
+    # DynamoDB refuses empty maps here.
+    if values:
+        request["ExpressionAttributeValues"] = to_item(values)
+    if names:
+        request["ExpressionAttributeNames"] = names
     try:
-        answer = dynamodb.update_item(
-            TableName=config.TABLE_NAME,
-            Key=to_item({"pk": pk}),
-            UpdateExpression=expression,
-            ConditionExpression=condition,
-            ExpressionAttributeValues=to_item(values),
-            ExpressionAttributeNames=names,
-            ReturnValues="ALL_NEW",
-        )
+        answer = dynamodb.update_item(**request)
     except dynamodb.exceptions.ConditionalCheckFailedException:
         raise ConditionFailed(pk) from None
     return from_item(answer["Attributes"])

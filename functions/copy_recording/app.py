@@ -1,0 +1,100 @@
+"""SQS `{"archiveId"}`: copies a recording OpenTok kept in its cloud into our bucket.
+
+OpenTok keeps an archive whose upload failed (fallback `opentok`, status `available`) for 72
+hours only. This streams it from OpenTok's download link into the bucket under the key
+OpenTok would have used, so the bucket's event marks it ready as for any upload. The archive
+callback and the reconciler ask for copies. One invocation copies what fits in its time and
+asks to carry on; a copy that fails is tried again by SQS, then kept in FailedRecordingCopies.
+
+Messages that name no archive we know, or one with nothing to copy, are logged and dropped.
+Two requests for the same archive do not copy it twice: the first takes it (copyingUntil).
+"""
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from recording import archives, config, copy_queue, copying, validation
+from recording.errors import BadRequest, NotFound
+from recording.observability import tracer
+from recording.opentok_client import read_archive
+
+logger = Logger()
+metrics = Metrics()
+
+
+def copy_recording(body: str, context: LambdaContext) -> None:
+    archive_id = _archive_id(body)
+    if archive_id is None:
+        return
+    logger.append_keys(archive_id=archive_id)
+    archive = archives.get(archive_id)
+    if archive is None:
+        logger.warning("dropped a copy request for an archive we do not know")
+        return
+    if archive.get("ready") or archive["status"] in archives.FINISHED:
+        logger.info("nothing to copy", extra={"status": archive["status"]})
+        return
+    until = archives.now_ms() + context.get_remaining_time_in_millis()
+    if not archives.claim_copy(archive_id, until):
+        logger.info("another invocation is copying the archive, or it is ready")
+        return
+    try:
+        done = _copy(archive_id, context)
+    finally:
+        archives.release_copy(archive_id)
+    if done is False:
+        copy_queue.request_copy(archive_id)  # the rest in a new invocation, from the open upload
+        logger.info("copied what fitted in this invocation; carrying on in the next")
+
+
+def _copy(archive_id: str, context: LambdaContext) -> bool | None:
+    """True once copied, False if time ran short first, None if there was nothing to copy."""
+    try:
+        fields = read_archive(archive_id)  # with a fresh download link (10 minutes)
+    except NotFound:
+        logger.warning("OpenTok does not know the archive: nothing to copy")
+        return None
+    archive = archives.record(fields)
+    if fields["status"] != "available" or not fields.get("url"):
+        logger.info(
+            "OpenTok does not hold the archive to copy", extra={"status": archive["status"]}
+        )
+        return None
+    key, content_type = copying.recording_key(config.OPENTOK_API_KEY, fields)
+    link = copying.Link(fields["url"], lambda: read_archive(archive_id)["url"])
+    done = copying.copy(key, content_type, link, context.get_remaining_time_in_millis)
+    if done:
+        logger.info("copied the archive into the bucket", extra={"key": key})
+        metrics.add_metric(name="ArchiveCopied", unit=MetricUnit.Count, value=1)
+    return done
+
+
+
+def _archive_id(body: str) -> str | None:
+    try:
+        message = json.loads(body)
+        return validation.archive_id(
+            message.get("archiveId") if isinstance(message, dict) else None
+        )
+    except (ValueError, BadRequest):
+        logger.warning("dropped a copy request that names no archive", extra={"body": body[:200]})
+        return None
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict[str, list[dict[str, str]]]:
+    # ReportBatchItemFailures: only the messages that failed come back, to be tried again.
+    failures = []
+    for message in event.get("Records") or []:
+        try:
+            copy_recording(message["body"], context)
+        except Exception:
+            logger.exception("copy failed; SQS tries again")
+            failures.append({"itemIdentifier": message["messageId"]})
+    return {"batchItemFailures": failures}

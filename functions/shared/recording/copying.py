@@ -1,0 +1,176 @@
+"""Streams a recording from OpenTok's download link into our bucket, a part at a time.
+
+A multipart upload under the key OpenTok would have uploaded to, so that its completion is
+the bucket event that marks the archive ready. Memory holds one part. The open upload is
+the record of progress: a later invocation lists its parts (S3's ListParts) and asks the
+download link for the rest with an HTTP Range, so an interrupted copy loses one part at most.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import requests
+import urllib3
+from botocore.config import Config
+
+from recording import config
+
+s3 = boto3.client(
+    "s3", config=Config(signature_version="s3v4", retries={"mode": "standard", "max_attempts": 5})
+)
+MIN_PART_BYTES = 5 * 1024 * 1024  # S3's least part, but for the last
+# A download link lasts 10 minutes: one older than this is read anew before it is opened.
+LINK_REFRESH_SECONDS = 8 * 60
+# What finishing needs after the last part (complete the upload, or ask to carry on).
+FINISHING_MS = 10_000
+DOWNLOAD_TIMEOUT = (10, 60)  # connect, then between bytes
+ATTEMPTS = 3  # reading a part, in a row, before giving up to SQS's redelivery
+# One connection for all the parts of a copy.
+http = requests.Session()
+
+
+class CopyFailed(Exception):
+    """The download could not be read as OpenTok described it; SQS tries again later."""
+
+
+@dataclass
+class Link:
+    """A download link and a way to get a fresh one (re-reading the archive from OpenTok)."""
+
+    url: str
+    refresh: Callable[[], str]
+    fetched: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.fetched = self.fetched or time.monotonic()
+
+    def current(self, *, force: bool = False) -> str:
+        if force or time.monotonic() - self.fetched > LINK_REFRESH_SECONDS:
+            self.url, self.fetched = self.refresh(), time.monotonic()
+        return self.url
+
+
+def recording_key(api_key: str, archive: dict[str, Any]) -> tuple[str, str]:
+    """The key OpenTok uploads an archive to, and its content type."""
+    if archive.get("outputMode") == "individual":
+        return f"{api_key}/{archive['id']}/archive.zip", "application/zip"
+    return f"{api_key}/{archive['id']}/archive.mp4", "video/mp4"
+
+
+def copy(key: str, content_type: str, link: Link, remaining_ms: Callable[[], int]) -> bool:
+    """Copies the recording behind `link` to `key`; True once the object is in the bucket.
+
+    False when the time left ran short first: the upload stays open for the next invocation.
+    """
+    upload_id = _open_upload(key, content_type)
+    parts = _parts_done(key, upload_id)
+    slowest_ms = 0.0
+    while True:
+        offset = sum(part["Size"] for part in parts)
+        if remaining_ms() < FINISHING_MS + 2 * slowest_ms:
+            return False
+        started = time.monotonic()
+        body, size = _read_part(link, offset)
+        if size is not None and offset >= size:
+            break
+        if size is None or not body:
+            raise CopyFailed(f"the download ended at byte {offset} of {size}")
+        number = len(parts) + 1
+        answer = s3.upload_part(
+            Bucket=config.ARCHIVE_BUCKET,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=body,
+        )
+        parts.append({"PartNumber": number, "ETag": answer["ETag"], "Size": len(body)})
+        slowest_ms = max(slowest_ms, (time.monotonic() - started) * 1000)
+        if offset + len(body) >= size:
+            break
+    s3.complete_multipart_upload(
+        Bucket=config.ARCHIVE_BUCKET,
+        Key=key,
+        UploadId=upload_id,
+        MultipartUpload={
+            "Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]
+        },
+    )
+    return True
+
+
+def _open_upload(key: str, content_type: str) -> str:
+    """The upload a previous invocation left open for this key, or a new one."""
+    answer = s3.list_multipart_uploads(Bucket=config.ARCHIVE_BUCKET, Prefix=key)
+    uploads = [upload for upload in answer.get("Uploads", []) if upload["Key"] == key]
+    if uploads:
+        return max(uploads, key=lambda upload: upload["Initiated"])["UploadId"]
+    created = s3.create_multipart_upload(
+        Bucket=config.ARCHIVE_BUCKET, Key=key, ContentType=content_type
+    )
+    return created["UploadId"]
+
+
+def _parts_done(key: str, upload_id: str) -> list[dict[str, Any]]:
+    """The parts uploaded so far, 1 to n without a gap; what follows a gap is done again."""
+    found: dict[int, dict[str, Any]] = {}
+    request = {"Bucket": config.ARCHIVE_BUCKET, "Key": key, "UploadId": upload_id}
+    while True:
+        answer = s3.list_parts(**request)
+        for part in answer.get("Parts", []):
+            found[part["PartNumber"]] = part
+        if not answer.get("IsTruncated"):
+            break
+        request["PartNumberMarker"] = answer["NextPartNumberMarker"]
+    parts = []
+    while len(parts) + 1 in found:
+        part = found[len(parts) + 1]
+        parts.append({"PartNumber": part["PartNumber"], "ETag": part["ETag"], "Size": part["Size"]})
+        if part["Size"] < MIN_PART_BYTES:
+            break  # a short part ends the recording: nothing may follow it
+    return parts
+
+
+def _read_part(link: Link, offset: int) -> tuple[bytes, int | None]:
+    """Up to one part of the recording from `offset`, and the recording's size."""
+    failure: Exception | None = None
+    for attempt in range(ATTEMPTS):
+        try:
+            return _download(link.current(force=attempt > 0 and _is_refused(failure)), offset)
+        # A connection that breaks mid-part surfaces from urllib3 (reading the raw stream).
+        except (requests.RequestException, urllib3.exceptions.HTTPError, CopyFailed) as error:
+            failure = error
+    raise CopyFailed(f"could not read the download from byte {offset}: {failure}")
+
+
+def _is_refused(error: Exception | None) -> bool:
+    # OpenTok answers 403 for a download link that has expired.
+    response = getattr(error, "response", None)
+    return response is not None and response.status_code in (401, 403)
+
+
+def _download(url: str, offset: int) -> tuple[bytes, int | None]:
+    headers = {"Range": f"bytes={offset}-{offset + config.COPY_PART_BYTES - 1}"}
+    with http.get(url, headers=headers, stream=True, timeout=DOWNLOAD_TIMEOUT) as response:
+        if response.status_code == 416:  # nothing left from offset: the size says where it ends
+            return b"", _total(response.headers.get("Content-Range"))
+        response.raise_for_status()
+        if response.status_code == 206:
+            size = _total(response.headers.get("Content-Range"))
+        elif offset == 0:  # the whole file, ranges ignored: read one part of it all the same
+            size = int(response.headers.get("Content-Length") or 0) or None
+        else:
+            raise CopyFailed("the download link ignored the range asked for")
+        body = response.raw.read(config.COPY_PART_BYTES, decode_content=True)
+    expected = min(config.COPY_PART_BYTES, (size or 0) - offset)
+    if size is not None and len(body) != expected:
+        raise CopyFailed(f"the download broke off after {len(body)} of {expected} bytes")
+    return body, size
+
+
+def _total(content_range: str | None) -> int | None:
+    # "bytes 0-99/1234" or "bytes */1234"
+    total = (content_range or "").rpartition("/")[2]
+    return int(total) if total.isdigit() else None

@@ -1,0 +1,339 @@
+"""No recording lost: one OpenTok kept in its cloud (its upload failed, fallback `opentok`) is
+copied into our bucket before its 72 hours run out, and becomes ready from there."""
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from local.gateway import LambdaContext
+from tests.conftest import API_KEY, Stack, load_event
+
+RIGHT_AWAY = pytest.mark.parametrize(
+    "stack_parameters", [{"StuckAfterMinutes": "0"}], indirect=True
+)
+COPY = "CopyRecordingFunction"
+MIB = 1024 * 1024
+# Three parts of 5 MiB, S3's least: two whole ones and the rest.
+RECORDING_BYTES = 12 * MIB + 12345
+
+
+@pytest.fixture(autouse=True)
+def small_parts(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parts of 5 MiB (the template's are 32), read when the functions load."""
+    monkeypatch.setenv("COPY_PART_SIZE_MIB", "5")
+    stack.reload_functions()
+
+
+@pytest.fixture
+def recording_file(tmp_path: Path) -> Path:
+    """A stand-in recording, served by the emulator from disk."""
+    path = tmp_path / "archive.mp4"
+    path.write_bytes(os.urandom(RECORDING_BYTES))
+    return path
+
+
+def _kept_by_opentok(stack: Stack, recording_file: Path) -> dict[str, Any]:
+    """A recording whose upload to the bucket failed, so that OpenTok keeps it (`available`)."""
+    requests.put(
+        f"{stack.opentok.url}/v2/project/{API_KEY}/archive/storage",
+        json={
+            "type": "s3",
+            "config": {"accessKey": "uploader", "secretKey": "secret", "bucket": "no-such-bucket"},
+            "fallback": "opentok",
+        },
+        headers=stack.sdk().get_json_headers(),
+        timeout=5,
+    ).raise_for_status()
+    archive = stack.record()
+    stack.post(f"/archive/{archive['id']}/stop")
+    stack.opentok.wait_for(lambda: stack.sdk().get_archive(archive["id"]).status == "available")
+    stack.opentok.state.serve_from_disk(archive["id"], recording_file)
+    return archive
+
+
+def _key(archive: dict[str, Any]) -> str:
+    return f"{API_KEY}/{archive['id']}/archive.mp4"
+
+
+def _in_bucket(stack: Stack, archive: dict[str, Any]) -> bytes:
+    return boto3.client("s3").get_object(Bucket=stack.bucket, Key=_key(archive))["Body"].read()
+
+
+def _ask_for_copy(stack: Stack, archive_id: str) -> None:
+    boto3.client("sqs").send_message(
+        QueueUrl=stack.queues[COPY], MessageBody=json.dumps({"archiveId": archive_id})
+    )
+
+
+def _deliver_bucket_events(stack: Stack) -> None:
+    # moto announces a completed multipart upload twice (Put, then CompleteMultipartUpload);
+    # S3 once. Either way the ready function marks it ready once.
+    assert stack.deliver_s3_events() >= 1
+
+
+def _reconcile(stack: Stack) -> dict:
+    return stack.invoke("ReconcileArchivesFunction", load_event("scheduled_reconcile"))
+
+
+def _copy_module(stack: Stack) -> Any:
+    stack.functions.handler(COPY)
+    return sys.modules["recording.copying"]
+
+
+def _parts_uploaded(stack: Stack) -> list[int]:
+    """The part numbers the copy function uploads from now on, in order."""
+    numbers: list[int] = []
+    _copy_module(stack).s3.meta.events.register(
+        "provide-client-params.s3.UploadPart",
+        lambda params, **_: numbers.append(params["PartNumber"]),
+    )
+    return numbers
+
+
+def test_a_recording_opentok_kept_is_copied_into_our_bucket_and_becomes_ready(
+    stack: Stack, recording_file: Path
+) -> None:
+    archive = _kept_by_opentok(stack, recording_file)
+    # OpenTok's callback says available: that is not done, the copy is asked for.
+    assert stack.post("/archive/callback", {"id": archive["id"]}).json()["ready"] is False
+    assert stack.get(f"/archive/{archive['id']}").json()["ready"] is False
+    parts = _parts_uploaded(stack)
+
+    assert stack.deliver_copy_requests() == 1
+    _deliver_bucket_events(stack)
+
+    shown = stack.get(f"/archive/{archive['id']}").json()
+    assert shown["ready"] is True
+    assert shown["size"] == RECORDING_BYTES
+    assert _in_bucket(stack, archive) == recording_file.read_bytes()
+    assert parts == [1, 2, 3]
+    view = stack.get(f"/archive/{archive['id']}/view")
+    assert view.status == 302
+    assert _key(archive) in view.headers["location"]  # our copy, not OpenTok's
+
+
+class _RunningOut(LambdaContext):
+    """An invocation whose time runs short once told so."""
+
+    def __init__(self) -> None:
+        super().__init__(COPY, timeout_seconds=900)
+        self.out = False
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 1000 if self.out else super().get_remaining_time_in_millis()
+
+
+def test_a_copy_cut_short_by_its_time_carries_on_without_uploading_parts_again(
+    stack: Stack, recording_file: Path
+) -> None:
+    archive = _kept_by_opentok(stack, recording_file)
+    parts = _parts_uploaded(stack)
+    first = _RunningOut()
+    _copy_module(stack).s3.meta.events.register(
+        "after-call.s3.UploadPart", lambda **_: setattr(first, "out", True)
+    )
+    contexts: Iterator[LambdaContext] = iter([first])
+
+    def invoke(event: dict[str, Any]) -> Any:
+        context = next(contexts, None) or LambdaContext(COPY)
+        return stack.functions.handler(COPY)(event, context)
+
+    _ask_for_copy(stack, archive["id"])
+    # The first invocation uploads a part and asks to carry on; the next one finishes.
+    assert stack.deliver_copy_requests(invoke) == 2
+    assert parts == [1, 2, 3]
+    _deliver_bucket_events(stack)
+    assert stack.get(f"/archive/{archive['id']}").json()["ready"] is True
+    assert _in_bucket(stack, archive) == recording_file.read_bytes()
+
+
+def test_a_copy_that_fails_midway_is_delivered_again_and_resumes_from_its_parts(
+    stack: Stack, recording_file: Path
+) -> None:
+    archive = _kept_by_opentok(stack, recording_file)
+    parts = _parts_uploaded(stack)
+    failures = iter([False, True])  # the second part's upload fails, once
+
+    def fail_once(**_: Any) -> None:
+        if next(failures, False):
+            raise ConnectionResetError("S3 went away")
+
+    _copy_module(stack).s3.meta.events.register("before-call.s3.UploadPart", fail_once)
+    _ask_for_copy(stack, archive["id"])
+
+    assert stack.deliver_copy_requests() == 0  # failed: left on the queue for SQS to retry
+    assert boto3.client("s3").list_objects_v2(Bucket=stack.bucket).get("KeyCount") == 0
+    assert stack.deliver_copy_requests() == 1
+    assert parts == [1, 2, 2, 3]  # part 1 was not uploaded again
+    _deliver_bucket_events(stack)
+    assert stack.get(f"/archive/{archive['id']}").json()["ready"] is True
+    assert _in_bucket(stack, archive) == recording_file.read_bytes()
+
+
+def test_an_expired_download_link_is_read_anew_from_opentok(
+    stack: Stack, recording_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = _kept_by_opentok(stack, recording_file)
+    emulator_state = sys.modules[type(stack.opentok.state).__module__]
+    original = stack.opentok.state._download_url
+    links: list[str] = []
+
+    def expired_first(*args: Any) -> str:
+        with monkeypatch.context() as patch:
+            if not links:  # the first link OpenTok hands out has expired already
+                patch.setattr(emulator_state, "DOWNLOAD_LINK_SECONDS", -60)
+            links.append(original(*args))
+        return links[-1]
+
+    monkeypatch.setattr(stack.opentok.state, "_download_url", expired_first)
+    stack.opentok.calls.clear()
+    _ask_for_copy(stack, archive["id"])
+
+    assert stack.deliver_copy_requests() == 1
+    assert requests.get(links[0], timeout=5).status_code == 403
+    reads = [path for _, path in stack.opentok.calls if path.endswith(archive["id"])]
+    assert len(reads) == 2  # the refused link was replaced by reading the archive again
+    _deliver_bucket_events(stack)
+    assert _in_bucket(stack, archive) == recording_file.read_bytes()
+
+
+def test_a_long_copy_reads_a_fresh_link_before_its_link_runs_out(
+    stack: Stack, recording_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = _kept_by_opentok(stack, recording_file)
+    # As if each part took longer than a link is trusted for (8 of its 10 minutes).
+    monkeypatch.setattr(_copy_module(stack), "LINK_REFRESH_SECONDS", 0)
+    stack.opentok.calls.clear()
+    _ask_for_copy(stack, archive["id"])
+    assert stack.deliver_copy_requests() == 1
+    reads = [path for _, path in stack.opentok.calls if path.endswith(archive["id"])]
+    assert len(reads) == 1 + 3  # the first read, then one before each of the three parts
+    _deliver_bucket_events(stack)
+    assert _in_bucket(stack, archive) == recording_file.read_bytes()
+
+
+@RIGHT_AWAY
+def test_the_reconciler_starts_the_copy_nobody_asked_for(
+    stack: Stack, recording_file: Path
+) -> None:
+    archive = _kept_by_opentok(stack, recording_file)  # its callback was never heard
+    summary = _reconcile(stack)
+    assert (summary["copying"], summary["repaired"], summary["stuck"]) == (1, 0, 0)
+    assert stack.deliver_copy_requests() == 1
+    _deliver_bucket_events(stack)
+    assert stack.get(f"/archive/{archive['id']}").json()["ready"] is True
+    assert _reconcile(stack)["checked"] == 0  # nothing left to do
+
+
+@RIGHT_AWAY
+def test_a_recording_still_only_in_opentok_as_its_72_hours_run_out_is_at_risk(
+    stack: Stack, recording_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = _kept_by_opentok(stack, recording_file)
+    stack.post("/archive/callback", {"id": archive["id"]})
+    created = int(time.time() * 1000) - 50 * 3600 * 1000
+    boto3.client("dynamodb").update_item(
+        TableName=stack.table,
+        Key={"pk": {"S": f"archive#{archive['id']}"}},
+        UpdateExpression="SET createdAt = :t, createdSort = :sort",
+        ExpressionAttributeValues={
+            ":t": {"N": str(created)},
+            ":sort": {"S": f"{created:015d}#{archive['id']}"},
+        },
+    )
+    capsys.readouterr()
+    assert _reconcile(stack)["atRisk"] == 1
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "{" in line]
+    assert any(line.get("ArchivesAtRisk") == [1.0] for line in emitted)
+    assert any(archive["id"] in line.get("archive_ids", []) for line in emitted)
+
+
+def test_the_reconciler_reads_only_the_index_of_unfinished_archives(stack: Stack) -> None:
+    done = stack.record("done")
+    stack.post(f"/archive/{done['id']}/stop")
+    stack.wait_until_uploaded(done["id"])
+    stack.deliver_s3_events()
+    pending = stack.record("pending")
+    stack.functions.handler("ReconcileArchivesFunction")
+    calls: list[tuple[str, str | None]] = []
+    answers: list[dict[str, Any]] = []
+    client = sys.modules["recording.table"].dynamodb
+    client.meta.events.register(
+        "provide-client-params.dynamodb.*",
+        lambda params, model, **_: calls.append((model.name, params.get("IndexName"))),
+    )
+    client.meta.events.register(
+        "after-call.dynamodb.Query", lambda parsed, **_: answers.append(parsed)
+    )
+    _reconcile(stack)
+    assert calls == [("Query", "UnfinishedArchives")]
+    assert [item["id"]["S"] for item in answers[0]["Items"]] == [pending["id"]]
+    assert answers[0]["ScannedCount"] == 1  # the ready one is not even read
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        json.dumps({"archive": "x"}),
+        json.dumps({"archiveId": "../../etc"}),
+        json.dumps({"archiveId": "b40ef09b-3811-4726-b508-e41a0f96c68f"}),  # not ours
+    ],
+)
+def test_a_bad_copy_request_is_logged_and_dropped_without_a_write(
+    stack: Stack, body: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _copy_module(stack)
+    writes: list[str] = []
+    for client in (sys.modules["recording.table"].dynamodb, sys.modules["recording.copying"].s3):
+        client.meta.events.register(
+            "provide-client-params.*",
+            lambda model, **_: writes.append(model.name) if model.name != "GetItem" else None,
+        )
+    boto3.client("sqs").send_message(QueueUrl=stack.queues[COPY], MessageBody=body)
+    capsys.readouterr()
+    assert stack.deliver_copy_requests() == 1  # handled: dropped, not retried
+    assert writes == []
+    assert stack.opentok.calls == []
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "{" in line]
+    assert any(line.get("message", "").startswith("dropped a copy request") for line in logged)
+
+
+def test_a_download_that_breaks_off_midway_is_asked_again_from_where_the_part_began(
+    stack: Stack, recording_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = _kept_by_opentok(stack, recording_file)
+    handler = sys.modules[type(stack.opentok.state).__module__.replace("state", "handler")]
+    serve = handler.Handler._send_file
+    broken: list[int] = []
+
+    def break_once(self: Any, status: int, path: Path, start: int, end: int, *rest: Any) -> None:
+        if start == 0 or broken:
+            return serve(self, status, path, start, end, *rest)
+        broken.append(start)  # the second part: headers, a little of it, then the line drops
+        content_type, headers = rest
+        headers["Content-Length"] = str(end - start + 1)
+        self._send(status, b"", content_type, headers)
+        with path.open("rb") as file:
+            file.seek(start)
+            self.wfile.write(file.read(1000))
+        self.close_connection = True
+        return None
+
+    monkeypatch.setattr(handler.Handler, "_send_file", break_once)
+    parts = _parts_uploaded(stack)
+    _ask_for_copy(stack, archive["id"])
+    assert stack.deliver_copy_requests() == 1
+    assert broken == [5 * MIB]
+    assert parts == [1, 2, 3]
+    _deliver_bucket_events(stack)
+    assert _in_bucket(stack, archive) == recording_file.read_bytes()
