@@ -13,6 +13,7 @@ import boto3
 import pytest
 import requests
 
+from local.emulator import lifecycle
 from local.gateway import LambdaContext
 from tests.conftest import API_KEY, Stack, load_event
 
@@ -182,14 +183,13 @@ def test_an_expired_download_link_is_read_anew_from_opentok(
     stack: Stack, recording_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     archive = _kept_by_opentok(stack, recording_file)
-    emulator_state = sys.modules[type(stack.opentok.state).__module__]
     original = stack.opentok.state._download_url
     links: list[str] = []
 
     def expired_first(*args: Any) -> str:
         with monkeypatch.context() as patch:
             if not links:  # the first link OpenTok hands out has expired already
-                patch.setattr(emulator_state, "DOWNLOAD_LINK_SECONDS", -60)
+                patch.setattr(lifecycle, "DOWNLOAD_LINK_SECONDS", -24 * 3600.0)
             links.append(original(*args))
         return links[-1]
 

@@ -11,7 +11,6 @@ Two requests for the same archive do not copy it twice: the first takes it (copy
 """
 
 import json
-from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
