@@ -13,9 +13,8 @@ import boto3
 import pytest
 import requests
 
-from local.emulator import lifecycle
 from local.gateway import LambdaContext
-from tests.conftest import API_KEY, Stack, load_event
+from tests.conftest import API_KEY, Stack, eventually, load_event
 
 RIGHT_AWAY = pytest.mark.parametrize(
     "stack_parameters", [{"StuckAfterMinutes": "0"}], indirect=True
@@ -180,25 +179,19 @@ def test_a_copy_that_fails_midway_is_delivered_again_and_resumes_from_its_parts(
 
 
 def test_an_expired_download_link_is_read_anew_from_opentok(
-    stack: Stack, recording_file: Path, monkeypatch: pytest.MonkeyPatch
+    stack: Stack, recording_file: Path
 ) -> None:
     archive = _kept_by_opentok(stack, recording_file)
-    original = stack.opentok.state._download_url
-    links: list[str] = []
-
-    def expired_first(*args: Any) -> str:
-        with monkeypatch.context() as patch:
-            if not links:  # the first link OpenTok hands out has expired already
-                patch.setattr(lifecycle, "DOWNLOAD_LINK_SECONDS", -24 * 3600.0)
-            links.append(original(*args))
-        return links[-1]
-
-    monkeypatch.setattr(stack.opentok.state, "_download_url", expired_first)
+    described = f"{stack.opentok.url}/v2/project/{stack.opentok.api_key}/archive/{archive['id']}"
+    stale = requests.get(described, headers=stack.sdk().get_json_headers(), timeout=5).json()
+    # OpenTok's links last 10 minutes (contract §3), a few seconds on the emulator's fast clock.
+    eventually(lambda: requests.get(stale["url"], timeout=5).status_code == 403)
+    # The copy's first read answers with that link, as if it had been read long before.
+    stack.opentok.faults.answer("GET", f"/archive/{archive['id']}$", 200, json.dumps(stale))
     stack.opentok.calls.clear()
     _ask_for_copy(stack, archive["id"])
 
     assert stack.deliver_copy_requests() == 1
-    assert requests.get(links[0], timeout=5).status_code == 403
     reads = [path for _, path in stack.opentok.calls if path.endswith(archive["id"])]
     assert len(reads) == 2  # the refused link was replaced by reading the archive again
     _deliver_bucket_events(stack)

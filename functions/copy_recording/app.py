@@ -72,7 +72,6 @@ def _copy(archive_id: str, context: LambdaContext) -> bool | None:
     return done
 
 
-
 def _archive_id(body: str) -> str | None:
     try:
         message = json.loads(body)
