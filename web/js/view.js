@@ -2,10 +2,11 @@
  * The waiting page: GET /archive/{id}/view sends the browser here while a recording is not
  * ready yet. It polls GET /archive/{id} until the video can be played, then plays it.
  *
- * Polling: the first request at once, then after 0.5 s, each wait 1.5 times the last, up to
- * 5 s. Whenever the recording moves to a new status the wait starts again at 0.5 s, since
- * the next step tends to follow quickly. Failures to reach the server keep the backoff
- * going; a terminal status (ready, failed, expired, deleted, unknown id) ends it.
+ * Polling: the first request at once, then after 1 s, each wait 1.5 times the last, up to
+ * 3.5 s. Whenever the recording moves to a new status the wait starts again at 1 s, since
+ * the next step tends to follow quickly. Coming back to the tab or back online polls at once.
+ * Failures to reach the server keep the backoff going; a terminal status (ready, failed,
+ * expired, deleted, unknown id) ends it.
  */
 (function () {
   'use strict';
