@@ -2,13 +2,17 @@
 copy of a large recording and package size, each next to its references measured in the same run.
 
 A benchmark, not a test: it prints what it measured and says which targets were met; it
-fails only when something it runs fails. `python -m local.bench --help` lists the options.
+fails only when something it runs fails. A run of every section also writes its figures to
+docs/performance.md, keeping the page's hand-written part. `python -m local.bench --help`
+lists the options.
 """
 
 import argparse
 import json
 import os
 import platform
+import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,12 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from local.bench import report
-from local.template import Template
+from local.template import ROOT, Template
 
 if TYPE_CHECKING:
     from local.bench.cold import Layer
 
 SECTIONS = ("cold", "warm", "calls", "growth", "copy", "package")
+PAGE = ROOT / "docs" / "performance.md"
 
 
 def _machine() -> dict[str, Any]:
@@ -43,6 +48,24 @@ def _machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
+
+
+def _commit() -> str:
+    """The commit the figures are of, and whether the tree differed from it."""
+    git = shutil.which("git")
+    if git is None:
+        return "unknown (no git here)"
+
+    def ask(*args: str) -> str:
+        return subprocess.run(  # noqa: S603 - git, on this checkout
+            [git, *args], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        commit = f"commit {ask('rev-parse', '--short', 'HEAD')}"
+        return commit + (" with uncommitted changes" if ask("status", "--porcelain") else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
 
 
 def _progress(text: str) -> None:
@@ -179,15 +202,32 @@ def main(argv: list[str] | None = None) -> int:
         " (functions/shared and the virtual environment), or a built layer's python/ folder",
     )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument(
+        "--page",
+        type=Path,
+        help="write the figures to this Markdown page, keeping its hand-written part (default:"
+        " docs/performance.md when every section runs; none for a run with --only)",
+    )
+    parser.add_argument(
+        "--no-page", action="store_true", help="print the figures only, write no page"
+    )
     options = parser.parse_args(argv)
     started = time.perf_counter()
-    results: dict[str, Any] = {"machine": _machine()}
-    out = [report.header(results["machine"], options)]
+    args = sys.argv[1:] if argv is None else argv
+    command = " ".join(["python -m local.bench", *map(shlex.quote, args)])
+    results: dict[str, Any] = {"machine": _machine(), "commit": _commit(), "command": command}
+    out = [report.header(results, options)]
     for section in SECTIONS:
         if section in (options.only or SECTIONS):
             out.append(RUNNERS[section](options, results))
     out.append(f"Benchmark took {time.perf_counter() - started:.0f} s.")
-    print("\n\n".join(out))
+    figures = "\n\n".join(out)
+    print(figures)
+    page = None if options.no_page else options.page or (None if options.only else PAGE)
+    if page:
+        if not report.write_page(page, figures):
+            _progress(f"{page} had no hand-written part ({report.HAND_WRITTEN}): none kept")
+        _progress(f"figures written to {page}")
     if options.json:
         options.json.write_text(json.dumps(results, indent=1, default=str))
     return 0

@@ -1,7 +1,9 @@
-"""The benchmark's tables, as Markdown, each with the targets of issue 7 beside its figures."""
+"""The benchmark's tables, as Markdown, each with the targets of issue 7 beside its figures,
+and docs/performance.md, the page that holds them with its hand-written reading of them."""
 
 import argparse
 import statistics
+from pathlib import Path
 from typing import Any
 
 from local.bench.cold import CALLS_OPENTOK, ColdResult, floor
@@ -16,6 +18,9 @@ NAIVE_TARGET = 0.8
 NOTICE_TARGET = 2.0
 REQUESTS_TARGET = 20
 PACKAGE_TARGET_MB = 5.0
+
+# Everything from this line on in docs/performance.md is written by hand and kept by the bench.
+HAND_WRITTEN = "<!-- Written by hand from here on: make bench keeps it as it is. -->"
 
 
 def _table(head: list[str], rows: list[list[Any]]) -> str:
@@ -32,14 +37,36 @@ def _verdict(value: float, limit: float) -> str:
     return "met" if value <= limit else f"missed by {value - limit:.2f}"
 
 
-def header(machine: dict[str, Any], options: argparse.Namespace) -> str:
+def header(run: dict[str, Any], options: argparse.Namespace) -> str:
+    """When, where, on which code and with which command: `run` holds machine, commit, command."""
+    machine = run["machine"]
     return (
         "## make bench\n\n"
         f"{machine['date']} on {machine['cpu']} ({machine['cores']} cores, "
         f"{machine['machine']}), {machine['system']}, Python {machine['python']}.\n"
+        f"Code: {run['commit']}. Command: `{run['command']}`.\n"
         f"Cold starts: {options.rounds} rounds; warm: {options.invocations} invocations per route;"
         f" growth: {options.reads} reads per step."
     )
+
+
+def page(figures: str, previous: str) -> str:
+    """The performance page: this run's figures, then the previous page's hand-written part."""
+    kept = previous[previous.find(HAND_WRITTEN) :] if HAND_WRITTEN in previous else HAND_WRITTEN
+    return (
+        "# Performance\n\n"
+        "`make bench` (`local/bench/`) wrote this page: the figures of its last run, as it"
+        " printed them. Run it again rather than edit them; the part after them is written by"
+        " hand, and the bench keeps it.\n\n"
+        f"{figures.strip()}\n\n{kept.strip()}\n"
+    )
+
+
+def write_page(path: Path, figures: str) -> bool:
+    """Writes the figures to the page at path; False when it had no hand-written part to keep."""
+    previous = path.read_text() if path.exists() else ""
+    path.write_text(page(figures, previous))
+    return not previous or HAND_WRITTEN in previous
 
 
 def cold(results: dict[str, ColdResult], rounds: int, skipped: list[str], layer: str) -> str:
