@@ -42,7 +42,7 @@ ARCHITECTURE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm6
 ]
 BASE_IMAGE = f"public.ecr.aws/lambda/python:3.13-{ARCHITECTURE}"
 ELF_MACHINES = {"x86_64": 62, "arm64": 183}
-# What the README's `sam local` commands add: the host's architecture (the only one its
+# What docs/sam-local.md's `sam local` commands add: the host's architecture (the only one its
 # Docker runs), the local stack's endpoints and names, and the way to it from a container.
 LOCAL_OPTIONS = [
     "--parameter-overrides",
@@ -96,7 +96,7 @@ def sam_cli() -> None:
 
 @pytest.fixture(scope="module")
 def built(sam_cli: None) -> None:
-    """`sam build` for the host's architecture, as the README has it."""
+    """`sam build` for the host's architecture, as docs/sam-local.md has it."""
     docker = subprocess.run(
         ["docker", "image", "inspect", BASE_IMAGE], capture_output=True, check=False
     )

@@ -4,7 +4,7 @@ Each function serves a single route, so API Gateway has already routed the reque
 left is reading the path's parameters, turning what the route returns or raises into an HTTP
 API answer, and reading bodies. That is a few dozen lines, so they are ours: Powertools' event
 handler does far more and costs more cold-start time to import than the rest of Powertools
-together (README, "Performance").
+together (docs/performance.md).
 """
 
 import base64
