@@ -247,6 +247,25 @@ class StubOpenTok:
         return None
 
 
+def _stub_read_archive(archive_id: str, sdk: Any = None) -> dict[str, Any]:
+    """OpenTok's own JSON of an archive, as `opentok_client.read_archive` returns it."""
+    return {
+        "id": archive_id,
+        "status": "stopped",
+        "name": "Weekly standup",
+        "sessionId": EVENT_SESSION_ID,
+        "createdAt": int(time.time() * 1000),
+        "duration": 42,
+        "size": 0,
+        "outputMode": "composed",
+        "resolution": "640x480",
+        "hasAudio": True,
+        "hasVideo": True,
+        "reason": None,
+        "url": None,
+    }
+
+
 _STUBS: dict[str, Any] = {}
 
 
@@ -267,10 +286,22 @@ def stubbed_clients() -> Iterator[None]:
     known = opentok_client.credentials()
     opentok_client.credentials = lambda: known
     opentok.Client = StubOpenTok
+    # read_archive asks OpenTok's REST API itself, past the SDK's client; the functions hold
+    # it by name, so each module that imported it gets the stub.
+    real_read_archive = opentok_client.read_archive
+    readers = [
+        module
+        for module in list(sys.modules.values())
+        if getattr(module, "read_archive", None) is real_read_archive
+    ]
+    for module in readers:
+        module.read_archive = _stub_read_archive
     try:
         yield
     finally:
         table.dynamodb, recordings.s3, opentok_client.credentials, opentok.Client = saved
+        for module in readers:
+            module.read_archive = real_read_archive
 
 
 @contextmanager
