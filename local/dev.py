@@ -4,6 +4,11 @@ One origin serves the API (the template's functions, in this process, behind an 
 stand-in), the static site, a stand-in for OpenTok.js and the emulator's client endpoints.
 Behind it run moto's server (S3, DynamoDB, SQS, Secrets Manager) with the template's
 resources, and the OpenTok emulator, which uploads finished recordings to the bucket.
+
+Template parameters come as for `sam deploy --parameter-overrides`, from PARAMETER_OVERRIDES
+(`make dev PARAMETER_OVERRIDES="ArchiveControl=open"`, local/parameters.py), and are printed
+at start; make dev sets the OpenTok key and secrets and SiteUrl itself, and always allows its
+own origin besides any AllowedOrigins given.
 """
 
 import argparse
