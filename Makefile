@@ -20,6 +20,9 @@ $(VENV)/.installed: $(REQUIREMENTS)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	touch $@
 
+# make dev PARAMETER_OVERRIDES="ArchiveControl=open": template parameters, written as for
+# `sam deploy --parameter-overrides`. local.dev reads them from its environment, where make
+# puts the variables of its command line: no shell quoting stands between them.
 dev: install
 	$(BIN)/python -m local.dev --port $(PORT)
 

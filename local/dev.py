@@ -4,6 +4,11 @@ One origin serves the API (the template's functions, in this process, behind an 
 stand-in), the static site, a stand-in for OpenTok.js and the emulator's client endpoints.
 Behind it run moto's server (S3, DynamoDB, SQS, Secrets Manager) with the template's
 resources, and the OpenTok emulator, which uploads finished recordings to the bucket.
+
+Template parameters come as for `sam deploy --parameter-overrides`, from PARAMETER_OVERRIDES
+(`make dev PARAMETER_OVERRIDES="ArchiveControl=open"`, local/parameters.py), and are printed
+at start; make dev sets the OpenTok key and secrets and SiteUrl itself, and always allows its
+own origin besides any AllowedOrigins given.
 """
 
 import argparse
@@ -13,12 +18,14 @@ import mimetypes
 import os
 import secrets
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from local import parameters
 from local.running import run_until_stopped
 from local.template import ROOT, Template
 
@@ -41,11 +48,18 @@ class LocalStack:
     """Starts moto, the emulator and the one-origin server; `stop()` ends all of them."""
 
     def __init__(
-        self, port: int = 3000, processing_delay: float = 2.0, archive_mode: str = "manual"
+        self,
+        port: int = 3000,
+        processing_delay: float = 2.0,
+        overrides: dict[str, str] | None = None,
     ) -> None:
         self.port = port
         self.processing_delay = processing_delay
-        self.archive_mode = archive_mode
+        self.template = Template()
+        # Template parameters, as `sam deploy --parameter-overrides` gives them; refused here,
+        # before anything starts, when the template would refuse them.
+        self.overrides = dict(overrides or {})
+        parameters.check(self.template, self.overrides)
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -90,21 +104,20 @@ class LocalStack:
         from local import notifications
         from local.resources import deploy
 
-        self.template = Template()
         self.api_secret = secrets.token_hex(20)
         # Secure callbacks on, as a project would have them: the emulator signs, the route checks.
         self.callback_secret = secrets.token_urlsafe(32)
-        self.deployment = deploy(
-            self.template,
-            {
-                "OpenTokApiKey": API_KEY,
-                "OpenTokApiSecret": self.api_secret,
-                "CallbackSignatureSecret": self.callback_secret,
-                "SiteUrl": self.url,
-                "AllowedOrigins": self.url,
-                "ArchiveMode": self.archive_mode,
-            },
-        )
+        # This origin is always allowed; AllowedOrigins given adds others (another page's).
+        origins = [self.url, *self.overrides.get("AllowedOrigins", "").split(",")]
+        own = {
+            "OpenTokApiKey": API_KEY,
+            "OpenTokApiSecret": self.api_secret,
+            "CallbackSignatureSecret": self.callback_secret,
+            "SiteUrl": self.url,
+            "AllowedOrigins": ",".join(dict.fromkeys(o.strip() for o in origins if o.strip())),
+        }
+        self.parameters = parameters.in_force(self.template, own, self.overrides)
+        self.deployment = deploy(self.template, {**self.overrides, **own})
         self.queues = notifications.connect(self.deployment, region=REGION)
 
     def _start_emulator(self) -> None:
@@ -349,13 +362,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 3000))
     parser.add_argument("--processing-delay", type=float, default=2.0)
-    parser.add_argument("--archive-mode", choices=("manual", "always"), default="manual")
+    parser.add_argument(
+        "--parameter-overrides",
+        default=os.environ.get("PARAMETER_OVERRIDES", ""),
+        metavar="'Key=Value ...'",
+        help="template parameters, as sam deploy takes them (default: $PARAMETER_OVERRIDES, "
+        "which `make dev PARAMETER_OVERRIDES=...` sets)",
+    )
     options = parser.parse_args()
-    stack = LocalStack(options.port, options.processing_delay, options.archive_mode)
+    try:
+        overrides = parameters.parse(options.parameter_overrides)
+        stack = LocalStack(options.port, options.processing_delay, overrides)
+    except parameters.ParameterError as error:
+        sys.exit(f"make dev: {error}")  # one line, no traceback, exit code 1
 
     def announce() -> None:
         from deploy.host_link import for_site
 
+        print(parameters.describe(stack.parameters))
         links = for_site(stack.url, stack.deployment.secret_value("HostKeySecret"))
         print(f"Host link (starts and stops recordings): {links['host']}")
         print(f"Participant link (joins, watches):        {links['participant']}")

@@ -12,16 +12,22 @@ from typing import Any
 
 import requests
 
+from local.parameters import format_overrides
 from tests.conftest import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 class RunningStack:
-    def __init__(self, processing_delay: float = 0.3, archive_mode: str = "manual") -> None:
+    def __init__(
+        self, processing_delay: float = 0.3, parameters: dict[str, str] | None = None
+    ) -> None:
+        """`parameters`: template parameters, given as `make dev PARAMETER_OVERRIDES=...`."""
         environment = {
             name: value for name, value in os.environ.items() if not name.startswith("AWS_")
         }
+        # Only these: not whatever the shell that runs the tests has in PARAMETER_OVERRIDES.
+        environment["PARAMETER_OVERRIDES"] = format_overrides(parameters or {})
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -31,8 +37,6 @@ class RunningStack:
                 "0",
                 "--processing-delay",
                 str(processing_delay),
-                "--archive-mode",
-                archive_mode,
             ],
             cwd=ROOT,
             env=environment,
@@ -83,6 +87,21 @@ class RunningStack:
 
         return eventually(ready, timeout=timeout)
 
+    def printed_parameters(self) -> dict[str, tuple[str, str]]:
+        """The template parameters make dev printed: name -> (value as shown, where it came
+        from; "" for the template's default)."""
+        printed: dict[str, tuple[str, str]] = {}
+        lines = iter(self.output)
+        for line in lines:
+            if line.startswith("Template parameters"):
+                break
+        for line in lines:
+            found = re.fullmatch(r"  (\w+) +(.*?)(?:  \((.+)\))?", line.rstrip("\n"))
+            if not found:
+                break
+            printed[found.group(1)] = (found.group(2), found.group(3) or "")
+        return printed
+
     def _printed(self, pattern: str) -> str:
         for line in self.output:
             found = re.search(pattern, line)
@@ -103,3 +122,38 @@ class RunningStack:
         if reader is not None:
             reader.join(timeout=10)
         return self.process.returncode
+
+
+def make_dev(parameter_overrides: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`make dev PARAMETER_OVERRIDES=...` as a person types it, until it ends (for overrides it
+    must refuse; one it takes is stopped at `timeout` with Ctrl-C). `-o` keeps make from
+    reinstalling the virtual environment the tests run in."""
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("AWS_") and name not in ("PARAMETER_OVERRIDES", "MAKEFLAGS")
+    }
+    process = subprocess.Popen(
+        [
+            "make",
+            "--no-print-directory",
+            "-o",
+            ".venv/.installed",
+            "dev",
+            "PORT=0",
+            f"BIN={Path(sys.executable).parent}",
+            f"PARAMETER_OVERRIDES={parameter_overrides}",
+        ],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, which Ctrl-C reaches as a whole
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)

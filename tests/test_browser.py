@@ -230,7 +230,7 @@ def test_the_waiting_page_says_why_a_recording_failed(dev: RunningStack, browser
 
 @pytest.fixture(scope="module")
 def always_dev() -> Iterator[RunningStack]:
-    stack = RunningStack(archive_mode="always")
+    stack = RunningStack(parameters={"ArchiveMode": "always"})
     yield stack
     stack.stop()
 

@@ -1,6 +1,7 @@
 """`make dev`: the whole recording flow over real HTTP on one origin, S3 events included."""
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -8,8 +9,12 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from local.template import Template
 from tests.conftest import eventually
-from tests.local_stack import RunningStack
+from tests.local_stack import RunningStack, make_dev
+
+# Where a person serves the original OpenTok.js Archiving sample page, another origin.
+SAMPLE_ORIGIN = "http://localhost:8000"
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +152,100 @@ def test_make_dev_refuses_callbacks_its_opentok_did_not_sign(dev: RunningStack) 
     )
     assert forged.status_code == 401
     assert "error" in forged.json()
+
+
+@pytest.fixture(scope="module")
+def open_dev() -> Iterator[RunningStack]:
+    """make dev PARAMETER_OVERRIDES="ArchiveControl=open AllowedOrigins=<the sample's origin>"."""
+    stack = RunningStack(parameters={"ArchiveControl": "open", "AllowedOrigins": SAMPLE_ORIGIN})
+    yield stack
+    assert stack.stop() == 0, "".join(stack.output)
+
+
+def test_with_archive_control_open_the_sample_page_records_without_any_token(
+    open_dev: RunningStack,
+) -> None:
+    """The original sample page's requests, from its own origin: GET /session, then a form
+    POST of sessionId to /archive/start ($.post), /archive/<id>/stop, /archive/<id>/view."""
+    sample = {"Origin": SAMPLE_ORIGIN}
+    session = requests.get(f"{open_dev.url}/session", headers=sample, timeout=10)
+    assert session.headers["access-control-allow-origin"] == SAMPLE_ORIGIN
+    joined = session.json()
+    assert (joined["archiveControl"], joined["role"]) == ("open", "publisher")
+    # The page connects with the publisher token it was given (OpenTok records no empty room).
+    connection = requests.post(
+        f"{open_dev.url}/_emulator/sessions/{joined['sessionId']}/connections",
+        json={"token": joined["token"]},
+        timeout=10,
+    )
+    assert connection.status_code == 201
+
+    started = requests.post(
+        f"{open_dev.url}/archive/start",
+        data={"sessionId": joined["sessionId"]},  # form-encoded, as $.post sends it
+        headers=sample,
+        timeout=20,
+    )
+    assert started.status_code == 200, started.text
+    assert started.json()["status"] == "started"
+    assert started.headers["access-control-allow-origin"] == SAMPLE_ORIGIN
+    archive_id = started.json()["id"]
+    stopped = requests.post(f"{open_dev.url}/archive/{archive_id}/stop", headers=sample, timeout=10)
+    assert stopped.status_code == 200, stopped.text
+    assert stopped.json()["status"] == "stopped"
+
+    open_dev.wait_until_ready(archive_id)
+    view = requests.get(
+        f"{open_dev.url}/archive/{archive_id}/view", allow_redirects=False, timeout=10
+    )
+    assert view.status_code == 302
+    # make dev's own page stays allowed beside the origin the override added.
+    own = requests.get(f"{open_dev.url}/session", headers={"Origin": open_dev.url}, timeout=10)
+    assert own.headers["access-control-allow-origin"] == open_dev.url
+
+
+def test_make_dev_prints_the_parameters_in_force_and_masks_secrets(
+    open_dev: RunningStack,
+) -> None:
+    printed = open_dev.printed_parameters()
+    specs = Template().document["Parameters"]
+    assert list(printed) == list(specs)
+    assert printed["ArchiveControl"] == ("open", "PARAMETER_OVERRIDES")
+    assert printed["ArchiveMode"] == ("manual", "")  # the template's default
+    assert printed["SiteUrl"] == (open_dev.url, "make dev")
+    assert printed["AllowedOrigins"] == (
+        f"{open_dev.url},{SAMPLE_ORIGIN}",
+        "make dev + PARAMETER_OVERRIDES",
+    )
+    secret = [name for name, spec in specs.items() if spec.get("NoEcho")]
+    assert secret, "the template has NoEcho parameters to mask"
+    for name in secret:
+        assert printed[name][0] == "****", name
+    # The emulator's API secret (40 hex digits) is printed nowhere.
+    assert not re.search(r"\b[0-9a-f]{40}\b", "".join(open_dev.output))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ("ArchiveControll=open", "ArchiveControll"),  # no such parameter
+        ("ArchiveControl=closed", "ArchiveControl"),  # not in AllowedValues
+        ("ParameterKey=PresignedUrlTtlSeconds,ParameterValue=5", "PresignedUrlTtlSeconds"),
+        ('ArchiveMode=always OpenTokApiSecret="my own"', "OpenTokApiSecret"),  # make dev's own
+    ],
+)
+def test_make_dev_stops_at_once_on_a_bad_override_with_a_one_line_error(
+    overrides: str, named: str
+) -> None:
+    started = time.monotonic()
+    ended = make_dev(overrides)
+    assert time.monotonic() - started < 20
+    assert ended.returncode != 0
+    output = ended.stdout + ended.stderr
+    assert "Traceback" not in output
+    assert "Open http" not in output  # nothing started
+    assert "my own" not in output  # a secret given is not echoed
+    # make's own "make: *** [dev] Error 1" aside, one line: ours.
+    ours = [line for line in ended.stderr.splitlines() if not re.match(r"make(\[\d+\])?: ", line)]
+    assert len(ours) == 1, output
+    assert ours[0].startswith("make dev: ") and named in ours[0], output
