@@ -26,8 +26,11 @@ def test_cfn_lint_finds_nothing() -> None:
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 
 
-@pytest.fixture(scope="module")
-def checkov_report() -> dict[str, Any]:
+# The checks skipped for every resource, each under a comment giving its reason.
+CHECKOV_CONFIG = ROOT / ".checkov.yaml"
+
+
+def _checkov(cwd: Path, *options: str) -> dict[str, Any]:
     if not CHECKOV.exists():
         # Under make (CI runs `make test`) a missing checkov is a broken setup, never a skip.
         if os.environ.get("MAKELEVEL") or os.environ.get("CI"):
@@ -44,8 +47,9 @@ def checkov_report() -> dict[str, Any]:
             "json",
             # Offline: the check ids and results are the same without Prisma Cloud's metadata.
             "--skip-download",
+            *options,
         ],
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=False,
@@ -55,6 +59,17 @@ def checkov_report() -> dict[str, Any]:
     report = json.loads(result.stdout)
     assert report["summary"]["parsing_errors"] == 0, report["summary"]
     return report
+
+
+@pytest.fixture(scope="module")
+def checkov_report() -> dict[str, Any]:
+    return _checkov(ROOT, "--config-file", str(CHECKOV_CONFIG))
+
+
+@pytest.fixture(scope="module")
+def checkov_report_without_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    # checkov also reads a .checkov.yaml in its working directory: run it from an empty one.
+    return _checkov(tmp_path_factory.mktemp("checkov"))
 
 
 def test_checkov_finds_nothing_failed(checkov_report: dict[str, Any]) -> None:
@@ -90,8 +105,23 @@ def _template_skips() -> dict[tuple[str, str], Any]:
     }
 
 
-def test_every_checkov_skip_in_the_template_has_a_one_line_reason() -> None:
-    for (resource, check_id), comment in _template_skips().items():
+def _config_skips() -> dict[str, str]:
+    """Each check id the config skips, with the comment line above it."""
+    lines = CHECKOV_CONFIG.read_text().splitlines()
+    return {
+        line.strip().removeprefix("- "): lines[index - 1].strip().removeprefix("#").strip()
+        for index, line in enumerate(lines)
+        if line.strip().startswith("- ")
+    }
+
+
+def test_every_checkov_skip_has_a_one_line_reason() -> None:
+    skips = {
+        **_template_skips(),
+        **{("every resource", check_id): reason for check_id, reason in _config_skips().items()},
+    }
+    assert len(skips) > len(_template_skips())
+    for (resource, check_id), comment in skips.items():
         assert re.fullmatch(r"CKV2?_AWS_\d+", str(check_id)), (resource, check_id)
         assert isinstance(comment, str), (resource, check_id)
         assert comment.strip() and "\n" not in comment.strip(), (resource, check_id)
@@ -107,6 +137,17 @@ def test_every_checkov_skip_is_one_the_template_writes_and_still_needs(
         for check in checkov_report["results"]["skipped_checks"]
     }
     assert skipped == set(_template_skips())
+
+
+def test_every_check_the_config_skips_still_fails_and_nothing_else_does_without_it(
+    checkov_report_without_config: dict[str, Any],
+) -> None:
+    # The config's skips hide whole checks: each must still be needed, and none may hide a
+    # failure of a check it does not name.
+    failed = {
+        check["check_id"] for check in checkov_report_without_config["results"]["failed_checks"]
+    }
+    assert failed == set(_config_skips())
 
 
 def _statements(template: Template) -> list[dict[str, Any]]:
