@@ -238,14 +238,24 @@ def test_every_function_that_hands_out_a_session_knows_who_may_record() -> None:
 
 
 def test_every_function_is_watched_by_the_error_and_throttle_alarms() -> None:
+    # One Metrics Insights query per alarm, over each function's total (its FunctionName-only
+    # series), every function named and nothing narrowing the OR of them.
     template = Template()
-    for alarm in ("FunctionErrorsAlarm", "FunctionThrottlesAlarm"):
-        watched = {
-            query["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
-            for query in template.resources[alarm]["Properties"]["Metrics"]
-            if "MetricStat" in query
-        }
-        assert watched == set(template.functions()), alarm
+    for alarm, metric in (
+        ("FunctionErrorsAlarm", "Errors"),
+        ("FunctionThrottlesAlarm", "Throttles"),
+    ):
+        (query,) = template.resources[alarm]["Properties"]["Metrics"]
+        assert query["Period"] == 300, alarm
+        select, where = query["Expression"]["Fn::Sub"].split(" WHERE ")
+        assert select == f'SELECT SUM({metric}) FROM SCHEMA("AWS/Lambda", FunctionName)', alarm
+        conditions = [
+            re.fullmatch(r"FunctionName = '\$\{(\w+)\}'", condition)
+            for condition in where.split(" OR ")
+        ]
+        assert all(conditions), (alarm, where)
+        watched = [condition.group(1) for condition in conditions if condition]
+        assert sorted(watched) == sorted(template.functions()), alarm
 
 
 def test_every_alarm_notifies_the_alarm_topic_that_an_address_may_subscribe_to() -> None:
