@@ -110,7 +110,7 @@ class Template:
             functions[name] = Function(
                 name=name,
                 code_dir=ROOT / properties["CodeUri"],
-                handler=properties["Handler"],
+                handler=properties.get("Handler", shared.get("Handler")),
                 environment={**shared_env, **own_env},
                 layer_dirs=[
                     ROOT / self.resources[layer["Ref"]]["Properties"]["ContentUri"]

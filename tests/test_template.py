@@ -26,8 +26,11 @@ def test_cfn_lint_finds_nothing() -> None:
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 
 
-@pytest.fixture(scope="module")
-def checkov_report() -> dict[str, Any]:
+# The checks skipped for every resource, each under a comment giving its reason.
+CHECKOV_CONFIG = ROOT / ".checkov.yaml"
+
+
+def _checkov(cwd: Path, *options: str) -> dict[str, Any]:
     if not CHECKOV.exists():
         # Under make (CI runs `make test`) a missing checkov is a broken setup, never a skip.
         if os.environ.get("MAKELEVEL") or os.environ.get("CI"):
@@ -44,8 +47,9 @@ def checkov_report() -> dict[str, Any]:
             "json",
             # Offline: the check ids and results are the same without Prisma Cloud's metadata.
             "--skip-download",
+            *options,
         ],
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=False,
@@ -55,6 +59,17 @@ def checkov_report() -> dict[str, Any]:
     report = json.loads(result.stdout)
     assert report["summary"]["parsing_errors"] == 0, report["summary"]
     return report
+
+
+@pytest.fixture(scope="module")
+def checkov_report() -> dict[str, Any]:
+    return _checkov(ROOT, "--config-file", str(CHECKOV_CONFIG))
+
+
+@pytest.fixture(scope="module")
+def checkov_report_without_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    # checkov also reads a .checkov.yaml in its working directory: run it from an empty one.
+    return _checkov(tmp_path_factory.mktemp("checkov"))
 
 
 def test_checkov_finds_nothing_failed(checkov_report: dict[str, Any]) -> None:
@@ -82,39 +97,60 @@ def test_checkov_checks_the_serverless_resources_too(checkov_report: dict[str, A
     assert serverless <= checked, serverless - checked
 
 
-def _template_skips() -> dict[tuple[str, str], Any]:
+def _config_skips() -> dict[str, str]:
+    """Each check id the config skips, with the comment line above it: its reason."""
+    lines = CHECKOV_CONFIG.read_text().splitlines()
     return {
-        (f"{resource['Type']}.{name}", skip.get("id")): skip.get("comment")
-        for name, resource in Template().resources.items()
-        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+        line.strip().removeprefix("- "): lines[index - 1].strip()
+        for index, line in enumerate(lines)
+        if line.strip().startswith("- ")
     }
 
 
-def test_every_checkov_skip_in_the_template_has_a_one_line_reason() -> None:
-    for (resource, check_id), comment in _template_skips().items():
-        assert re.fullmatch(r"CKV2?_AWS_\d+", str(check_id)), (resource, check_id)
-        assert isinstance(comment, str), (resource, check_id)
-        assert comment.strip() and "\n" not in comment.strip(), (resource, check_id)
+def test_every_checkov_skip_has_a_one_line_reason() -> None:
+    assert _config_skips()
+    for check_id, reason in _config_skips().items():
+        assert re.fullmatch(r"CKV2?_AWS_\d+", check_id), check_id
+        assert reason.startswith("#") and reason.removeprefix("#").strip(), check_id
 
 
-def test_every_checkov_skip_is_one_the_template_writes_and_still_needs(
-    checkov_report: dict[str, Any],
-) -> None:
-    # No skip from elsewhere (an inline comment without a reason), and none left behind by a
-    # fix or a check that no longer applies.
-    skipped = {
-        (check["resource"], check["check_id"])
+def test_every_checkov_skip_is_in_the_config(checkov_report: dict[str, Any]) -> None:
+    # One place for the skips: none in a resource's Metadata or an inline comment.
+    skipped = [
+        f"{check['check_id']} {check['resource']}"
         for check in checkov_report["results"]["skipped_checks"]
+    ]
+    assert not skipped, skipped
+
+
+def test_every_check_the_config_skips_still_fails_and_nothing_else_does_without_it(
+    checkov_report_without_config: dict[str, Any],
+) -> None:
+    # The config's skips hide whole checks: each must still be needed, and none may hide a
+    # failure of a check it does not name.
+    failed = {
+        check["check_id"] for check in checkov_report_without_config["results"]["failed_checks"]
     }
-    assert skipped == set(_template_skips())
+    assert failed == set(_config_skips())
+
+
+def _function_statements(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    """A function's permissions: SAM takes one inline policy document or a list of them."""
+    policies = resource["Properties"].get("Policies", [])
+    # Only inline statements, which these tests can read: no managed policy, no SAM template.
+    return [
+        statement
+        for policy in (policies if isinstance(policies, list) else [policies])
+        for statement in policy["Statement"]
+    ]
 
 
 def _statements(template: Template) -> list[dict[str, Any]]:
-    statements = []
-    for resource in template.of_type("AWS::Serverless::Function").values():
-        for policy in resource["Properties"].get("Policies", []):
-            statements += policy["Statement"]
-    return statements
+    return [
+        statement
+        for resource in template.of_type("AWS::Serverless::Function").values()
+        for statement in _function_statements(resource)
+    ]
 
 
 def test_every_permission_names_its_actions_and_resources() -> None:
@@ -134,8 +170,7 @@ def test_only_the_functions_that_presign_or_repair_may_read_recordings() -> None
         for name, resource in template.of_type("AWS::Serverless::Function").items()
         if any(
             "s3:GetObject" in str(statement["Action"])
-            for policy in resource["Properties"].get("Policies", [])
-            for statement in policy["Statement"]
+            for statement in _function_statements(resource)
         )
     }
     assert readers == {"GetArchiveFunction", "ViewArchiveFunction", "ReconcileArchivesFunction"}
@@ -197,14 +232,24 @@ def test_every_function_that_hands_out_a_session_knows_who_may_record() -> None:
 
 
 def test_every_function_is_watched_by_the_error_and_throttle_alarms() -> None:
+    # One Metrics Insights query per alarm, over each function's total (its FunctionName-only
+    # series), every function named and nothing narrowing the OR of them.
     template = Template()
-    for alarm in ("FunctionErrorsAlarm", "FunctionThrottlesAlarm"):
-        watched = {
-            query["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
-            for query in template.resources[alarm]["Properties"]["Metrics"]
-            if "MetricStat" in query
-        }
-        assert watched == set(template.functions()), alarm
+    for alarm, metric in (
+        ("FunctionErrorsAlarm", "Errors"),
+        ("FunctionThrottlesAlarm", "Throttles"),
+    ):
+        (query,) = template.resources[alarm]["Properties"]["Metrics"]
+        assert query["Period"] == 300, alarm
+        select, where = query["Expression"]["Fn::Sub"].split(" WHERE ")
+        assert select == f'SELECT SUM({metric}) FROM SCHEMA("AWS/Lambda", FunctionName)', alarm
+        conditions = [
+            re.fullmatch(r"FunctionName = '\$\{(\w+)\}'", condition)
+            for condition in where.split(" OR ")
+        ]
+        assert all(conditions), (alarm, where)
+        watched = [condition.group(1) for condition in conditions if condition]
+        assert sorted(watched) == sorted(template.functions()), alarm
 
 
 def test_every_alarm_notifies_the_alarm_topic_that_an_address_may_subscribe_to() -> None:
@@ -324,8 +369,7 @@ def test_the_reconciler_may_query_only_the_index_of_unfinished_archives() -> Non
     resource = Template().resources["ReconcileArchivesFunction"]
     queries = [
         statement["Resource"]
-        for policy in resource["Properties"]["Policies"]
-        for statement in policy["Statement"]
+        for statement in _function_statements(resource)
         if "dynamodb:Query" in str(statement["Action"])
     ]
     assert queries == [{"Fn::Sub": "${ArchiveTable.Arn}/index/UnfinishedArchives"}]
