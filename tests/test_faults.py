@@ -133,14 +133,14 @@ def test_a_recording_whose_stop_and_upload_went_unheard_is_found(stack: Stack) -
 
 def _reconcile_now(stack: Stack) -> dict[str, int]:
     # As if StuckAfterMinutes had passed: the reconciler's threshold, not the clock, moves.
-    import recording.config
+    import backend.config
 
-    saved = recording.config.STUCK_AFTER_SECONDS
-    recording.config.STUCK_AFTER_SECONDS = -60
+    saved = backend.config.STUCK_AFTER_SECONDS
+    backend.config.STUCK_AFTER_SECONDS = -60
     try:
         return stack.invoke("ReconcileArchivesFunction", {"detail-type": "Scheduled Event"})
     finally:
-        recording.config.STUCK_AFTER_SECONDS = saved
+        backend.config.STUCK_AFTER_SECONDS = saved
 
 
 def test_a_duplicated_s3_notification_marks_the_archive_ready_once(stack: Stack) -> None:
@@ -198,9 +198,9 @@ class _Raw:
 
 @pytest.fixture
 def throttle_writes() -> Iterator[Callable[[int], _Throttle]]:
-    import recording.table
+    import backend.table
 
-    events = recording.table.dynamodb.meta.events
+    events = backend.table.dynamodb.meta.events
     hooks: list[_Throttle] = []
 
     def throttle(times: int) -> _Throttle:

@@ -73,7 +73,7 @@ def archive_item(
     status: str = "uploaded",
     ready: bool = True,
 ) -> dict[str, Any]:
-    """An archive as recording.archives stores it, in DynamoDB's attribute-value form."""
+    """An archive as backend.archives stores it, in DynamoDB's attribute-value form."""
     rank = {"started": 1, "stopped": 2, "uploaded": 3}[status]
     values: dict[str, Any] = {
         "pk": {"S": f"archive#{archive_id}"},
@@ -314,7 +314,7 @@ def forget_loaded_functions() -> None:
     import sys
 
     for name in list(sys.modules):
-        if name.split(".")[0] in ("recording", "functions"):
+        if name.split(".")[0] in ("backend", "functions"):
             del sys.modules[name]
 
 
