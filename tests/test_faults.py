@@ -14,7 +14,7 @@ import requests
 from botocore.awsrequest import AWSResponse
 
 from tests.conftest import Stack, eventually
-from tests.local_stack import RunningStack
+from tests.dev_process import DevProcess
 
 
 def _archive_items(stack: Stack) -> list[dict]:
@@ -249,12 +249,12 @@ def test_dynamodb_throttling_that_outlasts_the_retries_is_a_503_to_retry(
 
 @pytest.fixture(scope="module")
 def dev() -> Any:
-    stack = RunningStack(processing_delay=0.3)
+    stack = DevProcess(processing_delay=0.3)
     yield stack
     stack.stop()
 
 
-def _host(dev: RunningStack, room: str) -> tuple[dict[str, Any], dict[str, str]]:
+def _host(dev: DevProcess, room: str) -> tuple[dict[str, Any], dict[str, str]]:
     joined = requests.get(
         f"{dev.url}/room/{room}", headers={"x-host-key": dev.host_key}, timeout=10
     ).json()
@@ -283,7 +283,7 @@ def _at_once(*calls: Any) -> list[requests.Response]:
     return answers
 
 
-def test_many_starts_at_once_make_one_recording(dev: RunningStack) -> None:
+def test_many_starts_at_once_make_one_recording(dev: DevProcess) -> None:
     joined, host = _host(dev, "race-starts")
 
     def start() -> requests.Response:
@@ -301,7 +301,7 @@ def test_many_starts_at_once_make_one_recording(dev: RunningStack) -> None:
     assert [item["id"] for item in listed["items"]] == [answers[0].json()["id"]]
 
 
-def test_a_stop_racing_a_start_ends_with_one_consistent_story(dev: RunningStack) -> None:
+def test_a_stop_racing_a_start_ends_with_one_consistent_story(dev: DevProcess) -> None:
     joined, host = _host(dev, "race-stop-start")
     first = dev.start(joined["sessionId"], host).json()
     stop, start = _at_once(
@@ -332,8 +332,8 @@ def test_a_stop_racing_a_start_ends_with_one_consistent_story(dev: RunningStack)
         dev.wait_until_ready(archive_id)
 
 
-def test_a_duplicated_notification_on_the_local_stack_makes_one_ready_archive(
-    dev: RunningStack,
+def test_a_duplicated_notification_under_make_dev_makes_one_ready_archive(
+    dev: DevProcess,
 ) -> None:
     joined, host = _host(dev, "race-duplicate")
     faults = requests.post(
