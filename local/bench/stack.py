@@ -123,7 +123,7 @@ def batch_put(dynamodb: Any, table: str, items: list[dict[str, Any]]) -> None:
             requests = answer.get("UnprocessedItems", {}).get(table, [])
 
 
-class Stack:
+class BenchStack:
     """What both kinds share: the deployment, the emulator and ways to make recordings."""
 
     def __init__(self) -> None:
@@ -213,7 +213,7 @@ class Stack:
         self.opentok.stop()
 
 
-class ServerStack(Stack):
+class ServerStack(BenchStack):
     """moto's server on a free loopback port, for functions that run in other processes."""
 
     def __enter__(self) -> "ServerStack":
@@ -249,7 +249,7 @@ class ServerStack(Stack):
         _restore(self._saved)
 
 
-class InProcessStack(Stack):
+class InProcessStack(BenchStack):
     """moto's `mock_aws` in this process, and the template's functions loaded in it too."""
 
     def __enter__(self) -> "InProcessStack":
