@@ -44,7 +44,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class LocalStack:
+class DevStack:
     """Starts moto, the emulator and the one-origin server; `stop()` ends all of them."""
 
     def __init__(
@@ -67,7 +67,7 @@ class LocalStack:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "LocalStack":
+    def start(self) -> "DevStack":
         # Bound first: a taken port fails before anything starts, and port 0 gets its number,
         # which the site URL, the CORS origin and OpenTok's callback URL all need.
         self.server = _OneOriginServer(("127.0.0.1", self.port), self)
@@ -208,7 +208,7 @@ class _OneOriginServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], stack: LocalStack) -> None:
+    def __init__(self, address: tuple[str, int], stack: DevStack) -> None:
         self.stack = stack
         super().__init__(address, _Handler)
 
@@ -372,7 +372,7 @@ def main() -> None:
     options = parser.parse_args()
     try:
         overrides = parameters.parse(options.parameter_overrides)
-        stack = LocalStack(options.port, options.processing_delay, overrides)
+        stack = DevStack(options.port, options.processing_delay, overrides)
     except parameters.ParameterError as error:
         sys.exit(f"make dev: {error}")  # one line, no traceback, exit code 1
 

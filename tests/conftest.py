@@ -303,7 +303,7 @@ class CallbackRoute:
 
 def sdk_client(emulator: OpenTokEmulator) -> opentok.Client:
     """An SDK client for the emulator's project, whichever kind of credentials it has."""
-    from recording.opentok_client import build_client
+    from backend.opentok_client import build_client
 
     return build_client(emulator.api_key, emulator.api_secret, emulator.url)
 
@@ -379,7 +379,7 @@ def stack(
 def _forget_loaded_functions() -> None:
     """Each test loads the functions afresh, so module-level clients and settings are its own."""
     for name in list(sys.modules):
-        if name.split(".")[0] in ("recording", "functions"):
+        if name.split(".")[0] in ("backend", "functions"):
             del sys.modules[name]
     from aws_lambda_powertools.utilities import parameters
 

@@ -135,7 +135,7 @@ def test_list_is_a_query_never_a_scan(stack: Stack) -> None:
     _seed(stack, 3, "2_MX40NzAwMDAwMH5-c2Nhbi1zZXNzaW9u")
     operations: list[str] = []
     stack.functions.handler("ListArchivesFunction")
-    client = sys.modules["recording.table"].dynamodb
+    client = sys.modules["backend.table"].dynamodb
     client.meta.events.register(
         "before-call.dynamodb.*",
         lambda model, **_: operations.append(model.name),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.local_stack import RunningStack
+from tests.dev_process import DevProcess
 
 pytestmark = pytest.mark.browser
 
@@ -29,8 +29,8 @@ WAIT_MS = 20_000
 
 
 @pytest.fixture(scope="module")
-def dev() -> Iterator[RunningStack]:
-    stack = RunningStack(processing_delay=1.0)
+def dev() -> Iterator[DevProcess]:
+    stack = DevProcess(processing_delay=1.0)
     yield stack
     stack.stop()
 
@@ -61,7 +61,7 @@ def _page(browser, url: str, width: int = 1280, height: int = 860):
     return page
 
 
-def test_start_stop_and_watch_the_recording(dev: RunningStack, browser) -> None:
+def test_start_stop_and_watch_the_recording(dev: DevProcess, browser) -> None:
     host = _page(browser, f"{dev.url}/?room=browser-flow#host={dev.host_key}")
     guest = _page(browser, f"{dev.url}/?room=browser-flow", width=375, height=740)
     for page in (host, guest):
@@ -121,7 +121,7 @@ def test_start_stop_and_watch_the_recording(dev: RunningStack, browser) -> None:
     assert guest.locator(f"[data-archive-id='{archive_id}']").count() == 0
 
 
-def test_the_page_says_so_when_the_api_is_down(dev: RunningStack, browser) -> None:
+def test_the_page_says_so_when_the_api_is_down(dev: DevProcess, browser) -> None:
     page = _page(browser, f"{dev.url}/?room=api-down#host={dev.host_key}")
     page.wait_for_selector("#start:enabled")
     # The API goes away; OpenTok (here the emulator) and the page stay.
@@ -134,7 +134,7 @@ def test_the_page_says_so_when_the_api_is_down(dev: RunningStack, browser) -> No
     page.screenshot(path=SCREENSHOTS / "sample-page-api-down.png")
 
 
-def test_the_page_says_so_when_it_cannot_join(dev: RunningStack, browser) -> None:
+def test_the_page_says_so_when_it_cannot_join(dev: DevProcess, browser) -> None:
     context = browser.new_context()
     context.route(re.compile(r"/room/"), lambda route: route.abort("connectionrefused"))
     page = context.new_page()
@@ -145,7 +145,7 @@ def test_the_page_says_so_when_it_cannot_join(dev: RunningStack, browser) -> Non
 
 
 def test_a_stale_host_link_says_so_and_lets_you_join_as_a_participant(
-    dev: RunningStack, browser
+    dev: DevProcess, browser
 ) -> None:
     page = _page(browser, f"{dev.url}/?room=stale-link#host=an-old-key")
     error = page.locator("#error")
@@ -157,7 +157,7 @@ def test_a_stale_host_link_says_so_and_lets_you_join_as_a_participant(
     assert page.locator("#start").is_hidden()
 
 
-def test_the_hosts_page_renews_an_expired_token_and_records(dev: RunningStack, browser) -> None:
+def test_the_hosts_page_renews_an_expired_token_and_records(dev: DevProcess, browser) -> None:
     page = _page(browser, f"{dev.url}/?room=long-meeting#host={dev.host_key}")
     page.wait_for_selector("#start:enabled")
     refused: list[str] = []
@@ -183,7 +183,7 @@ def test_the_hosts_page_renews_an_expired_token_and_records(dev: RunningStack, b
     assert refused[0].startswith("Bearer ")
 
 
-def test_the_waiting_page_says_why_a_recording_failed(dev: RunningStack, browser) -> None:
+def test_the_waiting_page_says_why_a_recording_failed(dev: DevProcess, browser) -> None:
     """The page as GET /archive/{id} describes a failed recording (tests/test_view.py makes one
     for real, with the emulator): it says so and why, and stops waiting. The archive is served
     here by the browser, since this stack's uploads cannot be made to fail from outside."""
@@ -229,13 +229,13 @@ def test_the_waiting_page_says_why_a_recording_failed(dev: RunningStack, browser
 
 
 @pytest.fixture(scope="module")
-def always_dev() -> Iterator[RunningStack]:
-    stack = RunningStack(parameters={"ArchiveMode": "always"})
+def always_dev() -> Iterator[DevProcess]:
+    stack = DevProcess(parameters={"ArchiveMode": "always"})
     yield stack
     stack.stop()
 
 
-def test_an_always_room_records_by_itself_and_offers_no_stop(always_dev: RunningStack, browser):
+def test_an_always_room_records_by_itself_and_offers_no_stop(always_dev: DevProcess, browser):
     host = _page(browser, f"{always_dev.url}/?room=auto-room#host={always_dev.host_key}")
     host.locator("#automatic-note").wait_for(state="visible")
     assert "records automatically" in host.locator("#automatic-note").inner_text()
@@ -246,7 +246,7 @@ def test_an_always_room_records_by_itself_and_offers_no_stop(always_dev: Running
     host.screenshot(path=SCREENSHOTS / "sample-page-always.png")
 
 
-def test_the_page_says_why_opentok_stopped_a_recording(dev: RunningStack, browser) -> None:
+def test_the_page_says_why_opentok_stopped_a_recording(dev: DevProcess, browser) -> None:
     """Whoever did not press Stop is told why the recording ended, from the archive's reason.
     The 4-hour limit cannot be reached here, so the guest's browser gives the stopped archive
     that reason (contract §3: `maximum duration exceeded`); the host, who stopped it, sees none."""

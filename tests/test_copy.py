@@ -85,7 +85,7 @@ def _reconcile(stack: Stack) -> dict:
 
 def _copy_module(stack: Stack) -> Any:
     stack.functions.handler(COPY)
-    return sys.modules["recording.copying"]
+    return sys.modules["backend.copy_upload"]
 
 
 def _parts_uploaded(stack: Stack) -> list[int]:
@@ -258,7 +258,7 @@ def test_the_reconciler_reads_only_the_index_of_unfinished_archives(stack: Stack
     stack.functions.handler("ReconcileArchivesFunction")
     calls: list[tuple[str, str | None]] = []
     answers: list[dict[str, Any]] = []
-    client = sys.modules["recording.table"].dynamodb
+    client = sys.modules["backend.table"].dynamodb
     client.meta.events.register(
         "provide-client-params.dynamodb.*",
         lambda params, model, **_: calls.append((model.name, params.get("IndexName"))),
@@ -287,7 +287,7 @@ def test_a_bad_copy_request_is_logged_and_dropped_without_a_write(
 ) -> None:
     _copy_module(stack)
     writes: list[str] = []
-    for client in (sys.modules["recording.table"].dynamodb, sys.modules["recording.copying"].s3):
+    for client in (sys.modules["backend.table"].dynamodb, sys.modules["backend.copy_upload"].s3):
         client.meta.events.register(
             "provide-client-params.*",
             lambda model, **_: writes.append(model.name) if model.name != "GetItem" else None,

@@ -14,7 +14,7 @@ import requests
 from botocore.awsrequest import AWSResponse
 
 from tests.conftest import Stack, eventually
-from tests.local_stack import RunningStack
+from tests.dev_process import DevProcess
 
 
 def _archive_items(stack: Stack) -> list[dict]:
@@ -133,14 +133,14 @@ def test_a_recording_whose_stop_and_upload_went_unheard_is_found(stack: Stack) -
 
 def _reconcile_now(stack: Stack) -> dict[str, int]:
     # As if StuckAfterMinutes had passed: the reconciler's threshold, not the clock, moves.
-    import recording.config
+    import backend.config
 
-    saved = recording.config.STUCK_AFTER_SECONDS
-    recording.config.STUCK_AFTER_SECONDS = -60
+    saved = backend.config.STUCK_AFTER_SECONDS
+    backend.config.STUCK_AFTER_SECONDS = -60
     try:
         return stack.invoke("ReconcileArchivesFunction", {"detail-type": "Scheduled Event"})
     finally:
-        recording.config.STUCK_AFTER_SECONDS = saved
+        backend.config.STUCK_AFTER_SECONDS = saved
 
 
 def test_a_duplicated_s3_notification_marks_the_archive_ready_once(stack: Stack) -> None:
@@ -198,9 +198,9 @@ class _Raw:
 
 @pytest.fixture
 def throttle_writes() -> Iterator[Callable[[int], _Throttle]]:
-    import recording.table
+    import backend.table
 
-    events = recording.table.dynamodb.meta.events
+    events = backend.table.dynamodb.meta.events
     hooks: list[_Throttle] = []
 
     def throttle(times: int) -> _Throttle:
@@ -249,12 +249,12 @@ def test_dynamodb_throttling_that_outlasts_the_retries_is_a_503_to_retry(
 
 @pytest.fixture(scope="module")
 def dev() -> Any:
-    stack = RunningStack(processing_delay=0.3)
+    stack = DevProcess(processing_delay=0.3)
     yield stack
     stack.stop()
 
 
-def _host(dev: RunningStack, room: str) -> tuple[dict[str, Any], dict[str, str]]:
+def _host(dev: DevProcess, room: str) -> tuple[dict[str, Any], dict[str, str]]:
     joined = requests.get(
         f"{dev.url}/room/{room}", headers={"x-host-key": dev.host_key}, timeout=10
     ).json()
@@ -283,7 +283,7 @@ def _at_once(*calls: Any) -> list[requests.Response]:
     return answers
 
 
-def test_many_starts_at_once_make_one_recording(dev: RunningStack) -> None:
+def test_many_starts_at_once_make_one_recording(dev: DevProcess) -> None:
     joined, host = _host(dev, "race-starts")
 
     def start() -> requests.Response:
@@ -301,7 +301,7 @@ def test_many_starts_at_once_make_one_recording(dev: RunningStack) -> None:
     assert [item["id"] for item in listed["items"]] == [answers[0].json()["id"]]
 
 
-def test_a_stop_racing_a_start_ends_with_one_consistent_story(dev: RunningStack) -> None:
+def test_a_stop_racing_a_start_ends_with_one_consistent_story(dev: DevProcess) -> None:
     joined, host = _host(dev, "race-stop-start")
     first = dev.start(joined["sessionId"], host).json()
     stop, start = _at_once(
@@ -332,8 +332,8 @@ def test_a_stop_racing_a_start_ends_with_one_consistent_story(dev: RunningStack)
         dev.wait_until_ready(archive_id)
 
 
-def test_a_duplicated_notification_on_the_local_stack_makes_one_ready_archive(
-    dev: RunningStack,
+def test_a_duplicated_notification_under_make_dev_makes_one_ready_archive(
+    dev: DevProcess,
 ) -> None:
     joined, host = _host(dev, "race-duplicate")
     faults = requests.post(

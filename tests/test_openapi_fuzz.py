@@ -8,11 +8,11 @@ from pathlib import Path
 import requests
 
 from local.template import ROOT
-from tests.local_stack import RunningStack
+from tests.dev_process import DevProcess
 
 
-def test_generated_requests_find_no_server_error_on_the_local_stack(tmp_path: Path) -> None:
-    stack = RunningStack()
+def test_generated_requests_find_no_server_error_against_make_dev(tmp_path: Path) -> None:
+    stack = DevProcess()
     try:
         # A host's credentials, so that start and stop reach their body checks (the fuzzed
         # session ids then end at the session check, 403) rather than stop at 401.

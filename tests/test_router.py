@@ -1,4 +1,4 @@
-"""recording/api.py: one request's headers never reach another's route, even at the same time.
+"""backend/api.py: one request's headers never reach another's route, even at the same time.
 
 In Lambda an environment serves one event at a time; the local stack serves many at once
 through one loaded function, and a host's Authorization header must stay the host's.
@@ -7,7 +7,7 @@ through one loaded function, and a host's Authorization header must stay the hos
 import threading
 import time
 
-from recording import api
+from backend import api
 
 
 def test_concurrent_requests_each_see_their_own_headers() -> None:

@@ -184,7 +184,7 @@ def test_the_deployed_architecture_builds_too(sam_cli: None, tmp_path: Path) -> 
 
 def _check_layer(layer: Path) -> None:
     """What makes the layer quick to start: no botocore, and every module compiled ahead."""
-    assert (layer / "aws_xray_sdk").is_dir() and (layer / "recording").is_dir()
+    assert (layer / "aws_xray_sdk").is_dir() and (layer / "backend").is_dir()
     shadowing = sorted(path.name for path in layer.glob("botocore*"))
     assert not shadowing, f"the layer would shadow the runtime's botocore: {shadowing}"
     sources = list(layer.rglob("*.py"))

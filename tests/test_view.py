@@ -124,8 +124,8 @@ def test_a_later_read_without_the_reason_keeps_it(stack: Stack) -> None:
     """A callback read through the SDK (which drops `reason`) does not blank what we know."""
     archive = stack.failed_recording()
     stack.get(f"/archive/{archive['id']}/view", accept="application/json")
-    from recording import archives
-    from recording.opentok_client import archive_fields
+    from backend import archives
+    from backend.opentok_client import archive_fields
 
     archives.record(archive_fields(stack.sdk().get_archive(archive["id"])))
     assert stack.get(f"/archive/{archive['id']}").json()["reason"]

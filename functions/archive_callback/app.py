@@ -11,9 +11,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, archives, copy_queue, signed_callbacks, validation
-from recording.observability import tracer
-from recording.opentok_client import read_archive
+from backend import api, archives, copy_requests, signed_callbacks, validation
+from backend.observability import tracer
+from backend.opentok_client import read_archive
 
 logger = Logger()
 app = api.resolver()
@@ -26,7 +26,7 @@ def archive_callback() -> dict[str, Any]:
     # OpenTok's own JSON, not the SDK's Archive: that drops `reason` (why it stopped or failed).
     archive = archives.record(read_archive(archive_id))
     if archive["status"] == "available" and not archive.get("ready"):
-        copy_queue.request_copy(archive["id"])  # OpenTok keeps it 72 hours: ours once copied
+        copy_requests.send(archive["id"])  # OpenTok keeps it 72 hours: ours once copied
     return {"id": archive["id"], "status": archive["status"], "ready": bool(archive.get("ready"))}
 
 

@@ -16,10 +16,10 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import archives, config, copy_queue, copying, validation
-from recording.errors import BadRequest, NotFound
-from recording.observability import tracer
-from recording.opentok_client import read_archive
+from backend import archives, config, copy_requests, copy_upload, validation
+from backend.errors import BadRequest, NotFound
+from backend.observability import tracer
+from backend.opentok_client import read_archive
 
 logger = Logger()
 metrics = Metrics()
@@ -46,7 +46,7 @@ def copy_recording(body: str, context: LambdaContext) -> None:
     finally:
         archives.release_copy(archive_id)
     if done is False:
-        copy_queue.request_copy(archive_id)  # the rest in a new invocation, from the open upload
+        copy_requests.send(archive_id)  # the rest in a new invocation, from the open upload
         logger.info("copied what fitted in this invocation; carrying on in the next")
 
 
@@ -63,9 +63,9 @@ def _copy(archive_id: str, context: LambdaContext) -> bool | None:
             "OpenTok does not hold the archive to copy", extra={"status": archive["status"]}
         )
         return None
-    key, content_type = copying.recording_key(config.OPENTOK_API_KEY, fields)
-    link = copying.Link(fields["url"], lambda: read_archive(archive_id)["url"])
-    done = copying.copy(key, content_type, link, context.get_remaining_time_in_millis)
+    key, content_type = copy_upload.recording_key(config.OPENTOK_API_KEY, fields)
+    link = copy_upload.Link(fields["url"], lambda: read_archive(archive_id)["url"])
+    done = copy_upload.copy(key, content_type, link, context.get_remaining_time_in_millis)
     if done:
         logger.info("copied the archive into the bucket", extra={"key": key})
         metrics.add_metric(name="ArchiveCopied", unit=MetricUnit.Count, value=1)

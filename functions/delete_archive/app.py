@@ -13,10 +13,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, archives, hosts, recordings, validation
-from recording.errors import Conflict, NotFound
-from recording.observability import tracer
-from recording.opentok_client import calling_opentok, client, read_archive
+from backend import api, archives, bucket, host_key, validation
+from backend.errors import Conflict, NotFound
+from backend.observability import tracer
+from backend.opentok_client import calling_opentok, client, read_archive
 
 logger = Logger()
 metrics = Metrics()
@@ -28,7 +28,7 @@ NOTHING_AT_OPENTOK = ("failed", "expired")
 
 @app.delete("/archive/<archive_id>")
 def delete_archive(archive_id: str) -> dict[str, Any]:
-    hosts.require_host(app.current_event, "delete recordings")
+    host_key.require_host(app.current_event, "delete recordings")
     archive = archives.get(validation.archive_id(archive_id))
     if archive is None:
         raise NotFound("no archive with that id")
@@ -39,7 +39,7 @@ def delete_archive(archive_id: str) -> dict[str, Any]:
     if archive["status"] not in NOTHING_AT_OPENTOK:
         archive = _delete_at_opentok(archive)
     if archive.get("s3Key"):
-        recordings.delete(archive["s3Key"])
+        bucket.delete(archive["s3Key"])
     metrics.add_metric(name="ArchiveDeleted", unit=MetricUnit.Count, value=1)
     return archives.public(archives.mark_deleted(archive["id"]))
 

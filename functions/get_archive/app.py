@@ -9,9 +9,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, archives, recordings, validation
-from recording.errors import NotFound
-from recording.observability import tracer
+from backend import api, archives, bucket, validation
+from backend.errors import NotFound
+from backend.observability import tracer
 
 logger = Logger()
 app = api.resolver()
@@ -22,7 +22,7 @@ def get_archive(archive_id: str) -> dict[str, Any]:
     archive = archives.get(validation.archive_id(archive_id))
     if archive is None:
         raise NotFound("no archive with that id")
-    url = recordings.presigned_url(archive["s3Key"]) if archive.get("ready") else None
+    url = bucket.presigned_url(archive["s3Key"]) if archive.get("ready") else None
     return archives.public(archive, url)
 
 

@@ -9,9 +9,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, archives, hosts, validation
-from recording.errors import BadRequest
-from recording.observability import tracer
+from backend import api, archives, host_key, validation
+from backend.errors import BadRequest
+from backend.observability import tracer
 
 logger = Logger()
 app = api.resolver()
@@ -22,7 +22,7 @@ DEFAULT_PAGE, MAX_PAGE = 20, 100
 
 @app.get("/archive")
 def list_archives() -> dict[str, Any]:
-    hosts.require_host(app.current_event, "see the archive history")
+    host_key.require_host(app.current_event, "see the archive history")
     query = app.current_event.query_string_parameters or {}
     unknown = set(query) - QUERY_PARAMETERS
     if unknown:

@@ -12,8 +12,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import archives, config, keys
-from recording.observability import tracer
+from backend import archives, config, object_keys
+from backend.observability import tracer
 
 logger = Logger()
 metrics = Metrics()
@@ -24,7 +24,7 @@ def mark_ready(record: dict[str, Any]) -> None:
     # time to import for two fields. S3 writes keys into events URL-encoded, spaces as '+'.
     stored = record["s3"]["object"]
     key = unquote_plus(stored["key"])
-    recording = keys.parse_key(key)
+    recording = object_keys.parse_key(key)
     if recording is None or recording.api_key != config.OPENTOK_API_KEY:
         logger.warning(
             "ignored an object that is not a recording of this project", extra={"key": key[:512]}
@@ -47,8 +47,8 @@ def mark_ready(record: dict[str, Any]) -> None:
 def _adopt(archive_id: str, key: str, size: int) -> tuple[dict | None, bool]:
     """Creates the record of a recording OpenTok made without us (automatic archiving)."""
     # Imported here: only recordings we never started need the SDK, and it is slow to load.
-    from recording.errors import NotFound
-    from recording.opentok_client import read_archive
+    from backend.errors import NotFound
+    from backend.opentok_client import read_archive
 
     try:
         fields = read_archive(archive_id)

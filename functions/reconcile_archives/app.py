@@ -16,10 +16,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from recording import archives, config, copy_queue, recordings
-from recording.errors import ApiError
-from recording.observability import tracer
-from recording.opentok_client import read_archive
+from backend import archives, bucket, config, copy_requests
+from backend.errors import ApiError
+from backend.observability import tracer
+from backend.opentok_client import read_archive
 
 logger = Logger()
 metrics = Metrics()
@@ -51,7 +51,7 @@ def reconcile(archive: dict[str, Any], *, ask_opentok: bool = True) -> str:
 
 
 def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> str:
-    stored = recordings.find(config.OPENTOK_API_KEY, archive["id"])
+    stored = bucket.find(config.OPENTOK_API_KEY, archive["id"])
     if stored:
         key, size = stored
         archive, _ = archives.mark_ready(archive["id"], key, size)
@@ -70,7 +70,7 @@ def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> str:
         return ENDED  # failed or expired is an end, not a stuck state
     if archive["status"] == "available":
         # Kept in OpenTok's cloud for 72 hours only: ours once copied into the bucket.
-        copy_queue.request_copy(archive["id"])
+        copy_requests.send(archive["id"])
         logger.info("asked for a copy of the archive", extra={"archive_id": archive["id"]})
         return COPYING
     return STUCK

@@ -9,9 +9,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, hosts, rooms, validation
-from recording.errors import Forbidden
-from recording.observability import tracer
+from backend import api, host_key, rooms, validation
+from backend.errors import Forbidden
+from backend.observability import tracer
 
 logger = Logger()
 app = api.resolver()
@@ -20,8 +20,8 @@ app = api.resolver()
 @app.get("/room/<name>")
 def room(name: str) -> api.Response:
     room_name = validation.room_name(name)
-    presented = hosts.presented_key(app.current_event)
-    if presented is not None and not hosts.is_host_key(presented):
+    presented = host_key.presented_key(app.current_event)
+    if presented is not None and not host_key.matches(presented):
         raise Forbidden("that is not the host key: ask for the host link again")
     return rooms.answer(rooms.join(room_name, host=presented is not None))
 

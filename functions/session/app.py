@@ -8,8 +8,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, config, rooms
-from recording.observability import tracer
+from backend import api, config, rooms
+from backend.observability import tracer
 
 logger = Logger()
 app = api.resolver()

@@ -14,10 +14,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, archives, config, moderators, validation
-from recording.errors import BadRequest, Conflict
-from recording.observability import tracer
-from recording.opentok_client import archive_fields, calling_opentok, client
+from backend import api, archives, config, moderator_tokens, validation
+from backend.errors import BadRequest, Conflict
+from backend.observability import tracer
+from backend.opentok_client import archive_fields, calling_opentok, client
 
 logger = Logger()
 metrics = Metrics()
@@ -37,9 +37,9 @@ AUTOMATIC = (
 
 @app.post("/archive/start")
 def start_archive() -> dict[str, Any]:
-    host = moderators.authorize(app.current_event, "start recordings")
+    host = moderator_tokens.authorize(app.current_event, "start recordings")
     options = _archive_options(api.request_fields(app.current_event))
-    moderators.require_session(host, options["session_id"], "start this recording")
+    moderator_tokens.require_session(host, options["session_id"], "start this recording")
     opentok_client = client()
     with calling_opentok("start the archive"):
         started = _start(opentok_client, options)

@@ -11,10 +11,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, archives, config, moderators, validation
-from recording.errors import Conflict
-from recording.observability import tracer
-from recording.opentok_client import archive_fields, calling_opentok, client, read_archive
+from backend import api, archives, config, moderator_tokens, validation
+from backend.errors import Conflict
+from backend.observability import tracer
+from backend.opentok_client import archive_fields, calling_opentok, client, read_archive
 
 logger = Logger()
 metrics = Metrics()
@@ -29,14 +29,14 @@ AUTOMATIC = (
 
 @app.post("/archive/<archive_id>/stop")
 def stop_archive(archive_id: str) -> dict[str, Any]:
-    host = moderators.authorize(app.current_event, "stop recordings")
+    host = moderator_tokens.authorize(app.current_event, "stop recordings")
     archive_id = validation.archive_id(archive_id)
     api.request_fields(app.current_event)  # no fields are used, but a malformed body is refused
     known = archives.get(archive_id)
     if host is not None:
         # Not started through us, or its start timed out: OpenTok knows its session.
         session_id = known["sessionId"] if known else read_archive(archive_id)["sessionId"]
-        moderators.require_session(host, session_id, "stop this recording")
+        moderator_tokens.require_session(host, session_id, "stop this recording")
     if known and known["statusRank"] >= archives.STATUS_RANK["stopped"]:
         return archives.public(known)
     if config.ARCHIVE_MODE == "always":

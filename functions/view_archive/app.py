@@ -11,10 +11,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recording import api, archives, config, recordings, validation
-from recording.api import Response
-from recording.errors import Conflict, Gone, NotFound
-from recording.observability import tracer
+from backend import api, archives, bucket, config, validation
+from backend.api import Response
+from backend.errors import Conflict, Gone, NotFound
+from backend.observability import tracer
 
 logger = Logger()
 app = api.resolver()
@@ -29,7 +29,7 @@ def view_archive(archive_id: str) -> Response:
     if archive is None:
         raise NotFound("no archive with that id")
     if archive.get("ready"):
-        return _watch(archive, recordings.presigned_url(archive["s3Key"]))
+        return _watch(archive, bucket.presigned_url(archive["s3Key"]))
     opentok_url = None
     if archive["status"] in ("stopped", "available"):
         archive, opentok_url = _ask_opentok(archive["id"])
@@ -69,7 +69,7 @@ def _ask_opentok(archive_id: str) -> tuple[dict[str, Any], str | None]:
 
     Imported here, not at the top: the ready path, which is most views, never needs the SDK.
     """
-    from recording.opentok_client import read_archive
+    from backend.opentok_client import read_archive
 
     found = read_archive(archive_id)  # OpenTok's own JSON: a failed archive's reason with it
     return archives.record(found), found.get("url")

@@ -117,7 +117,7 @@ def _key(pk: str) -> dict:
     return {"pk": {"S": pk}}
 
 
-# The writes carry the same expressions as recording.archives sends: moto's cost depends on
+# The writes carry the same expressions as backend.archives sends: moto's cost depends on
 # them, and the floor must pay for the same requests as the function.
 _FIELDS = (
     "id", "status", "name", "sessionId", "createdAt", "duration", "size", "outputMode",

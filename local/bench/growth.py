@@ -95,7 +95,7 @@ class TimedDynamoDB:
 def _read(stack: InProcessStack, function: str, one: dict[str, Any], times: int) -> Reads:
     import sys
 
-    table = sys.modules["recording.table"]
+    table = sys.modules["backend.table"]
     timed = TimedDynamoDB(table.dynamodb)
     table.dynamodb = timed
     total, inside, answers = [], [], []

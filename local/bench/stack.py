@@ -73,7 +73,7 @@ def archive_item(
     status: str = "uploaded",
     ready: bool = True,
 ) -> dict[str, Any]:
-    """An archive as recording.archives stores it, in DynamoDB's attribute-value form."""
+    """An archive as backend.archives stores it, in DynamoDB's attribute-value form."""
     rank = {"started": 1, "stopped": 2, "uploaded": 3}[status]
     values: dict[str, Any] = {
         "pk": {"S": f"archive#{archive_id}"},
@@ -123,7 +123,7 @@ def batch_put(dynamodb: Any, table: str, items: list[dict[str, Any]]) -> None:
             requests = answer.get("UnprocessedItems", {}).get(table, [])
 
 
-class Stack:
+class BenchStack:
     """What both kinds share: the deployment, the emulator and ways to make recordings."""
 
     def __init__(self) -> None:
@@ -213,7 +213,7 @@ class Stack:
         self.opentok.stop()
 
 
-class ServerStack(Stack):
+class ServerStack(BenchStack):
     """moto's server on a free loopback port, for functions that run in other processes."""
 
     def __enter__(self) -> "ServerStack":
@@ -249,7 +249,7 @@ class ServerStack(Stack):
         _restore(self._saved)
 
 
-class InProcessStack(Stack):
+class InProcessStack(BenchStack):
     """moto's `mock_aws` in this process, and the template's functions loaded in it too."""
 
     def __enter__(self) -> "InProcessStack":
@@ -314,7 +314,7 @@ def forget_loaded_functions() -> None:
     import sys
 
     for name in list(sys.modules):
-        if name.split(".")[0] in ("recording", "functions"):
+        if name.split(".")[0] in ("backend", "functions"):
             del sys.modules[name]
 
 

@@ -276,12 +276,12 @@ def stubbed_clients() -> Iterator[None]:
 
     import opentok
 
-    table = sys.modules["recording.table"]
-    recordings = sys.modules["recording.recordings"]
-    opentok_client = sys.modules["recording.opentok_client"]
-    saved = (table.dynamodb, recordings.s3, opentok_client.credentials, opentok.Client)
+    table = sys.modules["backend.table"]
+    bucket = sys.modules["backend.bucket"]
+    opentok_client = sys.modules["backend.opentok_client"]
+    saved = (table.dynamodb, bucket.s3, opentok_client.credentials, opentok.Client)
     _STUBS["dynamodb"] = table.dynamodb = StubDynamoDB(table.dynamodb)
-    recordings.s3 = StubS3()
+    bucket.s3 = StubS3()
     # The project's credentials as read (and cached) already: moderator tokens check out.
     known = opentok_client.credentials()
     opentok_client.credentials = lambda: known
@@ -299,7 +299,7 @@ def stubbed_clients() -> Iterator[None]:
     try:
         yield
     finally:
-        table.dynamodb, recordings.s3, opentok_client.credentials, opentok.Client = saved
+        table.dynamodb, bucket.s3, opentok_client.credentials, opentok.Client = saved
         for module in readers:
             module.read_archive = real_read_archive
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from recording.errors import ApiError, BadRequest, PayloadTooLarge, UnsupportedMediaType
+from backend.errors import ApiError, BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 logger = Logger(child=True)
 

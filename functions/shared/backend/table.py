@@ -10,7 +10,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 
-from recording import config
+from backend import config
 
 # Throttled requests are retried with backoff and jitter (standard mode: up to 1 s, then 2 s;
 # three attempts in all): enough to ride out a burst of an on-demand table, and short enough

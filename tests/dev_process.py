@@ -18,7 +18,7 @@ from tests.conftest import eventually
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class RunningStack:
+class DevProcess:
     def __init__(
         self, processing_delay: float = 0.3, parameters: dict[str, str] | None = None
     ) -> None:

@@ -1,4 +1,4 @@
-"""Hosts: whoever holds the host key, a secret the stack generates in Secrets Manager.
+"""The host key: whoever holds it is a host. A secret the stack generates in Secrets Manager.
 
 The key travels in the `X-Host-Key` header only: pages keep it in the URL fragment, which
 browsers never send, so it reaches neither query-string logs nor referrers.
@@ -6,8 +6,8 @@ browsers never send, so it reaches neither query-string logs nor referrers.
 
 import hmac
 
-from recording import api, config, secret_store
-from recording.errors import Forbidden, Unauthorized
+from backend import api, config, secret_store
+from backend.errors import Forbidden, Unauthorized
 
 HEADER = "x-host-key"
 
@@ -21,7 +21,7 @@ def presented_key(request: api.Request) -> str | None:
     return request.headers.get(HEADER) or None
 
 
-def is_host_key(presented: str) -> bool:
+def matches(presented: str) -> bool:
     if not config.HOST_KEY_SECRET_ARN:
         raise RuntimeError("HOST_KEY_SECRET_ARN is not set for this function")
     expected = secret_store.text_secret(config.HOST_KEY_SECRET_ARN)
@@ -37,5 +37,5 @@ def require_host(request: api.Request, action: str) -> None:
     presented = presented_key(request)
     if presented is None:
         raise Unauthorized(f"only hosts may {action}: send the host key in X-Host-Key")
-    if not is_host_key(presented):
+    if not matches(presented):
         raise Forbidden(f"only hosts may {action}, and that is not the host key")

@@ -3,7 +3,7 @@
 import re
 from typing import Any
 
-from recording.errors import BadRequest
+from backend.errors import BadRequest
 
 _ARCHIVE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # OpenTok session ids: a digit, an underscore, then URL-safe base64 with OpenTok's `~` and `-`.

@@ -16,7 +16,7 @@ import requests
 import urllib3
 from botocore.config import Config
 
-from recording import config
+from backend import config
 
 s3 = boto3.client(
     "s3", config=Config(signature_version="s3v4", retries={"mode": "standard", "max_attempts": 5})

@@ -1,6 +1,6 @@
 """The object keys OpenTok writes to our bucket, read without touching S3.
 
-Apart from recording.recordings so that the ready function, which only reads keys from its
+Apart from backend.bucket so that the ready function, which only reads keys from its
 events, does not create an S3 client it would never use.
 """
 

@@ -16,8 +16,8 @@ import time
 
 import jwt
 
-from recording import api, config, secret_store
-from recording.errors import Unauthorized
+from backend import api, config, secret_store
+from backend.errors import Unauthorized
 
 ALGORITHM = "HS256"
 # Each attempt is signed when it is sent; a minute's leeway for the clocks of both sides.

@@ -10,7 +10,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from recording.errors import ServiceUnavailable
+from backend.errors import ServiceUnavailable
 
 # botocore logs every response body at DEBUG, secrets included.
 logging.getLogger("botocore.parsers").setLevel(logging.INFO)

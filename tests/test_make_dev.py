@@ -11,15 +11,15 @@ import requests
 
 from local.template import Template
 from tests.conftest import eventually
-from tests.local_stack import RunningStack, make_dev
+from tests.dev_process import DevProcess, make_dev
 
 # Where a person serves the original OpenTok.js Archiving sample page, another origin.
 SAMPLE_ORIGIN = "http://localhost:8000"
 
 
 @pytest.fixture(scope="module")
-def dev() -> Iterator[RunningStack]:
-    stack = RunningStack()
+def dev() -> Iterator[DevProcess]:
+    stack = DevProcess()
     yield stack
     assert stack.stop() == 0, "".join(stack.output)
 
@@ -37,8 +37,8 @@ def _events(url: str, seen: list[tuple[str, dict]], stop: threading.Event) -> No
                 seen.append((kind, json.loads(line.split(":", 1)[1])))
 
 
-def test_a_recording_goes_from_start_to_playable_through_the_local_stack(
-    dev: RunningStack,
+def test_a_recording_goes_from_start_to_playable_through_make_dev(
+    dev: DevProcess,
 ) -> None:
     joined = requests.get(
         f"{dev.url}/room/local-flow", headers={"x-host-key": dev.host_key}, timeout=10
@@ -85,7 +85,7 @@ def test_a_recording_goes_from_start_to_playable_through_the_local_stack(
     stop.set()
 
 
-def test_the_site_and_its_config_are_served_from_the_same_origin(dev: RunningStack) -> None:
+def test_the_site_and_its_config_are_served_from_the_same_origin(dev: DevProcess) -> None:
     page = requests.get(f"{dev.url}/", timeout=10)
     assert page.status_code == 200
     assert "text/html" in page.headers["content-type"]
@@ -96,7 +96,7 @@ def test_the_site_and_its_config_are_served_from_the_same_origin(dev: RunningSta
     assert requests.get(f"{dev.url}/../template.yaml", timeout=10).status_code == 404
 
 
-def test_make_dev_prints_a_host_link_and_a_participant_link(dev: RunningStack) -> None:
+def test_make_dev_prints_a_host_link_and_a_participant_link(dev: DevProcess) -> None:
     assert dev.participant_link.startswith(f"{dev.url}/?room=")
     assert "#" not in dev.participant_link
     # The key rides in the fragment, which browsers never send: not in any request or log.
@@ -108,7 +108,7 @@ def test_make_dev_prints_a_host_link_and_a_participant_link(dev: RunningStack) -
     assert host["archiveControl"] == "host"
 
 
-def test_api_answers_like_api_gateway(dev: RunningStack) -> None:
+def test_api_answers_like_api_gateway(dev: DevProcess) -> None:
     unknown = requests.get(f"{dev.url}/archive/not-an-id", timeout=10)
     assert unknown.status_code == 400
     assert unknown.headers["content-type"] == "application/json"
@@ -134,7 +134,7 @@ def test_api_answers_like_api_gateway(dev: RunningStack) -> None:
 
 
 def test_ctrl_c_stops_everything() -> None:
-    stack = RunningStack()
+    stack = DevProcess()
     port = int(stack.url.rsplit(":", 1)[1])
     started = time.monotonic()
     assert stack.stop() == 0
@@ -143,7 +143,7 @@ def test_ctrl_c_stops_everything() -> None:
         requests.get(f"http://127.0.0.1:{port}/session", timeout=2)
 
 
-def test_make_dev_refuses_callbacks_its_opentok_did_not_sign(dev: RunningStack) -> None:
+def test_make_dev_refuses_callbacks_its_opentok_did_not_sign(dev: DevProcess) -> None:
     # make dev runs with secure callbacks on: the emulator signs, the callback route checks.
     forged = requests.post(
         f"{dev.url}/archive/callback",
@@ -155,15 +155,15 @@ def test_make_dev_refuses_callbacks_its_opentok_did_not_sign(dev: RunningStack) 
 
 
 @pytest.fixture(scope="module")
-def open_dev() -> Iterator[RunningStack]:
+def open_dev() -> Iterator[DevProcess]:
     """make dev PARAMETER_OVERRIDES="ArchiveControl=open AllowedOrigins=<the sample's origin>"."""
-    stack = RunningStack(parameters={"ArchiveControl": "open", "AllowedOrigins": SAMPLE_ORIGIN})
+    stack = DevProcess(parameters={"ArchiveControl": "open", "AllowedOrigins": SAMPLE_ORIGIN})
     yield stack
     assert stack.stop() == 0, "".join(stack.output)
 
 
 def test_with_archive_control_open_the_sample_page_records_without_any_token(
-    open_dev: RunningStack,
+    open_dev: DevProcess,
 ) -> None:
     """The original sample page's requests, from its own origin: GET /session, then a form
     POST of sessionId to /archive/start ($.post), /archive/<id>/stop, /archive/<id>/view."""
@@ -205,7 +205,7 @@ def test_with_archive_control_open_the_sample_page_records_without_any_token(
 
 
 def test_make_dev_prints_the_parameters_in_force_and_masks_secrets(
-    open_dev: RunningStack,
+    open_dev: DevProcess,
 ) -> None:
     printed = open_dev.printed_parameters()
     specs = Template().document["Parameters"]

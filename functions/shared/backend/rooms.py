@@ -5,8 +5,8 @@ from collections.abc import Callable
 
 import opentok
 
-from recording import api, config, opentok_client, table
-from recording.archives import now_ms
+from backend import api, config, opentok_client, table
+from backend.archives import now_ms
 
 
 def session_id(room: str, create_session: Callable[[], str]) -> str:

@@ -15,8 +15,8 @@ from typing import Any
 import opentok
 import requests
 
-from recording import config, secret_store, snapstart
-from recording.errors import (
+from backend import config, secret_store, snapstart
+from backend.errors import (
     ApiError,
     BadRequest,
     Conflict,

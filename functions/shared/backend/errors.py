@@ -1,4 +1,4 @@
-"""The errors a route raises; `recording.api` turns each into a JSON response in one place."""
+"""The errors a route raises; `backend.api` turns each into a JSON response in one place."""
 
 from collections.abc import Mapping
 

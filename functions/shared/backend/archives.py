@@ -11,8 +11,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from recording import table
-from recording.errors import BadRequest
+from backend import table
+from backend.errors import BadRequest
 
 # How far along the archive is; failed, uploaded and available are where recording ends.
 STATUS_RANK = {

@@ -3,10 +3,10 @@
 import boto3
 from botocore.config import Config
 
-from recording import config
+from backend import config
 
 # Made once, when the function starts (and so in a SnapStart snapshot). Reading keys needs no
-# client: recording.keys does that.
+# client: backend.object_keys does that.
 s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
 
 

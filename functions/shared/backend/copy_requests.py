@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 
-from recording import config
+from backend import config
 
 
 # Made on first use: the callback, which imports this, rarely needs it, and a client costs
@@ -19,7 +19,7 @@ def _sqs() -> Any:
     return boto3.client("sqs")
 
 
-def request_copy(archive_id: str) -> None:
+def send(archive_id: str) -> None:
     if not config.COPY_QUEUE_URL:
         raise RuntimeError("COPY_QUEUE_URL is not set for this function")
     _sqs().send_message(

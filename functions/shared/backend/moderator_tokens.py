@@ -11,8 +11,8 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 
-from recording import api, hosts, opentok_client
-from recording.errors import Forbidden, Unauthorized
+from backend import api, host_key, opentok_client
+from backend.errors import Forbidden, Unauthorized
 
 # Clocks of OpenTok's and ours may differ a little; a token's life is hours.
 LEEWAY_SECONDS = 30
@@ -25,7 +25,7 @@ def authorize(request: api.Request, action: str) -> dict[str, Any] | None:
     Raises Unauthorized without a token we issued and still valid, Forbidden for a token
     of another role. Which session it may act on is `require_session`'s to check.
     """
-    if hosts.control_is_open():
+    if host_key.control_is_open():
         return None
     scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
     token = token.strip()
