@@ -4,8 +4,8 @@ The SAM template is translated to CloudFormation by aws-sam-translator, as `sam 
 after cloud-radar has expanded any Fn::ForEach (the SAM CLI's step, which the translator
 lacks); cloud-radar then renders the intrinsic functions and conditions for a deployment's
 parameters and its resources' physical names. Tests and the local stack take the table's
-keys, the functions, their handlers, environment, routes and triggers from the result, so
-they cannot drift from what is deployed.
+keys, the functions, their handlers, environment and triggers from the result (the routes
+from the HttpApi events, plain strings), so they cannot drift from what is deployed.
 """
 
 import contextlib
@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 from cfn_tools import load_yaml
 from cloud_radar.cf.unit import Template as CloudRadarTemplate
+from samtranslator.metrics.metrics import Metrics
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
@@ -122,12 +123,15 @@ class Template:
                 if isinstance(properties.get(key), str) and "://" not in properties[key]:
                     properties[key] = f"s3://{CODE_BUCKET}/{properties[key]}"
         # The session only tells the translator the region (for ARNs); it calls no AWS API.
+        metrics = Metrics()  # the translator's usage counts, dropped by its offline publisher
         translator = Translator(
             managed_policy_map={},
             sam_parser=Parser(),
             boto_session=boto3.session.Session(region_name="us-east-1"),
+            metrics=metrics,
         )
         translated = translator.translate(document, parameter_values=dict(parameters))
+        metrics.publish()
         return json.loads(json.dumps(translated))  # the translator's own dict types, as plain
 
     def functions(self) -> dict[str, Function]:

@@ -27,3 +27,24 @@ def test_the_resources_a_loop_makes_are_deployed_and_wired(aws: None) -> None:
     assert environment == {"GREETING": "hello", "QUEUE_URL": deployment.physical("CopiesQueue")}
     triggers = {(trigger.function, trigger.queue) for trigger in deployment.sqs_triggers()}
     assert triggers == {("sessionFunction", "FailuresQueue"), ("roomFunction", "FailuresQueue")}
+
+
+def test_a_number_given_as_text_decides_a_condition_as_cloudformation_does(aws: None) -> None:
+    # cloud-radar compares a Number as given; CloudFormation reads "7" as the number 7.
+    parameters = {
+        "OpenTokApiKey": "47000000",
+        "OpenTokApiSecret": "s",
+        "ArchiveExpirationDays": "7",
+    }
+    deployment = deploy(Template(), parameters)
+    bucket = deployment.rendered["Resources"]["ArchiveBucket"]["Properties"]
+    rules = {rule["Id"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
+    assert rules["DeleteOldRecordings"]["Status"] == "Enabled"
+    assert rules["DeleteOldRecordings"]["ExpirationInDays"] == 7
+    assert rules["MoveOldRecordingsToInfrequentAccess"]["Status"] == "Disabled"
+
+
+def test_a_variable_declared_empty_reaches_the_function_empty(aws: None) -> None:
+    # cloud-radar's default AWS::NoValue is "", which would drop the variable altogether.
+    deployment = deploy(Template(), {"OpenTokApiKey": "47000000", "OpenTokApiSecret": "s"})
+    assert deployment.environment("SessionFunction")["AWS_ENDPOINT_URL"] == ""
