@@ -266,7 +266,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         body = self._body()
         origin = self.headers.get("origin")
-        cors = _cors_headers(stack.template.cors(), origin, stack.deployment.names)
+        cors = _cors_headers(stack.deployment.cors(), origin)
         if self.command == "OPTIONS" and self.headers.get("access-control-request-method"):
             self._send(204, cors, b"")
             return
@@ -336,15 +336,11 @@ class _Handler(BaseHTTPRequestHandler):
             connection.close()
 
 
-def _cors_headers(
-    cors: dict[str, Any], origin: str | None, names: dict[str, Any]
-) -> dict[str, str]:
+def _cors_headers(cors: dict[str, Any], origin: str | None) -> dict[str, str]:
     """The CORS answer API Gateway gives for the template's CorsConfiguration."""
-    from local.template import resolve
-
     if not origin or not cors:
         return {}
-    allowed = resolve(cors.get("AllowOrigins", []), names)
+    allowed = cors.get("AllowOrigins", [])
     if isinstance(allowed, str):
         allowed = [allowed]
     if "*" not in allowed and origin not in allowed:

@@ -18,7 +18,6 @@ import boto3
 
 from local.emulator.faults import Faults
 from local.resources import Deployment
-from local.template import resolve
 
 
 def connect(deployment: Deployment, region: str = "us-east-1") -> dict[str, str]:
@@ -28,7 +27,7 @@ def connect(deployment: Deployment, region: str = "us-east-1") -> dict[str, str]
     sqs = boto3.client("sqs", region_name=region)
     queues: dict[str, str] = {}
     per_bucket: dict[str, list[dict[str, Any]]] = {}
-    for trigger in deployment.template.s3_triggers():
+    for trigger in deployment.s3_triggers():
         if trigger.function not in queues:
             name = f"{deployment.names['AWS::StackName']}-{trigger.function}-events"
             queues[trigger.function] = sqs.create_queue(QueueName=name)["QueueUrl"]
@@ -36,7 +35,7 @@ def connect(deployment: Deployment, region: str = "us-east-1") -> dict[str, str]
             QueueUrl=queues[trigger.function], AttributeNames=["QueueArn"]
         )["Attributes"]["QueueArn"]
         rules = [
-            {"Name": name, "Value": resolve(value, deployment.names)}
+            {"Name": name, "Value": value}
             for name, value in (("prefix", trigger.prefix), ("suffix", trigger.suffix))
             if value
         ]
@@ -52,14 +51,14 @@ def connect(deployment: Deployment, region: str = "us-east-1") -> dict[str, str]
             Bucket=bucket,
             NotificationConfiguration={"QueueConfigurations": configurations},
         )
-    for sqs_trigger in deployment.template.sqs_triggers():
+    for sqs_trigger in deployment.sqs_triggers():
         queues[sqs_trigger.function] = deployment.physical(sqs_trigger.queue)
     return queues
 
 
 def sqs_triggered(deployment: Deployment) -> dict[str, int]:
     """The functions that read one of the template's queues, with their batch size."""
-    return {trigger.function: trigger.batch_size for trigger in deployment.template.sqs_triggers()}
+    return {trigger.function: trigger.batch_size for trigger in deployment.sqs_triggers()}
 
 
 def deliver(

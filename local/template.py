@@ -1,39 +1,52 @@
-"""template.yaml read as the single source of truth for everything that runs locally.
+"""template.yaml as CloudFormation deploys it: the single source of truth for what runs locally.
 
-Tests and the local stack take the table's keys, the functions, their handlers, environment,
-routes, S3 and SQS triggers from here, so they cannot drift from what is deployed.
+The SAM template is translated to CloudFormation by aws-sam-translator, as `sam deploy` does,
+after cloud-radar has expanded any Fn::ForEach (the SAM CLI's step, which the translator
+lacks); cloud-radar then renders the intrinsic functions and conditions for a deployment's
+parameters and its resources' physical names. Tests and the local stack take the table's
+keys, the functions, their handlers, environment and triggers from the result (the routes
+from the HttpApi events, plain strings), so they cannot drift from what is deployed.
 """
 
+import contextlib
+import copy
+import io
+import json
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+import boto3
+from cfn_tools import load_yaml
+from cloud_radar.cf.unit import Template as CloudRadarTemplate
+from samtranslator.metrics.metrics import Metrics
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
+ACCOUNT_ID = "123456789012"
+# CodeUri and ContentUri as S3 locations, so that the translator leaves them as they are:
+# the folder's path is the key, and the harness runs the folder in place.
+CODE_BUCKET = "local-code"
 
-
-class _CloudFormationLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short forms (`!Ref X`) read as their long forms."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
-
-
-_CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+RENDERED_TYPES = {
+    "AWS::DynamoDB::Table",
+    "AWS::S3::Bucket",
+    "AWS::SQS::Queue",
+    "AWS::SecretsManager::Secret",
+    "AWS::IAM::AccessKey",
+    "AWS::Lambda::Function",
+    "AWS::Lambda::EventSourceMapping",
+}
+# Each step is done once per process for each distinct input, as JSON text (a fresh copy
+# each time it is read): every test deploys, and rendering alone takes half a second
+# (cloud-radar copies the template through PyYAML).
+_LOADED: dict[str, str] = {}
+_TRANSLATED: dict[str, str] = {}
+_RENDERED: dict[str, str] = {}
 
 
 @dataclass
@@ -53,8 +66,8 @@ class S3Trigger:
     function: str
     bucket: str
     events: str
-    prefix: Any
-    suffix: Any
+    prefix: str
+    suffix: str
 
 
 @dataclass
@@ -74,8 +87,14 @@ class Function:
 
 
 class Template:
+    """The SAM template as written (`document`, any Fn::ForEach expanded) and, through the
+    translator, its functions; `render` gives the CloudFormation of one deployment."""
+
     def __init__(self, path: Path = TEMPLATE_PATH) -> None:
-        self.document = yaml.load(path.read_text(), Loader=_CloudFormationLoader)  # noqa: S506
+        text = path.read_text()
+        if text not in _LOADED:
+            _LOADED[text] = json.dumps(_expand_for_each(json.loads(json.dumps(load_yaml(text)))))
+        self.document: dict[str, Any] = json.loads(_LOADED[text])
         self.resources: dict[str, dict[str, Any]] = self.document["Resources"]
 
     def parameter_defaults(self) -> dict[str, Any]:
@@ -85,41 +104,56 @@ class Template:
             if "Default" in spec
         }
 
-    def conditions(self, names: dict[str, Any]) -> dict[str, bool]:
-        """Each condition's value, as `Condition:<name>` entries for `resolve`."""
-        evaluated: dict[str, bool] = {}
-        for name, expression in self.document.get("Conditions", {}).items():
-            evaluated[f"Condition:{name}"] = bool(resolve(expression, {**names, **evaluated}))
-        return evaluated
-
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
-        return {
-            name: resource
-            for name, resource in self.resources.items()
-            if resource["Type"] == resource_type
-        }
+        return _of_type(self.resources, resource_type)
+
+    def translated(self, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The template as CloudFormation, SAM's resources turned into Lambda's, IAM's and
+        API Gateway's, the Globals merged in; intrinsic functions still unresolved."""
+        key = json.dumps([self.document, parameters], sort_keys=True)
+        if key not in _TRANSLATED:
+            _TRANSLATED[key] = json.dumps(self._translate(parameters or {}))
+        return json.loads(_TRANSLATED[key])
+
+    def _translate(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        document = copy.deepcopy(self.document)
+        for resource in document["Resources"].values():
+            properties = resource.get("Properties", {})
+            for key in ("CodeUri", "ContentUri"):
+                if isinstance(properties.get(key), str) and "://" not in properties[key]:
+                    properties[key] = f"s3://{CODE_BUCKET}/{properties[key]}"
+        # The session only tells the translator the region (for ARNs); it calls no AWS API.
+        metrics = Metrics()  # the translator's usage counts, dropped by its offline publisher
+        translator = Translator(
+            managed_policy_map={},
+            sam_parser=Parser(),
+            boto_session=boto3.session.Session(region_name="us-east-1"),
+            metrics=metrics,
+        )
+        translated = translator.translate(document, parameter_values=dict(parameters))
+        metrics.publish()
+        return json.loads(json.dumps(translated))  # the translator's own dict types, as plain
 
     def functions(self) -> dict[str, Function]:
-        shared = self.document.get("Globals", {}).get("Function", {})
-        shared_env = shared.get("Environment", {}).get("Variables", {})
+        translated = self.translated()
+        resources = translated["Resources"]
         functions = {}
-        for name, resource in self.of_type("AWS::Serverless::Function").items():
+        for name, resource in _of_type(resources, "AWS::Lambda::Function").items():
             properties = resource["Properties"]
-            own_env = properties.get("Environment", {}).get("Variables", {})
-            layers = [*shared.get("Layers", []), *properties.get("Layers", [])]
             functions[name] = Function(
                 name=name,
-                code_dir=ROOT / properties["CodeUri"],
-                handler=properties.get("Handler", shared.get("Handler")),
-                environment={**shared_env, **own_env},
+                code_dir=ROOT / properties["Code"]["S3Key"],
+                handler=properties["Handler"],
+                environment=properties.get("Environment", {}).get("Variables", {}),
                 layer_dirs=[
-                    ROOT / self.resources[layer["Ref"]]["Properties"]["ContentUri"]
-                    for layer in layers
+                    ROOT / resources[layer["Ref"]]["Properties"]["Content"]["S3Key"]
+                    for layer in properties.get("Layers", [])
                 ],
             )
         return functions
 
     def routes(self) -> list[Route]:
+        # HttpApi events name their path and method in plain strings, with no intrinsics.
         routes = []
         for name, resource in self.of_type("AWS::Serverless::Function").items():
             for event in resource["Properties"].get("Events", {}).values():
@@ -130,41 +164,125 @@ class Template:
                 routes.append(Route(method, path, name, _path_pattern(path)))
         return routes
 
-    def s3_triggers(self) -> list[S3Trigger]:
-        triggers = []
-        for name, resource in self.of_type("AWS::Serverless::Function").items():
-            for event in resource["Properties"].get("Events", {}).values():
-                if event["Type"] != "S3":
-                    continue
-                properties = event["Properties"]
-                rules = {
-                    rule["Name"]: rule["Value"]
-                    for rule in properties.get("Filter", {}).get("S3Key", {}).get("Rules", [])
-                }
-                triggers.append(
-                    S3Trigger(
-                        function=name,
-                        bucket=properties["Bucket"]["Ref"],
-                        events=properties["Events"],
-                        prefix=rules.get("prefix", ""),
-                        suffix=rules.get("suffix", ""),
-                    )
-                )
-        return triggers
-
-    def sqs_triggers(self) -> list[SqsTrigger]:
-        triggers = []
-        for name, resource in self.of_type("AWS::Serverless::Function").items():
-            for event in resource["Properties"].get("Events", {}).values():
-                if event["Type"] == "SQS":
-                    properties = event["Properties"]
-                    queue = properties["Queue"]["Fn::GetAtt"][0]
-                    triggers.append(SqsTrigger(name, queue, properties.get("BatchSize", 10)))
-        return triggers
-
     def cors(self) -> dict[str, Any]:
+        """The HTTP API's CorsConfiguration as written (`Deployment.cors` renders it)."""
         api = next(iter(self.of_type("AWS::Serverless::HttpApi").values()))
         return api["Properties"].get("CorsConfiguration", {})
+
+    def render(
+        self, parameters: dict[str, Any], *, stack_name: str = "local", region: str = "us-east-1"
+    ) -> dict[str, Any]:
+        """The CloudFormation of one deployment, everything resolved: each resource carries its
+        physical names in `Metadata.Cloud-Radar`; values only moto can make (a secret's ARN,
+        an access key, a queue's URL) are `@@Logical@@` tokens for `deploy` to replace."""
+        key = json.dumps([self.document, parameters, stack_name, region], sort_keys=True)
+        if key not in _RENDERED:
+            _RENDERED[key] = json.dumps(self._render(parameters, stack_name, region))
+        return json.loads(_RENDERED[key])
+
+    def _render(self, parameters: dict[str, Any], stack_name: str, region: str) -> dict[str, Any]:
+        values = _typed(self.document.get("Parameters", {}), parameters)
+        cloudformation = self.translated(values)
+        resources = cloudformation["Resources"]
+        physical_names = _physical_names(resources, stack_name, region)
+        # What the harness neither creates nor reads (roles, alarms, the dashboard, checkov's
+        # notes) is rendered as an empty shell, which references still find: a third the work.
+        for name, resource in resources.items():
+            resource["Metadata"] = {"Cloud-Radar": physical_names.get(name, {})}
+            if resource["Type"] not in RENDERED_TYPES:
+                resource["Properties"] = {}
+        # The translator writes CORS into the API's OpenAPI body with the parameter's value
+        # put in as a string; the configuration as written is rendered beside it instead.
+        for name, api in self.of_type("AWS::Serverless::HttpApi").items():
+            cors = api["Properties"].get("CorsConfiguration", {})
+            resources[name].setdefault("Metadata", {})["LocalCors"] = cors
+        CloudRadarTemplate.AccountId = ACCOUNT_ID
+        # cloud-radar's AWS::NoValue is "" by default, and it drops every property whose value
+        # is "" (an empty environment variable, too): a value no template writes instead.
+        CloudRadarTemplate.NoValue = "@@AWS::NoValue@@"
+        CloudRadarTemplate.StackName = stack_name
+        CloudRadarTemplate.StackId = (
+            f"arn:aws:cloudformation:{region}:{ACCOUNT_ID}:stack/{stack_name}/"
+            f"{uuid.uuid5(uuid.NAMESPACE_URL, stack_name)}"
+        )
+        with contextlib.redirect_stdout(io.StringIO()):  # cloud-radar prints each template
+            stack = CloudRadarTemplate(cloudformation).create_stack(values, region=region)
+        # A bucket's name may itself be rendered (BucketName): known now, put in for its token.
+        text = json.dumps(stack.data)
+        for name, bucket in _of_type(stack.data["Resources"], "AWS::S3::Bucket").items():
+            physical = bucket["Properties"].get("BucketName") or f"{stack_name}-{name}".lower()
+            text = text.replace(f"@@{name}@@", physical)
+        return json.loads(text)
+
+
+def _expand_for_each(document: dict[str, Any]) -> dict[str, Any]:
+    transforms = document.get("Transform", [])
+    if "AWS::LanguageExtensions" not in (
+        transforms if isinstance(transforms, list) else [transforms]
+    ):
+        return document
+    # Expanded without parameters: a loop's collection is written in the template.
+    with contextlib.redirect_stdout(io.StringIO()):
+        return CloudRadarTemplate(copy.deepcopy(document)).transform().template
+
+
+def _typed(declared: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as cloud-radar compares them: a Number given as text, as the number
+    CloudFormation reads (its defaults are numbers, and `Fn::Equals` compares as given)."""
+    values = dict(given)
+    for name, value in given.items():
+        if declared.get(name, {}).get("Type") == "Number" and isinstance(value, str):
+            values[name] = float(value) if "." in value else int(value)
+    return values
+
+
+def _physical_names(
+    resources: dict[str, dict[str, Any]], stack: str, region: str
+) -> dict[str, dict[str, Any]]:
+    """What `Ref` and `Fn::GetAtt` give for each resource the functions reach, as
+    cloud-radar's metadata: names as CloudFormation would make them, tokens for moto's."""
+    names: dict[str, dict[str, Any]] = {}
+    for name, resource in resources.items():
+        kind = resource["Type"]
+        physical = f"{stack}-{name}".lower()
+        token = f"@@{name}@@"
+        if kind == "AWS::DynamoDB::Table":
+            arn = f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{physical}"
+            names[name] = {"ref": physical, "attribute-values": {"Arn": arn}}
+        elif kind == "AWS::SQS::Queue":
+            arn = f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{physical}"
+            attributes = {"Arn": arn, "QueueName": physical}
+            names[name] = {"ref": token, "attribute-values": attributes}
+        elif kind == "AWS::S3::Bucket":
+            attributes = {
+                "Arn": f"arn:aws:s3:::{token}",
+                "DomainName": f"{token}.s3.amazonaws.com",
+                "RegionalDomainName": f"{token}.s3.{region}.amazonaws.com",
+            }
+            names[name] = {"ref": token, "attribute-values": attributes}
+        elif kind == "AWS::SecretsManager::Secret":
+            names[name] = {"ref": token}
+        elif kind == "AWS::IAM::AccessKey":
+            secret = f"@@{name}.SecretAccessKey@@"
+            names[name] = {"ref": token, "attribute-values": {"SecretAccessKey": secret}}
+        elif kind == "AWS::IAM::User":
+            names[name] = {"ref": physical}
+        elif kind == "AWS::CloudFront::Distribution":
+            domain = f"{name.lower()}.cloudfront.example"
+            names[name] = {"ref": physical, "attribute-values": {"DomainName": domain}}
+        elif kind == "AWS::Lambda::Function":
+            arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{stack}-{name}"
+            names[name] = {"ref": f"{stack}-{name}", "attribute-values": {"Arn": arn}}
+        elif kind == "AWS::Lambda::Alias":
+            function = resource["Properties"]["FunctionName"]["Ref"]
+            arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{stack}-{function}"
+            alias = f"{arn}:{resource['Properties']['Name']}"
+            names[name] = {"ref": alias, "attribute-values": {"Arn": alias}}
+    return names
+
+
+def _of_type(resources: dict[str, dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: resource for name, resource in resources.items() if resource["Type"] == kind}
 
 
 def _path_pattern(path: str) -> re.Pattern[str]:
@@ -175,48 +293,3 @@ def _path_pattern(path: str) -> re.Pattern[str]:
         for index, part in enumerate(parts)
     )
     return re.compile(pattern)
-
-
-def resolve(value: Any, names: dict[str, Any]) -> Any:
-    """Evaluates the intrinsic functions the template uses, given the value of each name.
-
-    `names` maps parameters and logical ids (for Ref), `Logical.Attribute` (for GetAtt) and
-    `Condition:<name>` (for If).
-    """
-    if isinstance(value, list):
-        return [resolve(item, names) for item in value]
-    if not isinstance(value, dict):
-        return value
-    if len(value) == 1:
-        ((function, argument),) = value.items()
-        if function in _INTRINSICS:
-            return _INTRINSICS[function](argument, names)
-    return {key: resolve(item, names) for key, item in value.items()}
-
-
-def _sub(argument: Any, names: dict[str, Any]) -> str:
-    text, extra = argument, {}
-    if isinstance(argument, list):
-        text, local_values = argument
-        extra = {key: resolve(item, names) for key, item in local_values.items()}
-    scope = {**names, **extra}
-    return re.sub(r"\$\{([\w.:]+)\}", lambda match: str(scope[match.group(1)]), text)
-
-
-def _if(argument: list[Any], names: dict[str, Any]) -> Any:
-    condition, when_true, when_false = argument
-    return resolve(when_true if names[f"Condition:{condition}"] else when_false, names)
-
-
-_INTRINSICS: dict[str, Any] = {
-    "Ref": lambda name, names: names[name],
-    "Condition": lambda name, names: names[f"Condition:{name}"],
-    "Fn::GetAtt": lambda path, names: names[".".join(path)],
-    "Fn::Sub": _sub,
-    "Fn::If": _if,
-    "Fn::Equals": lambda pair, names: str(resolve(pair[0], names)) == str(resolve(pair[1], names)),
-    "Fn::Not": lambda operand, names: not resolve(operand[0], names),
-    "Fn::Join": lambda pair, names: pair[0].join(str(item) for item in resolve(pair[1], names)),
-    "Fn::Select": lambda pair, names: resolve(pair[1], names)[int(pair[0])],
-    "Fn::Split": lambda pair, names: resolve(pair[1], names).split(pair[0]),
-}

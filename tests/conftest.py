@@ -48,6 +48,9 @@ EVENTS = Path(__file__).resolve().parent.parent / "events"
 EVENT_SESSION_ID = "1_MX40NzAwMDAwMH5-MTc2NDE1ODQwMDAwMH5leGFtcGxlLXNlc3Npb24tMDAwMX5-"
 EVENT_ARCHIVE_ID = "b40ef09b-3811-4726-b508-e41a0f96c68f"
 SITE_URL = "https://site.example"
+# One project secret for the whole run: the stack's template is rendered once per distinct
+# set of parameters (local/template.py), and the secret is one of them.
+API_SECRET = secrets.token_hex(20)
 
 
 def eventually(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
@@ -314,7 +317,7 @@ def emulator(request: pytest.FixtureRequest) -> Iterator[OpenTokEmulator]:
     credentials = getattr(request, "param", {})
     with OpenTokEmulator(
         api_key=credentials.get("api_key", API_KEY),
-        api_secret=credentials.get("api_secret") or secrets.token_hex(20),
+        api_secret=credentials.get("api_secret") or API_SECRET,
         processing_delay=0.05,
         time_scale=credentials.get(
             "time_scale", 300
