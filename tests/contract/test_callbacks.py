@@ -20,8 +20,6 @@ from collections.abc import Iterator
 import jwt
 import opentok
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local.emulator import OpenTokEmulator
 from local.emulator.jobs import LEGACY_RETRIES, VONAGE_RETRIES
@@ -33,6 +31,7 @@ from tests.contract.support import (
     join_publishing,
     routed_session,
 )
+from tests.test_vonage_credentials import APPLICATION_ID, PRIVATE_KEY
 
 SIGNATURE_SECRET = "callback-signature-secret-0123456789abcdef"
 # §9's list of body fields: CB's example plus `event` (VPY archive.json).
@@ -216,32 +215,22 @@ def test_with_a_signature_secret_every_callback_carries_a_signed_jwt(receiver):
 
 def test_a_vonage_application_s_callbacks_name_it(receiver, tmp_path):
     """The announcement's `application_id` claim, for Vonage application credentials."""
-    application_id = "5f2a1c3e-9d47-4b8e-a0f1-6c2d8e9b7a41"
-    private_key = (
-        rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
     with OpenTokEmulator(
-        application_id,
-        private_key,
+        APPLICATION_ID,
+        PRIVATE_KEY,
         callback_url=receiver.url,
         callback_signature_secret=SIGNATURE_SECRET,
     ) as emu:
         key_file = tmp_path / "private.key"  # the SDK takes a Vonage key as a file
-        key_file.write_text(private_key)
-        ot = opentok.Client(application_id, str(key_file))
-        ot.endpoints = opentok.endpoints.Endpoints(emu.url, application_id)
+        key_file.write_text(PRIVATE_KEY)
+        ot = opentok.Client(APPLICATION_ID, str(key_file))
+        ot.endpoints = opentok.endpoints.Endpoints(emu.url, APPLICATION_ID)
         session_id = ot.create_session(media_mode=opentok.MediaModes.routed).session_id
         emu.connect(session_id, ot.generate_token(session_id))
         ot.start_archive(session_id)
         emu.wait_for(lambda: receiver.deliveries)
 
-    assert decode(receiver.deliveries[0])["application_id"] == application_id
+    assert decode(receiver.deliveries[0])["application_id"] == APPLICATION_ID
 
 
 def test_each_attempt_is_signed_afresh_unverified(receiver):
