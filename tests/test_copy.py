@@ -330,3 +330,66 @@ def test_a_download_that_breaks_off_midway_is_asked_again_from_where_the_part_be
     assert parts == [1, 2, 3]
     _deliver_bucket_events(stack)
     assert _in_bucket(stack, archive) == recording_file.read_bytes()
+
+
+def _set(stack: Stack, archive_id: str, expression: str, values: dict, **names: str) -> None:
+    """Writes the record as a running copy or a late callback leaves it."""
+    extra = {"ExpressionAttributeNames": names} if names else {}
+    boto3.client("dynamodb").update_item(
+        TableName=stack.table,
+        Key={"pk": {"S": f"archive#{archive_id}"}},
+        UpdateExpression=expression,
+        ExpressionAttributeValues=values,
+        **extra,
+    )
+
+
+def test_a_recording_being_copied_is_not_deleted_until_the_copy_is_done(
+    stack: Stack, recording_file: Path
+) -> None:
+    archive = _kept_by_opentok(stack, recording_file)
+    stack.post("/archive/callback", {"id": archive["id"]})
+    an_hour_on = str(int(time.time() * 1000) + 3600 * 1000)
+    _set(stack, archive["id"], "SET copyingUntil = :until", {":until": {"N": an_hour_on}})
+
+    refused = stack.delete(f"/archive/{archive['id']}")
+
+    assert refused.status == 409 and "being copied" in refused.json()["error"]
+    assert stack.get(f"/archive/{archive['id']}").json()["status"] == "available"
+    assert stack.sdk().get_archive(archive["id"]).status == "available"  # OpenTok's kept too
+
+
+def test_our_copy_of_a_recording_opentok_let_expire_still_becomes_ready(
+    stack: Stack, recording_file: Path
+) -> None:
+    """OpenTok's `expired` (72 hours on) may be recorded before our copy lands: ours remains."""
+    archive = _kept_by_opentok(stack, recording_file)
+    _ask_for_copy(stack, archive["id"])
+    assert stack.deliver_copy_requests() == 1
+    expired = {":expired": {"S": "expired"}, ":rank": {"N": "4"}}
+    _set(stack, archive["id"], "SET #s = :expired, statusRank = :rank", expired, **{"#s": "status"})
+
+    _deliver_bucket_events(stack)
+
+    shown = stack.get(f"/archive/{archive['id']}").json()
+    assert shown["ready"] is True
+    assert requests.get(shown["url"], timeout=5).content == recording_file.read_bytes()
+
+
+def test_a_failed_download_is_logged_without_its_link(
+    stack: Stack, recording_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A download link lets whoever holds it download the recording: logs never keep one."""
+    archive = _kept_by_opentok(stack, recording_file)
+    described = f"{stack.opentok.url}/v2/project/{stack.opentok.api_key}/archive/{archive['id']}"
+    stale = requests.get(described, headers=stack.sdk().get_json_headers(), timeout=5).json()
+    eventually(lambda: requests.get(stale["url"], timeout=5).status_code == 403)
+    stack.opentok.faults.answer("GET", f"/archive/{archive['id']}$", 200, json.dumps(stale), 9)
+    _ask_for_copy(stack, archive["id"])
+    capsys.readouterr()
+
+    assert stack.deliver_copy_requests() == 0  # failed, back to SQS
+
+    logged = capsys.readouterr().out
+    assert "copy failed" in logged and "HTTP 403" in logged
+    assert "signature=" not in logged and stale["url"].split("?")[0] not in logged

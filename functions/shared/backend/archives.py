@@ -136,13 +136,16 @@ def mark_ready(archive_id: str, key: str, size: int) -> tuple[dict[str, Any] | N
             "SET ready = :true, s3Key = :key, #size = :size, readyAt = :now, updatedAt = :now,"
             " #status = :uploaded, statusRank = :rank, stoppedAt = if_not_exists(stoppedAt, :now)"
             " REMOVE unfinished",
-            "attribute_exists(pk) AND ready <> :true AND statusRank <= :rank",
+            # Expired is OpenTok's copy gone after 72 hours; ours, arriving late, is what remains.
+            "attribute_exists(pk) AND ready <> :true"
+            " AND (statusRank <= :rank OR #status = :expired)",
             {
                 ":true": True,
                 ":key": key,
                 ":size": size,
                 ":now": now,
                 ":uploaded": "uploaded",
+                ":expired": "expired",
                 ":rank": UPLOADED_RANK,
             },
             {"#size": "size", "#status": "status"},
@@ -181,6 +184,11 @@ def claim_copy(archive_id: str, until_ms: int) -> bool:
     except table.ConditionFailed:
         return False
     return True
+
+
+def copy_under_way(archive: dict[str, Any]) -> bool:
+    """True while an invocation holds the copy of the recording into our bucket."""
+    return int(archive.get("copyingUntil") or 0) > now_ms()
 
 
 def release_copy(archive_id: str) -> None:

@@ -142,7 +142,15 @@ def _read_part(link: Link, offset: int) -> tuple[bytes, int | None]:
         # A connection that breaks mid-part surfaces from urllib3 (reading the raw stream).
         except (requests.RequestException, urllib3.exceptions.HTTPError, CopyFailed) as error:
             failure = error
-    raise CopyFailed(f"could not read the download from byte {offset}: {failure}")
+    raise CopyFailed(f"could not read the download from byte {offset}: {_described(failure)}")
+
+
+def _described(error: Exception | None) -> str:
+    """What went wrong, without the link: requests names the URL, and the link's query string
+    lets whoever holds it download the recording."""
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None)
+    return type(error).__name__ + (f" (HTTP {status})" if status else "")
 
 
 def _is_refused(error: Exception | None) -> bool:
