@@ -227,6 +227,27 @@ def test_the_reconciler_starts_the_copy_nobody_asked_for(
 
 
 @RIGHT_AWAY
+def test_the_reconciler_does_not_ask_again_for_a_copy_under_way(
+    stack: Stack, recording_file: Path
+) -> None:
+    archive = _kept_by_opentok(stack, recording_file)
+    stack.post("/archive/callback", {"id": archive["id"]})  # asks for the copy once
+    assert _waiting_copy_requests(stack) == 1
+    an_hour_on = str(int(time.time() * 1000) + 3600 * 1000)
+    _set(stack, archive["id"], "SET copyingUntil = :until", {":until": {"N": an_hour_on}})
+
+    assert _reconcile(stack)["copying"] == 1
+    assert _waiting_copy_requests(stack) == 1  # none more
+
+
+def _waiting_copy_requests(stack: Stack) -> int:
+    attributes = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=stack.queues[COPY], AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+@RIGHT_AWAY
 def test_a_recording_still_only_in_opentok_as_its_72_hours_run_out_is_at_risk(
     stack: Stack, recording_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -27,7 +27,6 @@ metrics = Metrics()
 # OpenTok keeps an archive 72 hours from its creation: past that there is nothing to fetch.
 LOOKBACK_MS = 3 * 24 * 3600 * 1000
 WAITING = ("stopped", "uploaded", "available")
-RECORDING = ("started", "paused")
 # Past two hours a recording we still think records is asked of OpenTok: few run that long,
 # and for one that does, OpenTok answers that it still records (one call a run).
 MAX_RECORDING_MS = 2 * 3600 * 1000
@@ -69,7 +68,10 @@ def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> str:
     if archive["status"] in archives.FINISHED:
         return ENDED  # failed or expired is an end, not a stuck state
     if archive["status"] == "available":
-        # Kept in OpenTok's cloud for 72 hours only: ours once copied into the bucket.
+        # Kept in OpenTok's cloud for 72 hours only: ours once copied into the bucket. A copy
+        # under way is not asked for again: its own retries and dead-letter queue count.
+        if archives.copy_under_way(archive):
+            return COPYING
         copy_requests.send(archive["id"])
         logger.info("asked for a copy of the archive", extra={"archive_id": archive["id"]})
         return COPYING
@@ -94,7 +96,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict[str, int]:
     recording = [
         archive
         for archive in pending
-        if archive["status"] in RECORDING and archive.get("createdAt", now) <= due
+        if archive["status"] in archives.RECORDING and archive.get("createdAt", now) <= due
     ]
     outcomes = [reconcile(archive) for archive in overdue]
     for archive in recording:

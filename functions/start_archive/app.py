@@ -23,7 +23,6 @@ logger = Logger()
 metrics = Metrics()
 app = api.resolver()
 
-RECORDING = ("started", "paused")
 NOBODY_CONNECTED = (
     "nobody is connected to the session yet (OpenTok says the same of a session it does not"
     " know): join the session first, then start recording"
@@ -104,7 +103,7 @@ def _recording_of(opentok_client: opentok.Client, session_id: str) -> dict[str, 
     with calling_opentok("find the session's recording"):
         listed = opentok_client.list_archives(session_id=session_id, count=5)
     for archive in listed:
-        if archive.status in RECORDING:
+        if archive.status in archives.RECORDING:
             return archives.record(archive_fields(archive))
     if config.ARCHIVE_MODE == "always":  # OpenTok refuses a manual start there (contract §5)
         raise Conflict(AUTOMATIC)

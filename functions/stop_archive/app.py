@@ -20,7 +20,6 @@ logger = Logger()
 metrics = Metrics()
 app = api.resolver()
 
-RECORDING = ("started", "paused")
 AUTOMATIC = (
     "this room records automatically: automatic recordings end when everyone leaves the"
     " session, and cannot be stopped"
@@ -49,7 +48,7 @@ def stop_archive(archive_id: str) -> dict[str, Any]:
         # Stopped already (by another click, or by OpenTok when everyone left): why, it says.
         stopped = read_archive(archive_id, opentok_client)
     else:
-        if stopped["status"] in RECORDING:
+        if stopped["status"] in archives.RECORDING:
             # An automatic archive, whatever this stack's mode: OpenTok's stop has no effect.
             raise Conflict(AUTOMATIC)
         metrics.add_metric(name="ArchiveStopped", unit=MetricUnit.Count, value=1)

@@ -26,6 +26,8 @@ STATUS_RANK = {
     "deleted": 5,
 }
 UPLOADED_RANK = STATUS_RANK["uploaded"]
+# OpenTok is recording (paused: nobody publishes just now).
+RECORDING = ("started", "paused")
 # Ends that leave nothing to repair or copy; `available` is not one: OpenTok keeps it 72 hours.
 FINISHED = ("failed", "expired", "deleted")
 

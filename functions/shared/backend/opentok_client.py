@@ -100,8 +100,6 @@ def archive_fields(archive: opentok.Archive) -> dict[str, Any]:
         "resolution": archive.resolution,
         "hasAudio": bool(archive.has_audio),
         "hasVideo": bool(archive.has_video),
-        "reason": getattr(archive, "reason", None),
-        "url": archive.url,
     }
 
 
