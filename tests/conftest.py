@@ -389,14 +389,16 @@ def _forget_loaded_functions() -> None:
     parameters.clear_caches()
 
 
-def _point_opentok_storage_at(emulator: OpenTokEmulator, bucket: str) -> None:
+def _point_opentok_storage_at(
+    emulator: OpenTokEmulator, bucket: str, fallback: str = "none"
+) -> None:
     client = sdk_client(emulator)
     answer = requests.put(
         f"{emulator.url}/v2/project/{emulator.api_key}/archive/storage",
         json={
             "type": "s3",
             "config": {"accessKey": "uploader", "secretKey": "uploader-secret", "bucket": bucket},
-            "fallback": "none",
+            "fallback": fallback,
         },
         headers=client.get_json_headers(),
         timeout=5,

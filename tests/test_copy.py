@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from local.gateway import LambdaContext
-from tests.conftest import API_KEY, Stack, eventually, load_event
+from tests.conftest import API_KEY, Stack, _point_opentok_storage_at, eventually, load_event
 
 RIGHT_AWAY = pytest.mark.parametrize(
     "stack_parameters", [{"StuckAfterMinutes": "0"}], indirect=True
@@ -42,16 +42,7 @@ def recording_file(tmp_path: Path) -> Path:
 
 def _kept_by_opentok(stack: Stack, recording_file: Path) -> dict[str, Any]:
     """A recording whose upload to the bucket failed, so that OpenTok keeps it (`available`)."""
-    requests.put(
-        f"{stack.opentok.url}/v2/project/{API_KEY}/archive/storage",
-        json={
-            "type": "s3",
-            "config": {"accessKey": "uploader", "secretKey": "secret", "bucket": "no-such-bucket"},
-            "fallback": "opentok",
-        },
-        headers=stack.sdk().get_json_headers(),
-        timeout=5,
-    ).raise_for_status()
+    _point_opentok_storage_at(stack.opentok, "no-such-bucket", fallback="opentok")
     archive = stack.record()
     stack.post(f"/archive/{archive['id']}/stop")
     stack.opentok.wait_for(lambda: stack.sdk().get_archive(archive["id"]).status == "available")
