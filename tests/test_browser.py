@@ -95,7 +95,9 @@ def test_start_stop_and_watch_the_recording(dev: DevProcess, browser) -> None:
         page.locator("#recording-indicator").wait_for(state="hidden")
         page.locator("#view-link").wait_for(state="visible")
     view_url = host.get_attribute("#view-link", "href")
-    assert "/view" in view_url
+    archive_id = host.get_attribute("#view-link", "data-archive-id")
+    assert view_url == f"view.html?archiveId={archive_id}"  # our player page, ready or not
+    view_url = f"{dev.url}/{view_url}"
 
     waiting = _page(browser, view_url)
     player = waiting.locator("#player")
@@ -110,7 +112,6 @@ def test_start_stop_and_watch_the_recording(dev: DevProcess, browser) -> None:
     waiting.screenshot(path=SCREENSHOTS / "view-page-ready.png")
 
     host.click("#history-link")  # the same tab keeps the host key
-    archive_id = view_url.rstrip("/").split("/")[-2]
     host.locator(f"[data-archive-id='{archive_id}']").wait_for()
     host.screenshot(path=SCREENSHOTS / "archives-page.png")
 

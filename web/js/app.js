@@ -559,7 +559,9 @@
     const stopped = state.lastStopped;
     el.viewLink.hidden = !stopped;
     if (stopped) {
-      el.viewLink.href = api.url(`/archive/${encodeURIComponent(stopped.id)}/view`);
+      // Our player page, ready or not: the API's /view route redirects a ready recording to
+      // the bare file (the original sample's behaviour), which has no name and no way back.
+      el.viewLink.href = `view.html?archiveId=${encodeURIComponent(stopped.id)}`;
       el.viewLink.dataset.archiveId = stopped.id;
       el.viewLink.title = stopped.name ? `Watch “${stopped.name}” (opens a new tab)`
         : 'Watch the recording (opens a new tab)';

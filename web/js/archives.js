@@ -137,12 +137,12 @@
     const link = document.createElement('a');
     link.className = 'btn btn-small btn-secondary';
     const label = archive.name || 'untitled recording';
+    // Our player page either way, never the bare file the API's /view route redirects to.
+    link.href = `view.html?archiveId=${encodeURIComponent(archive.id)}`;
     if (GONE.has(archive.status) && !archive.ready) {
-      link.href = `view.html?archiveId=${encodeURIComponent(archive.id)}`;
       link.textContent = 'Details';
       link.setAttribute('aria-label', `Details of ${label}`);
     } else {
-      link.href = api.url(`/archive/${encodeURIComponent(archive.id)}/view`);
       link.textContent = 'View';
       link.setAttribute('aria-label', `View ${label}`);
       link.dataset.testid = 'view';
