@@ -1,9 +1,9 @@
 """`make dev`: the whole recording flow on this machine, with no AWS or OpenTok account.
 
-One origin serves the API (the template's functions, in this process, behind an API Gateway
-stand-in), the static site, a stand-in for OpenTok.js and the emulator's client endpoints.
-Behind it run moto's server (S3, DynamoDB, SQS, Secrets Manager) with the template's
-resources, and the OpenTok emulator, which uploads finished recordings to the bucket.
+One origin serves the API (the template's functions, each in its own worker processes,
+behind an API Gateway stand-in), the static site, a stand-in for OpenTok.js and the
+emulator's client endpoints. Behind it runs the stack of local/harness.py: moto with the
+template's resources, and the OpenTok emulator, which uploads finished recordings to the bucket.
 
 Template parameters come as for `sam deploy --parameter-overrides`, from PARAMETER_OVERRIDES
 (`make dev PARAMETER_OVERRIDES="ArchiveControl=open"`, local/parameters.py), and are printed
@@ -26,14 +26,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from local import parameters
+from local.harness import API_KEY, Harness
 from local.running import run_until_stopped
 from local.template import ROOT, Template
 
 WEB = ROOT / "web"
 OPENTOK_JS = ROOT / "local" / "opentok.js"
-API_KEY = "47000000"
-REGION = "us-east-1"
-NOTIFICATION_POLL_SECONDS = 1
 # Headers of the emulator's answers that this server writes itself.
 HOP_HEADERS = ("connection", "transfer-encoding", "content-length", "server", "date")
 
@@ -45,7 +43,7 @@ def free_port() -> int:
 
 
 class DevStack:
-    """Starts moto, the emulator and the one-origin server; `stop()` ends all of them."""
+    """The harness's stack behind one origin; `stop()` ends all of it."""
 
     def __init__(
         self,
@@ -61,7 +59,6 @@ class DevStack:
         self.overrides = dict(overrides or {})
         parameters.check(self.template, self.overrides)
         self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
 
     @property
     def url(self) -> str:
@@ -72,128 +69,45 @@ class DevStack:
         # which the site URL, the CORS origin and OpenTok's callback URL all need.
         self.server = _OneOriginServer(("127.0.0.1", self.port), self)
         self.port = self.server.server_address[1]
-        self._start_moto()
-        self._deploy()
-        self._start_emulator()
-        self._start_server()
-        return self
-
-    def _start_moto(self) -> None:
-        import logging
-
-        from moto.server import ThreadedMotoServer
-
-        # moto logs every request it serves; the notification poller alone makes one a second.
-        logging.getLogger("werkzeug").disabled = True
-
-        moto_port = free_port()
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
-        self.moto.start()
-        self.moto_url = f"http://127.0.0.1:{moto_port}"
-        # Everything in this process that speaks AWS, the functions included, talks to moto.
-        os.environ.update(
-            AWS_ENDPOINT_URL=self.moto_url,
-            AWS_DEFAULT_REGION=REGION,
-            AWS_ACCESS_KEY_ID="local",
-            AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - moto accepts any credentials
-            POWERTOOLS_TRACE_DISABLED="true",
-            POWERTOOLS_METRICS_NAMESPACE="OpenTokArchiving",
-        )
-
-    def _deploy(self) -> None:
-        from local import notifications
-        from local.resources import deploy
-
-        self.api_secret = secrets.token_hex(20)
+        api_secret = secrets.token_hex(20)
         # Secure callbacks on, as a project would have them: the emulator signs, the route checks.
-        self.callback_secret = secrets.token_urlsafe(32)
+        callback_secret = secrets.token_urlsafe(32)
         # This origin is always allowed; AllowedOrigins given adds others (another page's).
         origins = [self.url, *self.overrides.get("AllowedOrigins", "").split(",")]
         own = {
             "OpenTokApiKey": API_KEY,
-            "OpenTokApiSecret": self.api_secret,
-            "CallbackSignatureSecret": self.callback_secret,
+            "OpenTokApiSecret": api_secret,
+            "CallbackSignatureSecret": callback_secret,
             "SiteUrl": self.url,
             "AllowedOrigins": ",".join(dict.fromkeys(o.strip() for o in origins if o.strip())),
         }
         self.parameters = parameters.in_force(self.template, own, self.overrides)
-        self.deployment = deploy(self.template, {**self.overrides, **own})
-        self.queues = notifications.connect(self.deployment, region=REGION)
-
-    def _start_emulator(self) -> None:
-        import requests
-
-        from local.emulator import OpenTokEmulator
-
-        self.opentok = OpenTokEmulator(
-            api_key=API_KEY,
-            api_secret=self.api_secret,
-            processing_delay=self.processing_delay,
-            s3_endpoint_url=self.moto_url,
-            callback_url=f"{self.url}/archive/callback",
-            callback_signature_secret=self.callback_secret,
+        self.stack = Harness(
+            parameters={**self.overrides, **own},
+            template=self.template,
+            emulator_options={
+                "api_secret": api_secret,
+                "processing_delay": self.processing_delay,
+                "callback_url": f"{self.url}/archive/callback",
+                "callback_signature_secret": callback_secret,
+            },
         ).start()
-        os.environ.update(
-            self.deployment.all_environments(),
-            AWS_ENDPOINT_URL=self.moto_url,
-            OPENTOK_API_URL=self.opentok.url,
-        )
-        # What `make configure-opentok` does for a real project: uploads go to our bucket.
-        import opentok
+        self.opentok = self.stack.emulator
+        threading.Thread(target=self.server.serve_forever, name="http", daemon=True).start()
+        self.stack.deliver_until(self._stopping, self._delivery_failed)
+        return self
 
-        client = opentok.Client(API_KEY, self.api_secret, api_url=self.opentok.url)
-        requests.put(
-            f"{self.opentok.url}/v2/project/{API_KEY}/archive/storage",
-            json=self.deployment.opentok_storage(),
-            headers=client.get_json_headers(),
-            timeout=5,
-        ).raise_for_status()
-
-    def _start_server(self) -> None:
-        from local.gateway import Functions, HttpApi
-
-        self.functions = Functions(self.template)
-        self.api = HttpApi(self.template, self.functions)
-        self._spawn(self.server.serve_forever, "http")
-        for function, queue in self.queues.items():
-            self._spawn(lambda f=function, q=queue: self._deliver_s3_events(f, q), function)
-
-    def _spawn(self, target: Any, name: str) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
-        thread.start()
-        self._threads.append(thread)
-
-    def _deliver_s3_events(self, function: str, queue_url: str) -> None:
-        from local import notifications
-
-        batch_size = notifications.sqs_triggered(self.deployment).get(function, 0)
-        while not self._stopping.is_set():
-            try:
-                notifications.deliver(
-                    queue_url,
-                    lambda event: self.functions.invoke(function, event),
-                    region=REGION,
-                    wait_seconds=NOTIFICATION_POLL_SECONDS,
-                    faults=self.opentok.faults,
-                    batch_size=batch_size,
-                )
-            except Exception as error:  # noqa: BLE001 - like Lambda: log, the event is retried
-                if not self._stopping.is_set():
-                    print(f"{function} failed on an S3 event, it will be retried: {error!r}")
-                    self._stopping.wait(1)
+    def _delivery_failed(self, function: str, error: Exception) -> None:
+        print(f"{function} failed on an event, it will be retried: {error!r}", flush=True)
 
     def stop(self) -> None:
         self._stopping.set()
         if hasattr(self, "server"):
-            if self._threads:  # shutdown() waits for serve_forever, which may never have run
+            if hasattr(self, "stack"):  # shutdown() waits for serve_forever, which may not run
                 self.server.shutdown()
             self.server.server_close()
-        if hasattr(self, "opentok"):
-            self.opentok.stop()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        if hasattr(self, "moto"):
-            self.moto.stop()
+        if hasattr(self, "stack"):
+            self.stack.stop()
 
     def config_js(self) -> bytes:
         settings = {
@@ -250,7 +164,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"content-type": "text/javascript"}, stack.config_js())
         elif path == "/local/opentok.js":
             self._send_file(OPENTOK_JS)
-        elif any(route.pattern.fullmatch(path) for route in stack.api.routes):
+        elif any(route.pattern.fullmatch(path) for route in stack.stack.api.routes):
             self._call_api()
         elif self.command == "GET":
             self._send_static(path)
@@ -266,11 +180,11 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         body = self._body()
         origin = self.headers.get("origin")
-        cors = _cors_headers(stack.deployment.cors(), origin)
+        cors = _cors_headers(stack.stack.deployment.cors(), origin)
         if self.command == "OPTIONS" and self.headers.get("access-control-request-method"):
             self._send(204, cors, b"")
             return
-        answer = stack.api.request(
+        answer = stack.stack.api.request(
             self.command, parts.path, query=parts.query, headers=dict(self.headers), body=body
         )
         headers = {**answer.headers, **cors}
@@ -376,7 +290,7 @@ def main() -> None:
         from deploy.host_link import for_site
 
         print(parameters.describe(stack.parameters))
-        links = for_site(stack.url, stack.deployment.secret_value("HostKeySecret"))
+        links = for_site(stack.url, stack.stack.host_key)
         print(f"Host link (starts and stops recordings): {links['host']}")
         print(f"Participant link (joins, watches):        {links['participant']}")
         print(f"Open {stack.url}  (Ctrl-C stops everything)", flush=True)

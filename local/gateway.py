@@ -1,79 +1,21 @@
-"""The template's functions run in this process, behind an HTTP API that behaves like API
-Gateway's (payload format 2.0): the same events in, the same HTTP answers out."""
+"""An HTTP API in front of the template's functions that behaves like API Gateway's (payload
+format 2.0): the same events in, the same HTTP answers out."""
 
 import base64
-import importlib.util
 import json
 import logging
-import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl
 
-from local.template import Function, Template
+from local.functions import Functions
+from local.template import Template
 
 logger = logging.getLogger(__name__)
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
-
-
-class LambdaContext:
-    """What the Lambda runtime passes as `context`, as far as Powertools reads it."""
-
-    def __init__(self, function_name: str, timeout_seconds: float = 15.0) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.memory_limit_in_mb = 512
-        self.invoked_function_arn = (
-            f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
-        )
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = "local"
-        self._deadline = time.monotonic() + timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-class Functions:
-    """Loads each function's handler module from its CodeUri, the way the runtime would."""
-
-    def __init__(self, template: Template) -> None:
-        self.specs = template.functions()
-        self._handlers: dict[str, Callable[[Any, LambdaContext], Any]] = {}
-        self._loading = threading.Lock()
-
-    def handler(self, name: str) -> Callable[[Any, LambdaContext], Any]:
-        with self._loading:  # concurrent first requests share one cold start
-            if name not in self._handlers:
-                self._handlers[name] = _load_handler(self.specs[name])
-            return self._handlers[name]
-
-    def invoke(self, name: str, event: Any) -> Any:
-        return self.handler(name)(event, LambdaContext(name))
-
-
-def _load_handler(function: Function) -> Callable[[Any, LambdaContext], Any]:
-    # Layers are unpacked on the import path (/opt/python) in Lambda; here, their folders.
-    for layer_dir in function.layer_dirs:
-        if str(layer_dir) not in sys.path:
-            sys.path.append(str(layer_dir))
-    module_file, attribute = function.handler.rsplit(".", 1)
-    module_name = f"functions.{function.code_dir.name}.{module_file}"
-    spec = importlib.util.spec_from_file_location(
-        module_name, function.code_dir / f"{module_file}.py"
-    )
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {function.handler} from {function.code_dir}")
-    module: ModuleType = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return getattr(module, attribute)
 
 
 @dataclass

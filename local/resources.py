@@ -35,28 +35,8 @@ class Deployment:
         variables = properties.get("Environment", {}).get("Variables", {})
         return {name: str(value) for name, value in variables.items()}
 
-    def all_environments(self) -> dict[str, str]:
-        """Every function's variables together: in one process they share one environment."""
-        merged: dict[str, str] = {}
-        for function in _of_type(self.rendered, "AWS::Lambda::Function"):
-            merged |= self.environment(function)
-        return merged
-
     def physical(self, logical_id: str) -> str:
         return self.names[logical_id]
-
-    def opentok_storage(self) -> dict[str, Any]:
-        """OpenTok's archive storage pointed at the archive bucket, as configure-opentok sets it
-        (locally with moto's any-credentials, and no fallback: a failed upload shows)."""
-        return {
-            "type": "s3",
-            "config": {
-                "accessKey": "local",
-                "secretKey": "local",
-                "bucket": self.physical("ArchiveBucket"),
-            },
-            "fallback": "none",
-        }
 
     def secret_value(self, logical_id: str) -> str:
         """The current value of one of the template's secrets, e.g. the host key."""

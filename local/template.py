@@ -84,6 +84,7 @@ class Function:
     handler: str
     environment: dict[str, Any]
     layer_dirs: list[Path]
+    timeout: float = 3.0  # seconds, Lambda's default
 
 
 class Template:
@@ -117,8 +118,8 @@ class Template:
 
     def _translate(self, parameters: dict[str, Any]) -> dict[str, Any]:
         document = copy.deepcopy(self.document)
-        for resource in document["Resources"].values():
-            properties = resource.get("Properties", {})
+        resources = [resource.get("Properties", {}) for resource in document["Resources"].values()]
+        for properties in [document.get("Globals", {}).get("Function", {}), *resources]:
             for key in ("CodeUri", "ContentUri"):
                 if isinstance(properties.get(key), str) and "://" not in properties[key]:
                     properties[key] = f"s3://{CODE_BUCKET}/{properties[key]}"
@@ -149,6 +150,7 @@ class Template:
                     ROOT / resources[layer["Ref"]]["Properties"]["Content"]["S3Key"]
                     for layer in properties.get("Layers", [])
                 ],
+                timeout=float(properties.get("Timeout", 3)),
             )
         return functions
 

@@ -1,15 +1,13 @@
-"""The stack under test: moto for AWS with the resources of template.yaml, the OpenTok
-emulator over HTTP on loopback, and the template's functions invoked in this process."""
+"""The stack under test: local/harness.py's, with a client of its API that acts as a host."""
+
+from __future__ import annotations
 
 import base64
 import json
-import logging
 import secrets
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -19,28 +17,11 @@ import boto3
 import opentok
 import pytest
 import requests
-from aws_lambda_powertools import Logger
 from moto import mock_aws
 
-from local import notifications
 from local.emulator import OpenTokEmulator
-from local.gateway import ApiResponse, Functions, HttpApi
-from local.resources import Deployment, deploy
-from local.template import Template
-
-
-class _CurrentStdout:
-    """Whatever sys.stdout is now: pytest gives each test its own, Powertools keeps one."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-# The functions' loggers all join this one (same service), so their lines reach each test.
-Logger(service="opentok-archiving", logger_handler=logging.StreamHandler(_CurrentStdout()))
+from local.gateway import ApiResponse
+from local.harness import Harness
 
 API_KEY = "47000000"
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -93,33 +74,31 @@ def _replace_ids(text: str, replace: dict[str, str]) -> str:
     return text
 
 
-@dataclass
-class Stack:
+class Stack(Harness):
     """The deployed stack, and a client of its API that acts as the host of the rooms it joins.
 
     Requests to start or stop carry the moderator token of the archive's session, and those
     to list or delete the host key, unless a test gives headers of its own (or none: `{}`).
     """
 
-    deployment: Deployment
-    functions: Functions
-    api: HttpApi
-    opentok: OpenTokEmulator
-    queues: dict[str, str]
-    moderator_tokens: dict[str, str] = field(default_factory=dict)
+    def __init__(
+        self,
+        emulator: OpenTokEmulator | None = None,
+        parameters: dict[str, str] | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            parameters={"SiteUrl": SITE_URL, **(parameters or {})},
+            emulator=emulator,
+            mock=False,
+            **options,
+        )
+        self.moderator_tokens: dict[str, str] = {}
 
     @property
-    def host_key(self) -> str:
-        # Read each time: a test may rotate it.
-        return self.deployment.secret_value("HostKeySecret")
-
-    @property
-    def bucket(self) -> str:
-        return self.deployment.physical("ArchiveBucket")
-
-    @property
-    def table(self) -> str:
-        return self.deployment.physical("ArchiveTable")
+    def opentok(self) -> OpenTokEmulator:
+        assert self.emulator is not None
+        return self.emulator
 
     def get(self, path: str, query: dict[str, str] | None = None, **headers: str) -> ApiResponse:
         as_host = not headers and (path == "/archive" or path.startswith("/room/"))
@@ -198,14 +177,6 @@ class Stack:
         answer.raise_for_status()
         return answer.json()["streamId"]
 
-    def reload_functions(self) -> None:
-        """Loads the functions again, as a new deployment would, to pick up changed settings."""
-        _forget_loaded_functions()
-        self.functions._handlers.clear()
-
-    def invoke(self, function: str, event: dict[str, Any]) -> Any:
-        return self.functions.invoke(function, event)
-
     def join(
         self, room: str = "standup", *, host: bool = True, publish: bool = True
     ) -> dict[str, Any]:
@@ -231,17 +202,14 @@ class Stack:
 
     def deliver_s3_events(self) -> int:
         """Hands the S3 events the bucket has sent to the ready function, as AWS would."""
-        queue = self.queues["MarkReadyFunction"]
-        return notifications.deliver(
-            queue, lambda event: self.invoke("MarkReadyFunction", event), faults=self.opentok.faults
-        )
+        return self.deliver("MarkReadyFunction")
 
     def failed_recording(self, room: str = "standup") -> dict[str, Any]:
         """A recording whose upload failed, with fallback none: OpenTok says `failed`.
 
         Its storage target becomes a bucket that does not exist, as a typo in it would make it.
         """
-        _point_opentok_storage_at(self.opentok, "no-such-bucket")
+        self.point_storage_at("no-such-bucket")
         archive = self.record(room)
         assert self.post(f"/archive/{archive['id']}/stop").status == 200
         sdk = self.sdk()
@@ -251,12 +219,7 @@ class Stack:
     def deliver_copy_requests(self, invoke: Callable[[dict[str, Any]], Any] | None = None) -> int:
         """Hands the copy requests waiting in their queue to the copy function, as Lambda's
         event source mapping would; returns how many were handled (not failed)."""
-        function = "CopyRecordingFunction"
-        return notifications.deliver(
-            self.queues[function],
-            invoke or (lambda event: self.invoke(function, event)),
-            batch_size=notifications.sqs_triggered(self.deployment)[function],
-        )
+        return self.deliver("CopyRecordingFunction", invoke)
 
     def stored(self, archive_id: str) -> dict[str, Any] | None:
         item = boto3.client("dynamodb").get_item(
@@ -350,57 +313,9 @@ def stack_parameters(request: pytest.FixtureRequest) -> dict[str, str]:
 
 @pytest.fixture
 def stack(
-    aws: None,
-    emulator: OpenTokEmulator,
-    stack_parameters: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Stack:
-    template = Template()
-    deployment = deploy(
-        template,
-        {
-            "OpenTokApiKey": emulator.api_key,
-            # A PEM key goes into the secret's JSON with its line breaks escaped, as users pass it.
-            "OpenTokApiSecret": emulator.api_secret.replace("\n", "\\n"),
-            "SiteUrl": SITE_URL,
-            **stack_parameters,
-        },
-    )
-    environment = deployment.all_environments()
-    # Not in the template: deployed functions talk to the real OpenTok API.
-    environment["OPENTOK_API_URL"] = emulator.url
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    _forget_loaded_functions()
-    queues = notifications.connect(deployment)
-    _point_opentok_storage_at(emulator, deployment.physical("ArchiveBucket"))
+    aws: None, emulator: OpenTokEmulator, stack_parameters: dict[str, str]
+) -> Iterator[Stack]:
+    stack = Stack(emulator, stack_parameters).start()
     emulator.calls.clear()  # tests count the calls our functions make
-    functions = Functions(template)
-    return Stack(deployment, functions, HttpApi(template, functions), emulator, queues)
-
-
-def _forget_loaded_functions() -> None:
-    """Each test loads the functions afresh, so module-level clients and settings are its own."""
-    for name in list(sys.modules):
-        if name.split(".")[0] in ("backend", "functions"):
-            del sys.modules[name]
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()
-
-
-def _point_opentok_storage_at(
-    emulator: OpenTokEmulator, bucket: str, fallback: str = "none"
-) -> None:
-    client = sdk_client(emulator)
-    answer = requests.put(
-        f"{emulator.url}/v2/project/{emulator.api_key}/archive/storage",
-        json={
-            "type": "s3",
-            "config": {"accessKey": "uploader", "secretKey": "uploader-secret", "bucket": bucket},
-            "fallback": fallback,
-        },
-        headers=client.get_json_headers(),
-        timeout=5,
-    )
-    answer.raise_for_status()
+    yield stack
+    stack.stop()

@@ -223,7 +223,7 @@ def test_opentok_refusing_our_credentials_is_a_bad_gateway(stack: Stack) -> None
         SecretId=stack.deployment.physical("OpenTokSecret"),
         SecretString=json.dumps({"apiKey": API_KEY, "apiSecret": "0" * 40}),
     )
-    stack.reload_functions()
+    stack.restart_functions()
     # The host's page joins again: its token is signed with the secret we hold, wrong as it is.
     assert stack.get("/room/standup").status == 200
     answer = stack.post("/archive/start", {"sessionId": session["sessionId"]})
@@ -276,9 +276,7 @@ def test_opentok_not_answering_in_time_is_a_gateway_timeout(
     stack: Stack, silent_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session = stack.join()
-    monkeypatch.setenv("OPENTOK_API_URL", silent_server)
-    monkeypatch.setenv("OPENTOK_TIMEOUT_SECONDS", "0.3")
-    stack.reload_functions()
+    stack.configure_functions(OPENTOK_API_URL=silent_server, OPENTOK_TIMEOUT_SECONDS="0.3")
     answer = stack.post("/archive/start", {"sessionId": session["sessionId"]})
     assert answer.status == 504
     assert "OpenTok" in answer.json()["error"]

@@ -1,6 +1,5 @@
 """GET /archive/{archiveId} and GET /archive: what we know, without asking OpenTok."""
 
-import sys
 import time
 import uuid
 from urllib.parse import parse_qs, urlsplit
@@ -133,16 +132,13 @@ def test_list_filters_by_session(stack: Stack) -> None:
 
 def test_list_is_a_query_never_a_scan(stack: Stack) -> None:
     _seed(stack, 3, "2_MX40NzAwMDAwMH5-c2Nhbi1zZXNzaW9u")
-    operations: list[str] = []
-    stack.functions.handler("ListArchivesFunction")
-    client = sys.modules["backend.table"].dynamodb
-    client.meta.events.register(
-        "before-call.dynamodb.*",
-        lambda model, **_: operations.append(model.name),
-    )
+    before = len(stack.aws_calls())
     stack.get("/archive")
     stack.get("/archive", {"sessionId": "2_MX40NzAwMDAwMH5-c2Nhbi1zZXNzaW9u"})
-    assert operations == ["Query", "Query"]
+    assert [call.operation for call in stack.aws_calls("dynamodb", since=before)] == [
+        "Query",
+        "Query",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,7 @@ copied into our bucket before its 72 hours run out, and becomes ready from there
 
 import json
 import os
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +11,9 @@ import boto3
 import pytest
 import requests
 
-from local.gateway import LambdaContext
-from tests.conftest import API_KEY, Stack, _point_opentok_storage_at, eventually, load_event
+from local.emulator import handler as emulator_handler
+from local.harness import AwsCall
+from tests.conftest import API_KEY, Stack, eventually, load_event
 
 RIGHT_AWAY = pytest.mark.parametrize(
     "stack_parameters", [{"StuckAfterMinutes": "0"}], indirect=True
@@ -26,10 +25,9 @@ RECORDING_BYTES = 12 * MIB + 12345
 
 
 @pytest.fixture(autouse=True)
-def small_parts(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Parts of 5 MiB (the template's are 32), read when the functions load."""
-    monkeypatch.setenv("COPY_PART_SIZE_MIB", "5")
-    stack.reload_functions()
+def small_parts(stack: Stack) -> None:
+    """Parts of 5 MiB (the template's are 32)."""
+    stack.configure_functions(COPY_PART_SIZE_MIB="5")
 
 
 @pytest.fixture
@@ -42,7 +40,7 @@ def recording_file(tmp_path: Path) -> Path:
 
 def _kept_by_opentok(stack: Stack, recording_file: Path) -> dict[str, Any]:
     """A recording whose upload to the bucket failed, so that OpenTok keeps it (`available`)."""
-    _point_opentok_storage_at(stack.opentok, "no-such-bucket", fallback="opentok")
+    stack.point_storage_at("no-such-bucket", fallback="opentok")
     archive = stack.record()
     stack.post(f"/archive/{archive['id']}/stop")
     stack.opentok.wait_for(lambda: stack.sdk().get_archive(archive["id"]).status == "available")
@@ -74,19 +72,17 @@ def _reconcile(stack: Stack) -> dict:
     return stack.invoke("ReconcileArchivesFunction", load_event("scheduled_reconcile"))
 
 
-def _copy_module(stack: Stack) -> Any:
-    stack.functions.handler(COPY)
-    return sys.modules["backend.copy_upload"]
+def _is_part(call: AwsCall) -> bool:
+    return call.operation == "UploadPart"
 
 
 def _parts_uploaded(stack: Stack) -> list[int]:
-    """The part numbers the copy function uploads from now on, in order."""
-    numbers: list[int] = []
-    _copy_module(stack).s3.meta.events.register(
-        "provide-client-params.s3.UploadPart",
-        lambda params, **_: numbers.append(params["PartNumber"]),
-    )
-    return numbers
+    """The part numbers the copy function has uploaded (S3 took them), in order."""
+    return [
+        int(call.query["partNumber"][0])
+        for call in stack.aws_calls("s3")
+        if _is_part(call) and call.status == 200
+    ]
 
 
 def test_a_recording_opentok_kept_is_copied_into_our_bucket_and_becomes_ready(
@@ -96,7 +92,6 @@ def test_a_recording_opentok_kept_is_copied_into_our_bucket_and_becomes_ready(
     # OpenTok's callback says available: that is not done, the copy is asked for.
     assert stack.post("/archive/callback", {"id": archive["id"]}).json()["ready"] is False
     assert stack.get(f"/archive/{archive['id']}").json()["ready"] is False
-    parts = _parts_uploaded(stack)
 
     assert stack.deliver_copy_requests() == 1
     _deliver_bucket_events(stack)
@@ -105,42 +100,27 @@ def test_a_recording_opentok_kept_is_copied_into_our_bucket_and_becomes_ready(
     assert shown["ready"] is True
     assert shown["size"] == RECORDING_BYTES
     assert _in_bucket(stack, archive) == recording_file.read_bytes()
-    assert parts == [1, 2, 3]
+    assert _parts_uploaded(stack) == [1, 2, 3]
     view = stack.get(f"/archive/{archive['id']}/view")
     assert view.status == 302
     assert _key(archive) in view.headers["location"]  # our copy, not OpenTok's
-
-
-class _RunningOut(LambdaContext):
-    """An invocation whose time runs short once told so."""
-
-    def __init__(self) -> None:
-        super().__init__(COPY, timeout_seconds=900)
-        self.out = False
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 1000 if self.out else super().get_remaining_time_in_millis()
 
 
 def test_a_copy_cut_short_by_its_time_carries_on_without_uploading_parts_again(
     stack: Stack, recording_file: Path
 ) -> None:
     archive = _kept_by_opentok(stack, recording_file)
-    parts = _parts_uploaded(stack)
-    first = _RunningOut()
-    _copy_module(stack).s3.meta.events.register(
-        "after-call.s3.UploadPart", lambda **_: setattr(first, "out", True)
-    )
-    contexts: Iterator[LambdaContext] = iter([first])
+    # The first invocation's time, as Lambda's context tells it: plenty when it takes its
+    # lease and before the first part, a second once that part is up. The next one has all.
+    times = iter([[900_000, 900_000, 1_000]])
 
     def invoke(event: dict[str, Any]) -> Any:
-        context = next(contexts, None) or LambdaContext(COPY)
-        return stack.functions.handler(COPY)(event, context)
+        return stack.invoke(COPY, event, time_left_ms=next(times, None))
 
     _ask_for_copy(stack, archive["id"])
     # The first invocation uploads a part and asks to carry on; the next one finishes.
     assert stack.deliver_copy_requests(invoke) == 2
-    assert parts == [1, 2, 3]
+    assert _parts_uploaded(stack) == [1, 2, 3]
     _deliver_bucket_events(stack)
     assert stack.get(f"/archive/{archive['id']}").json()["ready"] is True
     assert _in_bucket(stack, archive) == recording_file.read_bytes()
@@ -150,20 +130,15 @@ def test_a_copy_that_fails_midway_is_delivered_again_and_resumes_from_its_parts(
     stack: Stack, recording_file: Path
 ) -> None:
     archive = _kept_by_opentok(stack, recording_file)
-    parts = _parts_uploaded(stack)
-    failures = iter([False, True])  # the second part's upload fails, once
-
-    def fail_once(**_: Any) -> None:
-        if next(failures, False):
-            raise ConnectionResetError("S3 went away")
-
-    _copy_module(stack).s3.meta.events.register("before-call.s3.UploadPart", fail_once)
+    # S3 refuses the second part, however often the function tries it, until it gives up.
+    stack.moto.refuse(lambda call: _is_part(call) and call.query["partNumber"] == ["2"], 100)
     _ask_for_copy(stack, archive["id"])
 
     assert stack.deliver_copy_requests() == 0  # failed: left on the queue for SQS to retry
+    stack.moto.stop_refusing()
     assert boto3.client("s3").list_objects_v2(Bucket=stack.bucket).get("KeyCount") == 0
     assert stack.deliver_copy_requests() == 1
-    assert parts == [1, 2, 2, 3]  # part 1 was not uploaded again
+    assert _parts_uploaded(stack) == [1, 2, 3]  # part 1 was not uploaded again
     _deliver_bucket_events(stack)
     assert stack.get(f"/archive/{archive['id']}").json()["ready"] is True
     assert _in_bucket(stack, archive) == recording_file.read_bytes()
@@ -190,11 +165,11 @@ def test_an_expired_download_link_is_read_anew_from_opentok(
 
 
 def test_a_long_copy_reads_a_fresh_link_before_its_link_runs_out(
-    stack: Stack, recording_file: Path, monkeypatch: pytest.MonkeyPatch
+    stack: Stack, recording_file: Path
 ) -> None:
     archive = _kept_by_opentok(stack, recording_file)
     # As if each part took longer than a link is trusted for (8 of its 10 minutes).
-    monkeypatch.setattr(_copy_module(stack), "LINK_REFRESH_SECONDS", 0)
+    stack.configure_functions(COPY_LINK_REFRESH_SECONDS="0")
     stack.opentok.calls.clear()
     _ask_for_copy(stack, archive["id"])
     assert stack.deliver_copy_requests() == 1
@@ -267,21 +242,14 @@ def test_the_reconciler_reads_only_the_index_of_unfinished_archives(stack: Stack
     stack.wait_until_uploaded(done["id"])
     stack.deliver_s3_events()
     pending = stack.record("pending")
-    stack.functions.handler("ReconcileArchivesFunction")
-    calls: list[tuple[str, str | None]] = []
-    answers: list[dict[str, Any]] = []
-    client = sys.modules["backend.table"].dynamodb
-    client.meta.events.register(
-        "provide-client-params.dynamodb.*",
-        lambda params, model, **_: calls.append((model.name, params.get("IndexName"))),
-    )
-    client.meta.events.register(
-        "after-call.dynamodb.Query", lambda parsed, **_: answers.append(parsed)
-    )
+    before = len(stack.aws_calls())
     _reconcile(stack)
-    assert calls == [("Query", "UnfinishedArchives")]
-    assert [item["id"]["S"] for item in answers[0]["Items"]] == [pending["id"]]
-    assert answers[0]["ScannedCount"] == 1  # the ready one is not even read
+    calls = stack.aws_calls("dynamodb", since=before)
+    assert [(call.operation, call.request.get("IndexName")) for call in calls] == [
+        ("Query", "UnfinishedArchives")
+    ]
+    assert [item["id"]["S"] for item in calls[0].answer["Items"]] == [pending["id"]]
+    assert calls[0].answer["ScannedCount"] == 1  # the ready one is not even read
 
 
 @pytest.mark.parametrize(
@@ -297,17 +265,11 @@ def test_the_reconciler_reads_only_the_index_of_unfinished_archives(stack: Stack
 def test_a_bad_copy_request_is_logged_and_dropped_without_a_write(
     stack: Stack, body: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _copy_module(stack)
-    writes: list[str] = []
-    for client in (sys.modules["backend.table"].dynamodb, sys.modules["backend.copy_upload"].s3):
-        client.meta.events.register(
-            "provide-client-params.*",
-            lambda model, **_: writes.append(model.name) if model.name != "GetItem" else None,
-        )
     boto3.client("sqs").send_message(QueueUrl=stack.queues[COPY], MessageBody=body)
     capsys.readouterr()
     assert stack.deliver_copy_requests() == 1  # handled: dropped, not retried
-    assert writes == []
+    reads = ("GetItem", "GetSecretValue")
+    assert [call.operation for call in stack.aws_calls() if call.operation not in reads] == []
     assert stack.opentok.calls == []
     logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "{" in line]
     assert any(line.get("message", "").startswith("dropped a copy request") for line in logged)
@@ -317,8 +279,7 @@ def test_a_download_that_breaks_off_midway_is_asked_again_from_where_the_part_be
     stack: Stack, recording_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     archive = _kept_by_opentok(stack, recording_file)
-    handler = sys.modules[type(stack.opentok.state).__module__.replace("state", "handler")]
-    serve = handler.Handler._send_file
+    serve = emulator_handler.Handler._send_file
     broken: list[int] = []
 
     def break_once(self: Any, status: int, path: Path, start: int, end: int, *rest: Any) -> None:
@@ -334,12 +295,11 @@ def test_a_download_that_breaks_off_midway_is_asked_again_from_where_the_part_be
         self.close_connection = True
         return None
 
-    monkeypatch.setattr(handler.Handler, "_send_file", break_once)
-    parts = _parts_uploaded(stack)
+    monkeypatch.setattr(emulator_handler.Handler, "_send_file", break_once)
     _ask_for_copy(stack, archive["id"])
     assert stack.deliver_copy_requests() == 1
     assert broken == [5 * MIB]
-    assert parts == [1, 2, 3]
+    assert _parts_uploaded(stack) == [1, 2, 3]
     _deliver_bucket_events(stack)
     assert _in_bucket(stack, archive) == recording_file.read_bytes()
 

@@ -5,14 +5,14 @@ half-written, no second recording, no recording lost. The faults: local/emulator
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
 import requests
-from botocore.awsrequest import AWSResponse
 
+from local.harness import AwsCall
 from tests.conftest import Stack, eventually
 from tests.dev_process import DevProcess
 
@@ -66,10 +66,9 @@ def test_opentok_failing_a_stop_leaves_the_recording_and_its_record_as_they_were
 
 
 @pytest.fixture
-def impatient(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Stack:
+def impatient(stack: Stack) -> Stack:
     """The functions wait half a second for OpenTok, not six."""
-    monkeypatch.setenv("OPENTOK_TIMEOUT_SECONDS", "0.5")
-    stack.reload_functions()
+    stack.configure_functions(OPENTOK_TIMEOUT_SECONDS="0.5")
     return stack
 
 
@@ -133,14 +132,8 @@ def test_a_recording_whose_stop_and_upload_went_unheard_is_found(stack: Stack) -
 
 def _reconcile_now(stack: Stack) -> dict[str, int]:
     # As if StuckAfterMinutes had passed: the reconciler's threshold, not the clock, moves.
-    import backend.config
-
-    saved = backend.config.STUCK_AFTER_SECONDS
-    backend.config.STUCK_AFTER_SECONDS = -60
-    try:
-        return stack.invoke("ReconcileArchivesFunction", {"detail-type": "Scheduled Event"})
-    finally:
-        backend.config.STUCK_AFTER_SECONDS = saved
+    stack.configure_functions(STUCK_AFTER_MINUTES="-1")
+    return stack.invoke("ReconcileArchivesFunction", {"detail-type": "Scheduled Event"})
 
 
 def test_a_duplicated_s3_notification_marks_the_archive_ready_once(stack: Stack) -> None:
@@ -165,80 +158,48 @@ def _s3_event(stack: Stack, archive_id: str) -> dict[str, Any]:
     return load_event("s3_recording_uploaded", archive_id=archive_id, bucket=stack.bucket)
 
 
-class _Throttle:
-    """Answers the first `times` DynamoDB writes with a throttling error, as DynamoDB does."""
-
-    def __init__(self, times: int) -> None:
-        self.left = times
-        self.attempts = 0
-
-    def __call__(self, request: Any, **_: Any) -> AWSResponse | None:
-        self.attempts += 1
-        if self.left <= 0:
-            return None  # sent for real (to moto)
-        self.left -= 1
-        body = json.dumps(
-            {
-                "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
-                "message": "throttled",
-            }
-        ).encode()
-        return AWSResponse(
-            request.url, 400, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(body)
-        )
+THROTTLED = (
+    400,
+    "application/x-amz-json-1.0",
+    json.dumps(
+        {
+            "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+            "message": "throttled",
+        }
+    ).encode(),
+)
 
 
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def stream(self, **_: Any) -> Any:
-        yield self.body
+def _is_write(call: AwsCall) -> bool:
+    return call.operation in ("PutItem", "UpdateItem")
 
 
-@pytest.fixture
-def throttle_writes() -> Iterator[Callable[[int], _Throttle]]:
-    import backend.table
-
-    events = backend.table.dynamodb.meta.events
-    hooks: list[_Throttle] = []
-
-    def throttle(times: int) -> _Throttle:
-        hook = _Throttle(times)
-        for operation in ("PutItem", "UpdateItem"):
-            events.register_first(f"before-send.dynamodb.{operation}", hook)
-        hooks.append(hook)
-        return hook
-
-    yield throttle
-    for hook in hooks:
-        for operation in ("PutItem", "UpdateItem"):
-            events.unregister(f"before-send.dynamodb.{operation}", hook)
+def _throttle_writes(stack: Stack, times: int) -> Callable[[], int]:
+    """DynamoDB answers the next `times` writes with a throttling error, as DynamoDB does;
+    gives a count of the write attempts made from now on."""
+    before = len(stack.aws_calls())
+    stack.moto.refuse(_is_write, times, THROTTLED)
+    return lambda: len([call for call in stack.aws_calls(since=before) if _is_write(call)])
 
 
-def test_dynamodb_throttling_is_retried_and_the_recording_is_kept(
-    stack: Stack, throttle_writes: Callable[[int], _Throttle]
-) -> None:
+def test_dynamodb_throttling_is_retried_and_the_recording_is_kept(stack: Stack) -> None:
     session = stack.join()
-    stack.post("/archive/start", {"sessionId": "1_warm"})  # loads the function and its client
-    throttle = throttle_writes(2)
+    attempts = _throttle_writes(stack, 2)
     answer = stack.post("/archive/start", {"sessionId": session["sessionId"]})
     assert answer.status == 200, answer.body
-    assert throttle.attempts == 3  # two throttled, the third written
+    assert attempts() == 3  # two throttled, the third written
     assert stack.stored(answer.json()["id"])["status"]["S"] == "started"
 
 
-def test_dynamodb_throttling_that_outlasts_the_retries_is_a_503_to_retry(
-    stack: Stack, throttle_writes: Callable[[int], _Throttle]
-) -> None:
+def test_dynamodb_throttling_that_outlasts_the_retries_is_a_503_to_retry(stack: Stack) -> None:
     archive = stack.record()
-    throttle = throttle_writes(100)
+    attempts = _throttle_writes(stack, 100)
     answer = stack.post(f"/archive/{archive['id']}/stop")
     assert answer.status == 503
     assert answer.headers["retry-after"]
     assert "Traceback" not in answer.body.decode()
-    assert throttle.attempts == 3  # three attempts in all, then an answer in good time
-    throttle.left = 0
+    assert attempts() == 3  # three attempts in all, then an answer in good time
+    stack.moto.stop_refusing()
     # OpenTok stopped it; asking again records what it says.
     assert stack.post(f"/archive/{archive['id']}/stop").json()["status"] in ("stopped", "uploaded")
     assert stack.stored(archive["id"])["status"]["S"] in ("stopped", "uploaded")

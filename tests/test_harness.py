@@ -1,13 +1,20 @@
 """The local harness itself: what it deploys of a template in the forms template.yaml may take."""
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
+import pytest
 
+from local.emulator import OpenTokEmulator
+from local.harness import Harness
 from local.resources import deploy
 from local.template import Template
 
 LOOPS = Path(__file__).resolve().parent / "templates" / "for_each.yaml"
+TWO_FUNCTIONS = Path(__file__).resolve().parent / "templates" / "two_functions.yaml"
 
 
 def test_a_loop_in_the_template_is_expanded_as_sam_does() -> None:
@@ -48,3 +55,50 @@ def test_a_variable_declared_empty_reaches_the_function_empty(aws: None) -> None
     # cloud-radar's default AWS::NoValue is "", which would drop the variable altogether.
     deployment = deploy(Template(), {"OpenTokApiKey": "47000000", "OpenTokApiSecret": "s"})
     assert deployment.environment("SessionFunction")["AWS_ENDPOINT_URL"] == ""
+
+
+def test_each_function_has_its_own_environment_as_in_lambda(
+    aws: None, emulator: OpenTokEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ONLY_IN_THE_TESTS", "x")  # this process's variables are not theirs
+    names = {"names": ["SHARED", "FIRST_ONLY", "SECOND_ONLY", "ONLY_IN_THE_TESTS"]}
+    with Harness(template=Template(TWO_FUNCTIONS), emulator=emulator, mock=False) as harness:
+        first = harness.invoke("FirstFunction", names)
+        second = harness.invoke("SecondFunction", names)
+        first_again = harness.invoke("FirstFunction", names)
+
+    assert first["variables"] == {
+        "SHARED": "both",
+        "FIRST_ONLY": "first",
+        "SECOND_ONLY": None,
+        "ONLY_IN_THE_TESTS": None,
+    }
+    assert second["variables"] == {
+        "SHARED": "both",
+        "FIRST_ONLY": None,
+        "SECOND_ONLY": "second",
+        "ONLY_IN_THE_TESTS": None,
+    }
+    # Warm between events, in a process of its own, with module state of its own.
+    assert (first_again["process"], first_again["events"]) == (first["process"], 2)
+    assert second["process"] not in (first["process"], os.getpid())
+    assert second["events"] == 1
+
+
+def test_overlapping_events_get_environments_of_their_own(
+    aws: None, emulator: OpenTokEmulator
+) -> None:
+    with Harness(template=Template(TWO_FUNCTIONS), emulator=emulator, mock=False) as harness:
+        gate = threading.Barrier(3)
+
+        def invoke() -> dict:
+            gate.wait(timeout=10)
+            return harness.invoke("FirstFunction", {"names": []})
+
+        with ThreadPoolExecutor(3) as pool:
+            answers = list(pool.map(lambda _: invoke(), range(3)))
+        after = harness.invoke("FirstFunction", {"names": []})
+
+    assert len({answer["process"] for answer in answers}) == 3
+    assert {answer["events"] for answer in answers} == {1}
+    assert after["process"] in {answer["process"] for answer in answers}  # one is reused

@@ -223,7 +223,7 @@ def test_a_rotated_host_key_takes_effect_and_old_links_stop_working(stack: Stack
     boto3.client("secretsmanager").put_secret_value(
         SecretId=stack.deployment.physical("HostKeySecret"), SecretString="n" * 40
     )
-    stack.reload_functions()  # a new environment; warm ones follow within the cache's minutes
+    stack.restart_functions()  # a new environment; warm ones follow within the cache's minutes
     assert stack.api.request("GET", "/room/standup", headers={"x-host-key": old_key}).status == 403
     answer = stack.api.request("GET", "/room/standup", headers={"x-host-key": "n" * 40})
     assert answer.json()["role"] == "moderator"

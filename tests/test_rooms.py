@@ -38,7 +38,16 @@ def test_token_is_a_publisher_token_for_the_room_that_opentok_accepts(stack: Sta
 def test_concurrent_first_requests_for_a_new_room_get_the_same_session(stack: Stack) -> None:
     answers: list[str] = []
     gate = threading.Barrier(6)
-    stack.get("/room/warm-up")  # warm, clients and secret cached, so the requests overlap
+    # Six environments warm (clients made, secret cached), so that the requests overlap.
+    warming = threading.Barrier(6)
+    warm_ups = [
+        threading.Thread(target=lambda: (warming.wait(), stack.get("/room/warm-up")))
+        for _ in range(6)
+    ]
+    for thread in warm_ups:
+        thread.start()
+    for thread in warm_ups:
+        thread.join(timeout=20)
     stack.opentok.calls.clear()
 
     def join() -> None:

@@ -21,12 +21,13 @@ from typing import Any
 
 import pytest
 import requests
+from moto import mock_aws
 
 from local.dev import free_port
-from local.gateway import Functions, HttpApi
-from local.sam_stack import CONTAINER_ENDPOINTS, ENV_FILE, SamStack, container_environment
+from local.sam_stack import CONTAINER_ENDPOINTS, ENV_FILE, check_env_file, container_environment
+from local.sam_stack import options as sam_stack_options
 from local.template import ROOT, Template
-from tests.conftest import EVENTS, Stack, _forget_loaded_functions, load_event
+from tests.conftest import EVENTS, Stack, load_event
 from tests.test_events import EXPECTED_STATUS, _function_for
 
 pytestmark = [
@@ -109,31 +110,15 @@ def built(sam_cli: None) -> None:
 @pytest.fixture(scope="module")
 def sam_stack(built: None) -> Iterator[Stack]:
     """The stack of local/env.json; set-up steps (a room, a recording) run in this process."""
-    saved = dict(os.environ)
-    servers = SamStack(processing_delay=0.05)
-    try:
-        servers.start()
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-            os.environ.pop(name, None)
-        os.environ.update(
-            servers.function_environment(),
-            POWERTOOLS_TRACE_DISABLED="true",
-            POWERTOOLS_DEV="false",
-        )
-        _forget_loaded_functions()
-        functions = Functions(servers.template)
-        yield Stack(
-            deployment=servers.deployment,
-            functions=functions,
-            api=HttpApi(servers.template, functions),
-            opentok=servers.opentok,
-            queues={},  # S3 events go to `sam local invoke` here, never on their own
-        )
-    finally:
-        servers.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        _forget_loaded_functions()
+    with mock_aws():
+        stack = Stack(**sam_stack_options(processing_delay=0.05))
+        try:
+            stack.start()
+            check_env_file(stack)
+            stack.queues.clear()  # S3 events go to `sam local invoke` here, never on their own
+            yield stack
+        finally:
+            stack.stop()
 
 
 def invoke(function: str, event: dict[str, Any], folder: Path) -> Any:

@@ -23,9 +23,9 @@ def test_a_whole_recording_at_debug_logs_no_secret_and_no_token(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
+    # Powertools' loggers and, through Lambda's root logger, the libraries' (botocore's, the SDK's).
+    stack.configure_functions(POWERTOOLS_LOG_LEVEL="DEBUG", AWS_LAMBDA_LOG_LEVEL="DEBUG")
     caplog.set_level(logging.DEBUG)
-    stack.reload_functions()
     joined = stack.join("debug-room")  # as the host: the host key and a moderator token
     participant = stack.join("debug-room", host=False)
     archive = stack.record("debug-room")

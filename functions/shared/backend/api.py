@@ -11,7 +11,6 @@ import base64
 import json
 import re
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -99,18 +98,9 @@ class Router:
 
     def __init__(self) -> None:
         self._routes: list[tuple[str, re.Pattern[str], Route]] = []
-        # Per request, not per router: Lambda serves one event at a time, but the local
-        # stack serves many at once through the same loaded function.
-        self._event: ContextVar[Request | None] = ContextVar("event", default=None)
-        self._context: ContextVar[Any] = ContextVar("lambda_context", default=None)
-
-    @property
-    def current_event(self) -> Request:
-        return self._event.get() or _NO_REQUEST
-
-    @property
-    def lambda_context(self) -> Any:
-        return self._context.get()
+        # The request being served: an execution environment serves one event at a time.
+        self.current_event = _NO_REQUEST
+        self.lambda_context: Any = None
 
     def route(self, path: str, method: str) -> Callable[[Route], Route]:
         pattern = re.compile(
@@ -134,13 +124,11 @@ class Router:
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         """Calls the event's route; every outcome, error or not, is an HTTP API answer."""
-        request = Request(event)
-        event_token, context_token = self._event.set(request), self._context.set(context)
+        self.current_event, self.lambda_context = Request(event), context
         try:
-            return self._answer(request).to_event_answer()
+            return self._answer(self.current_event).to_event_answer()
         finally:
-            self._event.reset(event_token)
-            self._context.reset(context_token)
+            self.current_event, self.lambda_context = _NO_REQUEST, None
 
     def _answer(self, request: Request) -> Response:
         try:

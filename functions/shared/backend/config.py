@@ -30,6 +30,8 @@ AT_RISK_AFTER_SECONDS = 3600 * int(os.environ.get("COPY_AT_RISK_AFTER_HOURS") or
 # Where copies of recordings OpenTok kept are asked for, and in what parts they are streamed.
 COPY_QUEUE_URL = os.environ.get("COPY_QUEUE_URL", "")
 COPY_PART_BYTES = 1024 * 1024 * int(os.environ.get("COPY_PART_SIZE_MIB") or 32)
+# A download link lasts 10 minutes: one older than this is read anew before it is opened.
+COPY_LINK_REFRESH_SECONDS = int(os.environ.get("COPY_LINK_REFRESH_SECONDS") or 8 * 60)
 TOKEN_TTL_SECONDS = int(os.environ.get("TOKEN_TTL_SECONDS") or 4 * 3600)
 
 # The sample's GET /session serves this room, so both routes hand out the same session.

@@ -22,8 +22,6 @@ s3 = boto3.client(
     "s3", config=Config(signature_version="s3v4", retries={"mode": "standard", "max_attempts": 5})
 )
 MIN_PART_BYTES = 5 * 1024 * 1024  # S3's least part, but for the last
-# A download link lasts 10 minutes: one older than this is read anew before it is opened.
-LINK_REFRESH_SECONDS = 8 * 60
 # What finishing needs after the last part (complete the upload, or ask to carry on).
 FINISHING_MS = 10_000
 DOWNLOAD_TIMEOUT = (10, 60)  # connect, then between bytes
@@ -48,7 +46,7 @@ class Link:
         self.fetched = self.fetched or time.monotonic()
 
     def current(self, *, force: bool = False) -> str:
-        if force or time.monotonic() - self.fetched > LINK_REFRESH_SECONDS:
+        if force or time.monotonic() - self.fetched > config.COPY_LINK_REFRESH_SECONDS:
             self.url, self.fetched = self.refresh(), time.monotonic()
         return self.url
 

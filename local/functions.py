@@ -1,0 +1,262 @@
+"""The template's functions, each in execution environments of its own, as Lambda runs them.
+
+An environment here is a worker process: it has only its function's variables, loads the
+function's modules once and stays warm between events, and serves one event at a time (events
+that overlap get a second environment). Workers are forked from one process started with
+the packages every function imports already loaded (boto3, the OpenTok SDK, Powertools), so
+a new one costs milliseconds, not a Python start, yet loads the function's own modules
+afresh. What a function prints (its logs, its metrics) comes back with its answer and is
+written to this process's stdout, where CloudWatch would have it.
+
+`python -m local.functions` is that forking process; the harness starts it (see `Functions`).
+"""
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from local.template import ACCOUNT_ID, Function
+
+# What the Lambda runtime sets in every function's environment, besides its own variables.
+RUNTIME_VARIABLES = ("PATH", "LANG", "TZ", "HOME")
+# Packages the forking process loads once for every worker (their import is most of a cold start).
+PRELOADED = (
+    "boto3",
+    "botocore.client",
+    "opentok",
+    "requests",
+    "jwt",
+    "aws_lambda_powertools",
+    "aws_lambda_powertools.utilities.parameters",
+)
+
+
+@dataclass
+class Report:
+    """What Lambda's REPORT line says of an invocation: its duration, and the init phase's
+    (imports, module-level set-up) when it was the environment's first."""
+
+    function: str
+    duration_ms: float
+    init_ms: float | None
+
+
+class FunctionError(Exception):
+    """The function raised: the message is its traceback, as Lambda would log it."""
+
+
+class LambdaContext:
+    """What the Lambda runtime passes as `context`: the function's names and its time left.
+
+    `time_left_ms`, when given, is what successive calls of `get_remaining_time_in_millis`
+    answer (the last one repeated): a test's way to make an invocation run short of time.
+    """
+
+    def __init__(
+        self, function_name: str, timeout_s: float, time_left_ms: list[int] | None = None
+    ) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"))
+        region = os.environ.get("AWS_REGION", "us-east-1")
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{function_name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_s
+        self._time_left = list(time_left_ms or [])
+
+    def get_remaining_time_in_millis(self) -> int:
+        if self._time_left:
+            return self._time_left.pop(0) if len(self._time_left) > 1 else self._time_left[0]
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class Functions:
+    """Invokes the template's functions, each in its own workers, with the given variables.
+
+    `environment(name)` gives a function's variables (the deployment's, pointed at moto and
+    the emulator); `restart()` ends every worker, so the next event starts a new environment,
+    as after a new deployment.
+    """
+
+    def __init__(
+        self, specs: dict[str, Function], environment: Callable[[str], dict[str, str]]
+    ) -> None:
+        self.specs = specs
+        self.environment = environment
+        self._idle: dict[str, list[Connection]] = {}
+        self._lock = threading.Lock()
+        self.reports: deque[Report] = deque(maxlen=10_000)  # the latest invocations'
+
+    def invoke(self, name: str, event: Any, *, time_left_ms: list[int] | None = None) -> Any:
+        with self._worker(name) as worker:
+            worker.send_bytes(json.dumps({"event": event, "time_left_ms": time_left_ms}).encode())
+            answer = json.loads(worker.recv_bytes())
+        sys.stdout.write(answer["output"])
+        self.reports.append(Report(name, answer["duration_ms"], answer.get("init_ms")))
+        if "error" in answer:
+            raise FunctionError(answer["error"])
+        return answer["result"]
+
+    @contextmanager
+    def _worker(self, name: str) -> Iterator[Connection]:
+        with self._lock:
+            idle = self._idle.setdefault(name, [])
+            worker = idle.pop() if idle else None
+        if worker is None:
+            worker = _forker().spawn(self.specs[name], self.environment(name))
+        try:
+            yield worker
+        except BaseException:
+            worker.close()  # an environment that failed mid-event is not used again
+            raise
+        with self._lock:
+            self._idle[name].append(worker)
+
+    def restart(self) -> None:
+        with self._lock:
+            workers = [worker for idle in self._idle.values() for worker in idle]
+            self._idle.clear()
+        for worker in workers:
+            worker.close()  # the worker ends when it reads the end of its connection
+
+
+class _Forker:
+    """The process that forks workers: `python -m local.functions`, one for this process."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.control = ours
+        self.process = subprocess.Popen(  # noqa: S603 - this interpreter, this module
+            [sys.executable, "-m", "local.functions", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            cwd=os.getcwd(),
+        )
+        theirs.close()
+        self._lock = threading.Lock()
+
+    def spawn(self, function: Function, environment: dict[str, str]) -> Connection:
+        mine, worker = socket.socketpair()
+        spec = {
+            "name": function.name,
+            "code_dir": str(function.code_dir),
+            "handler": function.handler,
+            "layer_dirs": [str(path) for path in function.layer_dirs],
+            "timeout": function.timeout,
+            "environment": environment,
+        }
+        with self._lock:
+            socket.send_fds(self.control, [json.dumps(spec).encode()], [worker.fileno()])
+        worker.close()
+        return Connection(mine.detach())
+
+
+_FORKER: list[_Forker] = []  # the process's one forking process, while it runs
+_FORKER_LOCK = threading.Lock()
+
+
+def _forker() -> _Forker:
+    with _FORKER_LOCK:
+        if not _FORKER or _FORKER[0].process.poll() is not None:
+            _FORKER[:] = [_Forker()]
+        return _FORKER[0]
+
+
+# --- In the forking process and its workers ------------------------------------------------
+
+
+class _Output(io.TextIOBase):
+    """stdout and stderr of a worker: kept until the answer carries them back."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+    def take(self) -> str:
+        text, self.parts = "".join(self.parts), []
+        return text
+
+
+def _serve(connection: Connection, spec: dict[str, Any]) -> None:
+    """A worker: the function's environment and modules, then one event after another."""
+    import importlib
+    import logging
+
+    os.environ.clear()
+    os.environ.update(spec["environment"])
+    output = _Output()
+    sys.stdout = sys.stderr = output  # before the function's loggers bind to a stream
+    # Like Lambda's runtime: the root logger writes to the function's output.
+    logging.basicConfig(
+        stream=output, level=os.environ.get("AWS_LAMBDA_LOG_LEVEL", "WARNING"), force=True
+    )
+    # Lambda puts the function's folder first, then its layers' folders, and runs in the first;
+    # the repository itself (where this process started) is no part of a function.
+    sys.path[:] = [spec["code_dir"], *spec["layer_dirs"], *sys.path[1:]]
+    os.chdir(spec["code_dir"])
+    module_name, attribute = spec["handler"].rsplit(".", 1)
+    handler = None
+    while True:
+        try:
+            request = json.loads(connection.recv_bytes())
+        except (EOFError, OSError):
+            return
+        answer: dict[str, Any] = {}
+        started = time.perf_counter()
+        try:
+            if handler is None:  # the init phase, on the first event
+                handler = getattr(importlib.import_module(module_name), attribute)
+                answer["init_ms"] = (time.perf_counter() - started) * 1000
+                started = time.perf_counter()
+            context = LambdaContext(spec["name"], spec["timeout"], request["time_left_ms"])
+            answer["result"] = handler(request["event"], context)
+            json.dumps(answer["result"])
+        except BaseException:  # noqa: BLE001 - what Lambda reports as the function's error
+            answer = {"error": traceback.format_exc()}
+            print(answer["error"])
+        answer["duration_ms"] = (time.perf_counter() - started) * 1000
+        answer["output"] = output.take()
+        connection.send_bytes(json.dumps(answer).encode())
+
+
+def _fork_workers(control_fd: int) -> None:
+    import importlib
+
+    for name in PRELOADED:
+        importlib.import_module(name)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped as they end
+    # One message per worker (a packet socket keeps them apart): its spec and its connection.
+    control = socket.socket(fileno=control_fd)
+    while True:
+        message, fds, _, _ = socket.recv_fds(control, 1 << 20, 1)
+        if not message:
+            return  # the harness has gone: so do we; its workers end on their own
+        if os.fork() == 0:
+            control.close()
+            try:
+                _serve(Connection(fds[0]), json.loads(message))
+            finally:
+                os._exit(0)
+        os.close(fds[0])
+
+
+if __name__ == "__main__":
+    _fork_workers(int(sys.argv[1]))
