@@ -176,3 +176,15 @@ def test_the_reconciler_tells_the_room_of_what_a_lost_event_did_not(
     assert summary["repaired"] == 2
     assert _told(reader) == {"archiveId": archive["id"], "state": "ready"}
     assert _told(failed_reader) == {"archiveId": failed["id"], "state": "failed"}
+
+
+def test_a_view_that_finds_the_recording_failed_tells_the_room(
+    stack: Stack, readers: list[EventReader]
+) -> None:
+    archive = stack.failed_recording()  # its callback never came: the view asks OpenTok
+    session = stack.opentok.state.sessions[archive["sessionId"]]
+    reader = _listen(stack, readers, next(iter(session.connections)))
+    answer = stack.get(f"/archive/{archive['id']}/view", accept="application/json")
+
+    assert answer.status == 409
+    assert _told(reader) == {"archiveId": archive["id"], "state": "failed"}

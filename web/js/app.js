@@ -507,7 +507,8 @@
     } catch (ignored) {
       return;
     }
-    if (!news || !ARCHIVE_ID_PATTERN.test(news.archiveId) || !(news.state in NEWS)) return;
+    if (!news || !ARCHIVE_ID_PATTERN.test(news.archiveId)) return;
+    if (!Object.hasOwn(NEWS, news.state)) return;
     state.news = {id: news.archiveId, state: news.state};
     announce(NEWS[news.state]);
     render();
