@@ -348,3 +348,50 @@ def test_the_room_hears_the_recording_is_ready_without_asking(dev: DevProcess, b
         page.locator("#recording-news[data-state=deleted]").wait_for()
         assert page.locator("#recording-news").inner_text() == "The recording was deleted."
         assert page.locator("#watch-link").is_hidden()
+
+
+def test_the_stand_in_opentok_js_raises_signal_events_as_opentok_js_does(
+    dev: DevProcess, browser
+) -> None:
+    """OpenTok.js dispatches one SignalEvent, of type `signal:<type>`, with `data` and `from`
+    (the sender's Connection, null for a signal the server sent through the REST API), to the
+    `signal` handlers and then to those of `signal:<type>` (@opentok/client's typings: `from:
+    Connection | null`; SPEC `send-signal`: signals from the server have an empty from)."""
+    page = _page(browser, f"{dev.url}/?room=otjs-signals#host={dev.host_key}")
+    page.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+    session_id = page.evaluate(
+        """async (hostKey) => {
+      const answer = await fetch('/room/otjs-signals-own', {headers: {'X-Host-Key': hostKey}});
+      const room = await answer.json();
+      window.heard = [];
+      const session = OT.initSession(room.apiKey, room.sessionId);
+      const note = (handler) => (event) => window.heard.push({handler, type: event.type,
+        data: event.data, from: event.from, target: event.target === session});
+      session.on('signal', note('signal'));
+      session.on('signal:archive', note('signal:archive'));
+      session.on('signal:other', note('signal:other'));
+      await new Promise((resolve, reject) => session.connect(room.token,
+        (error) => (error ? reject(error) : resolve())));
+      window.token = room.token;
+      return room.sessionId;
+    }""",
+        dev.host_key,
+    )
+    token = page.evaluate("window.token")
+    started = dev.start(session_id, {"Authorization": f"Bearer {token}"})
+    assert started.status_code == 200, started.text
+    archive_id = started.json()["id"]
+    stop = requests.post(
+        f"{dev.url}/archive/{archive_id}/stop",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=20,
+    )
+    assert stop.status_code == 200
+    page.wait_for_function("window.heard.length >= 2")
+
+    data = json.dumps({"archiveId": archive_id, "state": "ready"}, separators=(",", ":"))
+    expected = {"type": "signal:archive", "data": data, "from": None, "target": True}
+    assert page.evaluate("window.heard") == [
+        {"handler": "signal", **expected},
+        {"handler": "signal:archive", **expected},
+    ]
