@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from opentok.exceptions import RequestError
 
 from backend.opentok_client import client
 
@@ -44,7 +45,7 @@ def announce(archive: dict[str, Any], state: State) -> bool:
         sdk.send_signal(session_id, payload)
     except Exception as error:  # noqa: BLE001 - nothing a signal meets may undo what it tells
         # The SDK raises a bare RequestError(message, status) for every error status.
-        status = error.args[1] if len(error.args) > 1 else None
+        status = error.args[1] if isinstance(error, RequestError) and len(error.args) > 1 else None
         log = logger.info if status == NOBODY_CONNECTED else logger.warning
         log(
             "the room was not told of its recording",
