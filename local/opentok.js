@@ -182,10 +182,13 @@
       });
       return this;
     },
-    _dispatch: function (event, defaultAction) {
-      var list = ((this._handlers && this._handlers[event.type]) || []).slice();
+    // `name`: the handlers to call, when not those of event.type (a signal event goes to
+    // 'signal' handlers as well as to those of its own 'signal:<type>').
+    _dispatch: function (event, defaultAction, name) {
+      var type = name || event.type;
+      var list = ((this._handlers && this._handlers[type]) || []).slice();
       list.forEach(function (entry) {
-        if (entry.once) this.off(event.type, entry.fn, entry.context);
+        if (entry.once) this.off(type, entry.fn, entry.context);
         try {
           entry.fn.call(entry.context || this, event);
         } catch (error) {
@@ -569,6 +572,7 @@
       streamDestroyed: this._onStreamDestroyed,
       archiveStarted: this._onArchiveStarted,
       archiveStopped: this._onArchiveStopped,
+      signal: this._onSignal,
       sessionDisconnected: this._onSessionDisconnected
     };
     Object.keys(handlers).forEach(function (type) {
@@ -692,6 +696,24 @@
     if (!data.id) return;
     this._archives.delete(data.id);
     this._dispatch(new OTEvent('archiveStopped', this, {id: data.id, name: data.name || ''}));
+  };
+
+  // As OpenTok.js: one event, of type 'signal:<type>' ('signal' when untyped), with `data`
+  // and `from`, the sender's Connection, null for a signal sent by a server (REST API). It
+  // goes to the 'signal' handlers, then to those of 'signal:<type>'.
+  Session.prototype._onSignal = function (data) {
+    var type = typeof data.type === 'string' ? data.type : '';
+    var from = null;
+    if (data.from) {
+      from = this.connection && data.from === this.connection.connectionId ? this.connection
+        : this._connectionFor(data.from);
+    }
+    var event = new OTEvent(type ? 'signal:' + type : 'signal', this, {
+      data: typeof data.data === 'string' ? data.data : '',
+      from: from
+    });
+    this._dispatch(event, null, 'signal');
+    if (type) this._dispatch(event);
   };
 
   Session.prototype._onSessionDisconnected = function (data) {
@@ -883,7 +905,8 @@
 
   Session.prototype.signal = function () {
     callback(lastFunction(arguments),
-      makeError('NOT_SUPPORTED', 'Signaling is not emulated by the local OpenTok stand-in.'));
+      makeError('NOT_SUPPORTED', 'Sending signals from a page is not emulated by the local ' +
+        'OpenTok stand-in; signals sent by the server (REST) are received.'));
   };
 
   // --- OT ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.dev_process import DevProcess
 
@@ -276,3 +277,122 @@ def test_the_page_says_why_opentok_stopped_a_recording(dev: DevProcess, browser)
     host.locator("#view-link").wait_for(state="visible")
     assert host.locator("#stop-reason").is_hidden()
     guest.screenshot(path=SCREENSHOTS / "sample-page-stopped-by-opentok.png")
+
+
+API_PATH = re.compile(r"/(archive|room|session)(/|$)")
+
+
+def _api_requests(page, origin: str) -> list[tuple[str, str]]:
+    """Every request the page sends to the API from now on: (method, path)."""
+    sent: list[tuple[str, str]] = []
+
+    def seen(request) -> None:
+        path = request.url.removeprefix(origin).split("?", 1)[0]
+        if request.url.startswith(origin) and API_PATH.match(path):
+            sent.append((request.method, path))
+
+    page.on("request", seen)
+    return sent
+
+
+def test_the_room_hears_the_recording_is_ready_without_asking(dev: DevProcess, browser) -> None:
+    """The host stops; both pages show the watch link the moment the server's signal comes,
+    and neither asks the API whether the recording is ready meanwhile. The guest, who did not
+    press Stop, looks up why it stopped (`explainStop`) until the answer says: those lookups
+    end with the first answer that carries a reason, before the recording lands."""
+    room = "hears-ready"
+    host = _page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
+    guest = _page(browser, f"{dev.url}/?room={room}", width=375, height=740)
+    guest.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+    host.wait_for_selector("#start:enabled")
+    host.click("#start")
+    guest.locator("#recording-indicator").wait_for(state="visible")
+    host.wait_for_function(  # a recording with something in it
+        "document.querySelector('#recording-indicator').textContent.includes('00:01')"
+    )
+    asked = {"host": _api_requests(host, dev.url), "guest": _api_requests(guest, dev.url)}
+    reasons: list[str] = []  # the `reason` of each archive the guest's lookups answered
+
+    def answered(response) -> None:
+        if API_PATH.match(response.url.removeprefix(dev.url)) and response.ok:
+            reasons.append(response.json().get("reason") or "")
+
+    guest.on("response", answered)
+
+    host.click("#stop")
+    for page in (host, guest):
+        watch = page.locator("#watch-link")
+        watch.wait_for(state="visible")
+        assert watch.inner_text() == "Recording ready — watch"
+        assert page.locator("#view-link").is_hidden()  # the signal's link replaces it
+    archive_id = host.locator("#recording-news").get_attribute("data-archive-id")
+    for page in (host, guest):
+        assert page.locator("#watch-link").get_attribute("href") == (
+            f"view.html?archiveId={archive_id}"
+        )
+
+    assert asked["host"] == [("POST", f"/archive/{archive_id}/stop")]
+    lookups = asked["guest"]
+    assert all(request == ("GET", f"/archive/{archive_id}") for request in lookups)
+    assert len(lookups) == reasons.index("user initiated") + 1  # none after it knew why
+    host.screenshot(path=SCREENSHOTS / "sample-page-recording-ready.png")
+
+    watching = host.context.new_page()
+    watching.goto(f"{dev.url}/{host.locator('#watch-link').get_attribute('href')}")
+    watching.locator("#player").wait_for(state="visible")  # our own player page plays it
+
+    deleted = requests.delete(
+        f"{dev.url}/archive/{archive_id}", headers={"x-host-key": dev.host_key}, timeout=20
+    )
+    assert deleted.status_code == 200
+    for page in (host, guest):
+        page.locator("#recording-news[data-state=deleted]").wait_for()
+        assert page.locator("#recording-news").inner_text() == "The recording was deleted."
+        assert page.locator("#watch-link").is_hidden()
+
+
+def test_the_stand_in_opentok_js_raises_signal_events_as_opentok_js_does(
+    dev: DevProcess, browser
+) -> None:
+    """OpenTok.js dispatches one SignalEvent, of type `signal:<type>`, with `data` and `from`
+    (the sender's Connection, null for a signal the server sent through the REST API), to the
+    `signal` handlers and then to those of `signal:<type>` (@opentok/client's typings: `from:
+    Connection | null`; SPEC `send-signal`: signals from the server have an empty from)."""
+    page = _page(browser, f"{dev.url}/?room=otjs-signals#host={dev.host_key}")
+    page.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+    session_id = page.evaluate(
+        """async (hostKey) => {
+      const answer = await fetch('/room/otjs-signals-own', {headers: {'X-Host-Key': hostKey}});
+      const room = await answer.json();
+      window.heard = [];
+      const session = OT.initSession(room.apiKey, room.sessionId);
+      const note = (handler) => (event) => window.heard.push({handler, type: event.type,
+        data: event.data, from: event.from, target: event.target === session});
+      session.on('signal', note('signal'));
+      session.on('signal:archive', note('signal:archive'));
+      session.on('signal:other', note('signal:other'));
+      await new Promise((resolve, reject) => session.connect(room.token,
+        (error) => (error ? reject(error) : resolve())));
+      window.token = room.token;
+      return room.sessionId;
+    }""",
+        dev.host_key,
+    )
+    token = page.evaluate("window.token")
+    started = dev.start(session_id, {"Authorization": f"Bearer {token}"})
+    assert started.status_code == 200, started.text
+    archive_id = started.json()["id"]
+    stop = requests.post(
+        f"{dev.url}/archive/{archive_id}/stop",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=20,
+    )
+    assert stop.status_code == 200
+    page.wait_for_function("window.heard.length >= 2")
+
+    data = json.dumps({"archiveId": archive_id, "state": "ready"}, separators=(",", ":"))
+    expected = {"type": "signal:archive", "data": data, "from": None, "target": True}
+    assert page.evaluate("window.heard") == [
+        {"handler": "signal", **expected},
+        {"handler": "signal:archive", **expected},
+    ]

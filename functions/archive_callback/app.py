@@ -3,11 +3,12 @@
 The body is not trusted: anyone can post to this URL. Only its archive id is read, and what
 we store is what the OpenTok API says of that archive. With a signature secret configured
 (CallbackSignatureSecret), a request without OpenTok's signature is refused with a 401 first.
+An archive that this callback finds failed is announced to its room (room_signals).
 """
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -16,6 +17,7 @@ from backend.observability import tracer
 from backend.opentok_client import read_archive
 
 logger = Logger()
+metrics = Metrics()
 app = api.resolver()
 
 
@@ -24,7 +26,14 @@ def archive_callback() -> dict[str, Any]:
     signed_callbacks.require_signature(app.current_event)
     archive_id = validation.archive_id(api.request_fields(app.current_event).get("id"))
     # OpenTok's own JSON, not the SDK's Archive: that drops `reason` (why it stopped or failed).
-    archive = archives.record(read_archive(archive_id))
+    fields = read_archive(archive_id)
+    # Failed news for the room only once: a repeated callback finds it failed already.
+    known = archives.get(archive_id) if fields["status"] == "failed" else None
+    archive = archives.record(fields)
+    if archive["status"] == "failed" and (known or {}).get("status") != "failed":
+        from backend import room_signals  # here: the rare failure alone needs it
+
+        room_signals.announce(archive, "failed")
     if archive["status"] == "available" and not archive.get("ready"):
         copy_requests.send(archive["id"])  # OpenTok keeps it 72 hours: ours once copied
     return {"id": archive["id"], "status": archive["status"], "ready": bool(archive.get("ready"))}
@@ -32,5 +41,6 @@ def archive_callback() -> dict[str, Any]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

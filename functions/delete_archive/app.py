@@ -3,7 +3,7 @@
 OpenTok's archive first (it refuses while recording), then our copy in S3, then the record
 is marked deleted: the record stays, so that the history says what became of it. A failed or
 expired archive has nothing left at OpenTok to delete: only our copy, if any, and the record.
-In `host` control, for hosts only (the host key).
+The archive's room is told (room_signals). In `host` control, for hosts only (the host key).
 """
 
 from typing import Any
@@ -13,7 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backend import api, archives, bucket, host_key, validation
+from backend import api, archives, bucket, host_key, room_signals, validation
 from backend.errors import Conflict, NotFound
 from backend.observability import tracer
 from backend.opentok_client import calling_opentok, client, read_archive
@@ -47,7 +47,9 @@ def delete_archive(archive_id: str) -> dict[str, Any]:
     if archive.get("s3Key"):
         bucket.delete(archive["s3Key"])
     metrics.add_metric(name="ArchiveDeleted", unit=MetricUnit.Count, value=1)
-    return archives.public(archives.mark_deleted(archive["id"]))
+    deleted = archives.mark_deleted(archive["id"])
+    room_signals.announce(deleted, "deleted")
+    return archives.public(deleted)
 
 
 def _delete_at_opentok(archive: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Duplicate events change nothing. Keys that are not OpenTok recordings of this project are
 ignored with a log line. A recording we never started (automatic archiving) is adopted with
-what the OpenTok API says of it.
+what the OpenTok API says of it. Once marked, the archive's room is told (room_signals): its
+pages show the recording without asking.
 """
 
 from typing import Any
@@ -12,8 +13,12 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backend import archives, config, object_keys
+# The OpenTok SDK loads with room_signals while the function starts, not at its first
+# recording: every recording marked ready is announced to its room through it.
+from backend import archives, config, object_keys, room_signals
+from backend.errors import NotFound
 from backend.observability import tracer
+from backend.opentok_client import read_archive
 
 logger = Logger()
 metrics = Metrics()
@@ -42,14 +47,12 @@ def mark_ready(record: dict[str, Any]) -> None:
     if archive and archive.get("stoppedAt"):
         seconds = (archive["readyAt"] - archive["stoppedAt"]) / 1000
         metrics.add_metric(name="SecondsFromStopToReady", unit=MetricUnit.Seconds, value=seconds)
+    if archive:
+        room_signals.announce(archive, "ready")
 
 
 def _adopt(archive_id: str, key: str, size: int) -> tuple[dict | None, bool]:
     """Creates the record of a recording OpenTok made without us (automatic archiving)."""
-    # Imported here: only recordings we never started need the SDK, and it is slow to load.
-    from backend.errors import NotFound
-    from backend.opentok_client import read_archive
-
     try:
         fields = read_archive(archive_id)
     except NotFound:

@@ -6,7 +6,8 @@ while ago but not ready is looked for in S3 (a lost bucket event) and then asked
 (a lost callback). One that OpenTok kept in its cloud (`available`) is not done: its copy
 into our bucket is asked for (again), and the `ArchivesAtRisk` metric counts those still
 not copied as their 72 hours run out. What is still not ready after that is stuck, and the
-`ArchivesStuck` metric, with its alarm, says so.
+`ArchivesStuck` metric, with its alarm, says so. An archive repaired to ready, or found
+failed, is announced to its room (room_signals), as its lost event would have done.
 """
 
 from typing import Any
@@ -16,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from backend import archives, bucket, config, copy_requests
+from backend import archives, bucket, config, copy_requests, room_signals
 from backend.errors import ApiError
 from backend.observability import tracer
 from backend.opentok_client import read_archive
@@ -53,8 +54,10 @@ def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> str:
     stored = bucket.find(config.OPENTOK_API_KEY, archive["id"])
     if stored:
         key, size = stored
-        archive, _ = archives.mark_ready(archive["id"], key, size)
+        ready, changed = archives.mark_ready(archive["id"], key, size)
         logger.info("marked ready from S3: its bucket event was lost", extra={"key": key})
+        if changed and ready:
+            room_signals.announce(ready, "ready")
         return READY
     if archive["status"] != "available":
         if not ask_opentok:
@@ -66,6 +69,9 @@ def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> str:
             logger.warning("could not check the archive", extra={"reason": error.message})
             return STUCK
     if archive["status"] in archives.FINISHED:
+        # The index holds no failed archive: this run is the one that found it failed.
+        if archive["status"] == "failed":
+            room_signals.announce(archive, "failed")
         return ENDED  # failed or expired is an end, not a stuck state
     if archive["status"] == "available":
         # Kept in OpenTok's cloud for 72 hours only: ours once copied into the bucket. A copy

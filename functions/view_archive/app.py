@@ -1,13 +1,14 @@
 """GET /archive/{archiveId}/view: the sample's "View Archive" link, opened by a browser.
 
 Ready: a redirect to our copy. Not ready: a redirect to the site's waiting page, which polls
-GET /archive/{archiveId}. Clients that ask for JSON get the same answer as JSON instead.
+GET /archive/{archiveId}. Clients that ask for JSON get the same answer as JSON instead. An
+archive this view finds failed is announced to its room (room_signals).
 """
 
 from typing import Any
 from urllib.parse import urlencode
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -17,6 +18,7 @@ from backend.errors import Conflict, Gone, NotFound
 from backend.observability import tracer
 
 logger = Logger()
+metrics = Metrics()
 app = api.resolver()
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -69,13 +71,18 @@ def _ask_opentok(archive_id: str) -> tuple[dict[str, Any], str | None]:
 
     Imported here, not at the top: the ready path, which is most views, never needs the SDK.
     """
+    from backend import room_signals
     from backend.opentok_client import read_archive
 
     found = read_archive(archive_id)  # OpenTok's own JSON: a failed archive's reason with it
-    return archives.record(found), found.get("url")
+    archive = archives.record(found)
+    if archive["status"] == "failed":  # it was stopped or available: this view found it failed
+        room_signals.announce(archive, "failed")
+    return archive, found.get("url")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -51,6 +51,7 @@ def _route(method: str, template: str, action: str, project_auth: bool = True) -
 
 
 ARCHIVES = "/v2/project/{api_key}/archive"
+SESSION = "/v2/project/{api_key}/session/{session_id}"
 # First match wins, so the fixed ".../archive/storage" comes before ".../archive/{archive_id}".
 ROUTES = [
     _route("POST", "/session/create", "create_session"),
@@ -62,6 +63,8 @@ ROUTES = [
     _route("GET", ARCHIVES + "/{archive_id}", "get_archive"),
     _route("DELETE", ARCHIVES + "/{archive_id}", "delete_archive"),
     _route("POST", ARCHIVES + "/{archive_id}/stop", "stop_archive"),
+    _route("POST", SESSION + "/signal", "signal_session"),
+    _route("POST", SESSION + "/connection/{connection_id}/signal", "signal_connection"),
     _route("GET", "/_emulator/health", "health", False),
     _route("GET", "/_emulator/faults", "list_faults", False),
     _route("POST", "/_emulator/faults", "add_fault", False),
@@ -334,6 +337,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def _stop_archive(self, archive_id: str) -> None:
         self._send_json(200, self.state.stop_archive(archive_id))
+
+    def _signal_session(self, session_id: str) -> None:
+        self.state.signal(session_id, None, self._json_body())
+        # 204 with no body (contract §10 [conflict]: RUBY, PY, NODE; SPEC says 200).
+        self._send(HTTPStatus.NO_CONTENT)
+
+    def _signal_connection(self, session_id: str, connection_id: str) -> None:
+        self.state.signal(session_id, connection_id, self._json_body())
+        self._send(HTTPStatus.NO_CONTENT)
 
     def _put_storage(self) -> None:
         self._send_json(200, self.state.set_storage(self._json_body()))

@@ -141,3 +141,37 @@ def _max_bitrate(value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 100_000 <= value <= 6_000_000:
         raise ApiError(400, "Bad request. maxBitrate must be an integer from 100000 to 6000000.")
     return value
+
+
+# Contract §10: a signal's `type` is at most 128 bytes and its `data` at most 8 kB (SPEC
+# `Signal`); 8 kB read as 8192 bytes of UTF-8, the boundary itself is not documented.
+MAX_SIGNAL_TYPE_BYTES = 128
+MAX_SIGNAL_DATA_BYTES = 8 * 1024
+SIGNAL_PAYLOAD_CODE = 15202  # PHP `signal-failure-payload.json`
+SIGNAL_TOO_LARGE = (
+    "The type string exceeds the maximum length (128 bytes), "
+    "or the data string exceeds the maximum size (8 kB)."
+)
+
+
+def signal_options(body: object) -> tuple[str, str]:
+    """(type, data) of a signal sent through the REST API; both are required strings."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "Bad request. The body must be a JSON object.")
+    fields = []
+    for name in ("type", "data"):
+        value = body.get(name)
+        if not isinstance(value, str):
+            message = f"Signal payload '{name}' must be set"
+            raise ApiError(400, message, code=SIGNAL_PAYLOAD_CODE)
+        fields.append(value)
+    signal_type, data = fields
+    too_long = _utf8_size(signal_type) > MAX_SIGNAL_TYPE_BYTES
+    if too_long or _utf8_size(data) > MAX_SIGNAL_DATA_BYTES:
+        raise ApiError(413, SIGNAL_TOO_LARGE)
+    return signal_type, data
+
+
+def _utf8_size(text: str) -> int:
+    # A lone surrogate (JSON allows "\\ud800") still has a size; it must not end in a 500.
+    return len(text.encode("utf-8", "surrogatepass"))

@@ -45,6 +45,11 @@ NOT_RECORDING = (
     "You can only stop an archive that has one of the following statuses: "
     "started OR paused OR stopped"
 )
+NO_CLIENTS = "Not found. No clients are actively connected to the OpenTok session."
+NOT_CONNECTED = "The client specified by the connectionId property is not connected to the session."
+INVALID_SIGNAL = (
+    "One of the signal properties — data, type, sessionId or connectionId — is invalid."
+)
 NOT_DELETABLE = (
     "You can only delete an archive that has one of the following statuses: "
     "available OR uploaded OR deleted"
@@ -206,6 +211,26 @@ class EmulatorState:
             if not session.streams():
                 self._pause(archive)
 
+    def signal(self, session_id: str, connection_id: str | None, body: object) -> None:
+        """POST .../session/{sessionId}[/connection/{connectionId}]/signal (contract §10):
+        the signal reaches every client connected to the session, or the one connection,
+        with no `from`, as signals sent by a server do."""
+        signal_type, data = options.signal_options(body)
+        if not auth.is_well_formed_session_id(session_id):
+            raise ApiError(400, INVALID_SIGNAL)
+        with self.lock:
+            session = self.sessions.get(session_id)
+            if session is None or not session.connections:
+                raise ApiError(404, NO_CLIENTS)
+            if connection_id is None:
+                receivers = list(session.connections.values())
+            elif connection_id in session.connections:
+                receivers = [session.connections[connection_id]]
+            else:
+                raise ApiError(404, NOT_CONNECTED)
+            for connection in receivers:
+                connection.send("signal", {"type": signal_type, "data": data, "from": None})
+
     def open_events(self, connection_id: str) -> tuple[queue.Queue, list[tuple[str, dict]]]:
         """Start a client's event stream: a fresh queue plus a snapshot of the session.
 
@@ -217,8 +242,14 @@ class EmulatorState:
                 raise ApiError(503, "The emulator is shutting down.")
             connection = self._connection(connection_id)
             session = self.sessions[connection.session_id]
+            # Signals are messages, not state that a snapshot tells again: those not yet
+            # read (sent between joining and opening the stream) move to the new stream.
+            unread = _drain(connection.events)
             connection.send(END_OF_EVENTS)
             connection.events = queue.Queue(EVENT_BACKLOG)
+            for event_type, data in unread:
+                if event_type == "signal":
+                    connection.send(event_type, data)
             return connection.events, self._snapshot(session, connection_id)
 
     def _snapshot(self, session: Session, connection_id: str) -> list[tuple[str, dict]]:
@@ -599,6 +630,17 @@ class EmulatorState:
     def delete_storage(self) -> None:
         with self.lock:
             self.storage = None
+
+
+def _drain(events: queue.Queue) -> list[tuple[str, dict]]:
+    unread = []
+    while True:
+        try:
+            item = events.get_nowait()
+        except queue.Empty:
+            return unread
+        if item is not END_OF_EVENTS:
+            unread.append(item)
 
 
 def _when_set(field_name: str, value: object) -> dict:

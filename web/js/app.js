@@ -12,6 +12,10 @@
  *
  * When OpenTok stops a recording itself (too long, nobody publishing, everyone gone), the
  * page reads the archive's reason and says it in plain words.
+ *
+ * What becomes of a recording afterwards (ready, failed, deleted) the server tells the whole
+ * room as an OpenTok signal of type `archive`: the page shows it when it arrives and never
+ * asks. Visitors outside the room have the waiting page (view.html), which polls.
  */
 (function () {
   'use strict';
@@ -35,6 +39,14 @@
   // The archive's reason arrives with its status; look a few times, a second apart.
   const STOP_REASON_TRIES = 5;
   const STOP_REASON_WAIT_MS = 1000;
+  // The server's signal about a recording: {"archiveId", "state"}, in these states.
+  const ARCHIVE_SIGNAL = 'signal:archive';
+  const ARCHIVE_ID_PATTERN = /^[0-9a-fA-F-]{36}$/;
+  const NEWS = {
+    ready: 'Recording ready.',
+    failed: 'The recording failed: OpenTok could not produce or store it.',
+    deleted: 'The recording was deleted.'
+  };
 
   const el = {
     roomName: document.getElementById('room-name'),
@@ -52,6 +64,9 @@
     hostOnly: document.getElementById('host-only-note'),
     automatic: document.getElementById('automatic-note'),
     stopReason: document.getElementById('stop-reason'),
+    news: document.getElementById('recording-news'),
+    newsText: document.getElementById('recording-news-text'),
+    watchLink: document.getElementById('watch-link'),
     invite: document.getElementById('invite'),
     historyLink: document.getElementById('history-link'),
     recordingHint: document.getElementById('recording-hint'),
@@ -74,6 +89,7 @@
     participantName: `Guest ${Math.floor(100 + Math.random() * 900)}`,
     recording: null, // {id, name, since} while the session records
     lastStopped: null, // {id, name} of the latest recording that ended
+    news: null, // {id, state} of the latest recording the server told the room about
     pending: null, // 'start' | 'stop' while a click waits for its event
     pendingTimer: null,
     ticker: null
@@ -179,6 +195,7 @@
       streamDestroyed: (event) => removeSubscriberTile(event.stream.streamId),
       archiveStarted: (event) => recordingStarted(event.id, event.name),
       archiveStopped: (event) => recordingStopped(event.id, event.name),
+      [ARCHIVE_SIGNAL]: (event) => archiveNews(event.data),
       sessionReconnecting: () => setConnection('reconnecting', 'Reconnecting…'),
       sessionReconnected: () => setConnection('connected', 'Connected'),
       sessionDisconnected: (event) => disconnected(session, event.reason)
@@ -461,6 +478,8 @@
     if (state.pending === 'start') settlePending();
     setRecording({id, name: name || '', since: Date.now()});
     el.stopReason.hidden = true;
+    state.news = null; // about the previous recording, which the Recordings page still lists
+    render();
     announce('Recording started.');
     if (createdAt) {
       adjustStart(id, createdAt);
@@ -478,6 +497,21 @@
     announce('Recording stopped. It is being processed; use View recording to watch it.');
     render();
     if (!stoppedHere) explainStop(id);
+  }
+
+  // The server's word on a recording of this room: shown as it comes, whoever is here.
+  function archiveNews(data) {
+    let news;
+    try {
+      news = JSON.parse(data);
+    } catch (ignored) {
+      return;
+    }
+    if (!news || !ARCHIVE_ID_PATTERN.test(news.archiveId)) return;
+    if (!Object.hasOwn(NEWS, news.state)) return;
+    state.news = {id: news.archiveId, state: news.state};
+    announce(NEWS[news.state]);
+    render();
   }
 
   // Somebody pressed Stop, or OpenTok stopped it: only the archive's reason tells which.
@@ -557,7 +591,18 @@
     renderElapsed();
 
     const stopped = state.lastStopped;
-    el.viewLink.hidden = !stopped;
+    const news = state.news;
+    // Once the server has said what became of it, its word replaces the View link.
+    el.viewLink.hidden = !stopped || Boolean(news && news.id === stopped.id);
+    el.news.hidden = !news;
+    el.watchLink.hidden = !news || news.state !== 'ready';
+    el.newsText.hidden = !news || news.state === 'ready';
+    if (news) {
+      el.newsText.textContent = NEWS[news.state];
+      el.news.dataset.state = news.state;
+      el.news.dataset.archiveId = news.id;
+      el.watchLink.href = `view.html?${new URLSearchParams({archiveId: news.id})}`;
+    }
     if (stopped) {
       // Our player page, ready or not: the API's /view route redirects a ready recording to
       // the bare file (the original sample's behaviour), which has no name and no way back.

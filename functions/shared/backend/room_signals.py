@@ -1,0 +1,61 @@
+"""What a room hears of its recordings: an OpenTok signal to the archive's session.
+
+Pages in the room listen for `signal:archive` and show a recording as ready, failed or deleted
+the moment it is, with no request of their own. The signal follows what it announces, once that
+is stored, and is a courtesy to whoever is still there: one that fails (OpenTok's 404 when nobody
+is connected any more, the usual case, or any OpenTok, network or credentials error) is logged
+and counted as `RoomSignalsFailed`, never raised, and waits at most SIGNAL_TIMEOUT_SECONDS.
+
+Imports the OpenTok SDK: only functions that announce something import this module.
+"""
+
+import json
+from typing import Any, Literal
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from opentok.exceptions import RequestError
+
+from backend.opentok_client import client
+
+logger = Logger(child=True)
+metrics = Metrics()  # Powertools' metrics are one set per function, flushed by its handler
+
+SIGNAL_TYPE = "archive"
+SIGNAL_TIMEOUT_SECONDS = 2.0
+NOBODY_CONNECTED = 404  # OpenTok's answer once everyone has left the session (contract §10)
+
+State = Literal["ready", "failed", "deleted"]
+
+
+def signal_data(archive_id: str, state: State) -> str:
+    """The signal's data, a few dozen bytes of JSON: OpenTok takes up to 8 kB (contract §10)."""
+    return json.dumps({"archiveId": archive_id, "state": state}, separators=(",", ":"))
+
+
+def announce(archive: dict[str, Any], state: State) -> bool:
+    """Tells the archive's room that it is `state`; True if OpenTok took the signal."""
+    session_id = archive.get("sessionId")
+    if not session_id:
+        return False
+    payload = {"type": SIGNAL_TYPE, "data": signal_data(archive["id"], state)}
+    try:
+        sdk = client()
+        sdk.timeout = min(sdk.timeout, SIGNAL_TIMEOUT_SECONDS)
+        sdk.send_signal(session_id, payload)
+    except Exception as error:  # noqa: BLE001 - nothing a signal meets may undo what it tells
+        # The SDK raises a bare RequestError(message, status) for every error status.
+        status = error.args[1] if isinstance(error, RequestError) and len(error.args) > 1 else None
+        log = logger.info if status == NOBODY_CONNECTED else logger.warning
+        log(
+            "the room was not told of its recording",
+            extra={
+                "archive_id": archive["id"],
+                "state": state,
+                "status": status,
+                "reason": type(error).__name__,
+            },
+        )
+        metrics.add_metric(name="RoomSignalsFailed", unit=MetricUnit.Count, value=1)
+        return False
+    return True

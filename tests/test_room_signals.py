@@ -1,0 +1,190 @@
+"""The room hears of its recordings: ready, failed or deleted reach the pages of the archive's
+session as an OpenTok signal (`signal:archive`), observed here on the clients' event streams in
+the emulator. A signal that cannot be sent never undoes, fails or holds up what it announces."""
+
+import json
+import time
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from tests.conftest import Stack, load_event
+from tests.contract.support import EventReader
+
+
+@pytest.fixture
+def readers() -> Iterator[list[EventReader]]:
+    opened: list[EventReader] = []
+    yield opened
+    for reader in opened:
+        reader.close()
+
+
+def _listen(stack: Stack, readers: list[EventReader], connection_id: str) -> EventReader:
+    reader = EventReader(stack.opentok, connection_id)
+    readers.append(reader)
+    return reader
+
+
+def _room(stack: Stack, readers: list[EventReader]) -> tuple[dict, list[EventReader]]:
+    """A recording under way, with the host and a participant in its room, listening."""
+    archive = stack.record()
+    connections = list(stack.opentok.state.sessions[archive["sessionId"]].connections)
+    participant = stack.join(host=False, publish=False)["connectionId"]
+    return archive, [_listen(stack, readers, c) for c in (*connections, participant)]
+
+
+def _uploaded(stack: Stack, archive: dict) -> None:
+    assert stack.post(f"/archive/{archive['id']}/stop").status == 200
+    stack.wait_until_uploaded(archive["id"])
+
+
+def _told(reader: EventReader, timeout: float = 5.0) -> dict:
+    signal = reader.next("signal", timeout=timeout)
+    assert (signal["type"], signal["from"]) == ("archive", None)  # from the server, not a page
+    return json.loads(signal["data"])
+
+
+def _metrics(output: str) -> dict[str, list[float]]:
+    found: dict[str, list[float]] = {}
+    for line in output.splitlines():
+        if not line.startswith("{"):
+            continue
+        emitted = json.loads(line)
+        for directive in emitted.get("_aws", {}).get("CloudWatchMetrics", []):
+            for metric in directive["Metrics"]:
+                found.setdefault(metric["Name"], []).extend(emitted[metric["Name"]])
+    return found
+
+
+def test_everyone_in_the_room_hears_that_the_recording_is_ready(
+    stack: Stack, readers: list[EventReader]
+) -> None:
+    archive, room = _room(stack, readers)
+    _uploaded(stack, archive)
+    assert stack.deliver_s3_events() == 1
+
+    for reader in room:
+        assert _told(reader) == {"archiveId": archive["id"], "state": "ready"}
+    assert stack.get(f"/archive/{archive['id']}").json()["ready"] is True
+
+
+def test_a_duplicate_bucket_event_tells_the_room_nothing_more(
+    stack: Stack, readers: list[EventReader]
+) -> None:
+    archive, (reader, *_) = _room(stack, readers)
+    _uploaded(stack, archive)
+    stack.deliver_s3_events()
+    _told(reader)
+    event = load_event("s3_recording_uploaded", archive_id=archive["id"], bucket=stack.bucket)
+    stack.invoke("MarkReadyFunction", event)
+    with pytest.raises(TimeoutError):
+        reader.next("signal", timeout=0.5)
+
+
+def test_when_everyone_has_left_the_recording_is_still_ready_and_the_miss_counted(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = stack.record()
+    _uploaded(stack, archive)
+    session = stack.opentok.state.sessions[archive["sessionId"]]
+    for connection_id in list(session.connections):
+        stack.opentok.disconnect(connection_id)
+    capsys.readouterr()
+    assert stack.deliver_s3_events() == 1  # OpenTok's 404, "no clients", raised nothing
+
+    assert stack.get(f"/archive/{archive['id']}").json()["ready"] is True
+    output = capsys.readouterr().out
+    assert _metrics(output)["RoomSignalsFailed"] == [1.0]
+    assert _metrics(output)["ArchiveReady"] == [1.0]
+    assert ("POST", f"/v2/project/{stack.opentok.api_key}/session/{session.session_id}/signal") in (
+        stack.opentok.calls
+    )
+
+
+def test_a_signal_opentok_refuses_leaves_the_recording_ready_and_is_counted(
+    stack: Stack, readers: list[EventReader], capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive, (reader, *_) = _room(stack, readers)
+    _uploaded(stack, archive)
+    stack.opentok.faults.fail("POST", "/signal$", 503)
+    capsys.readouterr()
+    assert stack.deliver_s3_events() == 1
+
+    assert stack.get(f"/archive/{archive['id']}").json()["ready"] is True
+    assert _metrics(capsys.readouterr().out)["RoomSignalsFailed"] == [1.0]
+    with pytest.raises(TimeoutError):
+        reader.next("signal", timeout=0.3)
+
+
+def test_a_signal_opentok_answers_late_holds_the_marking_up_two_seconds_at_most(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = stack.record()
+    _uploaded(stack, archive)
+    stack.opentok.faults.delay("POST", "/signal$", seconds=6)
+    capsys.readouterr()
+    began = time.monotonic()
+    assert stack.deliver_s3_events() == 1
+
+    assert time.monotonic() - began < 4  # the signal's 2 s, not OpenTok's 6 s nor the SDK's 6 s
+    assert stack.get(f"/archive/{archive['id']}").json()["ready"] is True
+    assert _metrics(capsys.readouterr().out)["RoomSignalsFailed"] == [1.0]
+
+
+def test_the_room_hears_that_a_recording_was_deleted(
+    stack: Stack, readers: list[EventReader]
+) -> None:
+    archive, (reader, *_) = _room(stack, readers)
+    _uploaded(stack, archive)
+    stack.deliver_s3_events()
+    _told(reader)
+    assert stack.delete(f"/archive/{archive['id']}").status == 200
+
+    assert _told(reader) == {"archiveId": archive["id"], "state": "deleted"}
+
+
+def test_the_room_hears_once_that_a_recording_failed(
+    stack: Stack, readers: list[EventReader]
+) -> None:
+    archive = stack.failed_recording()
+    session = stack.opentok.state.sessions[archive["sessionId"]]
+    reader = _listen(stack, readers, next(iter(session.connections)))
+    for _ in range(2):  # OpenTok may send its callback more than once
+        assert stack.post("/archive/callback", {"id": archive["id"]}).status == 200
+
+    assert _told(reader) == {"archiveId": archive["id"], "state": "failed"}
+    with pytest.raises(TimeoutError):
+        reader.next("signal", timeout=0.3)
+    assert stack.get(f"/archive/{archive['id']}").json()["status"] == "failed"
+
+
+@pytest.mark.parametrize("stack_parameters", [{"StuckAfterMinutes": "0"}], indirect=True)
+def test_the_reconciler_tells_the_room_of_what_a_lost_event_did_not(
+    stack: Stack, readers: list[EventReader]
+) -> None:
+    archive, (reader, *_) = _room(stack, readers)
+    _uploaded(stack, archive)
+    boto3.client("sqs").purge_queue(QueueUrl=stack.queues["MarkReadyFunction"])  # lost
+    failed = stack.failed_recording(room="other")  # its callback never came either
+    failed_reader = _listen(
+        stack, readers, next(iter(stack.opentok.state.sessions[failed["sessionId"]].connections))
+    )
+    summary = stack.invoke("ReconcileArchivesFunction", load_event("scheduled_reconcile"))
+
+    assert summary["repaired"] == 2
+    assert _told(reader) == {"archiveId": archive["id"], "state": "ready"}
+    assert _told(failed_reader) == {"archiveId": failed["id"], "state": "failed"}
+
+
+def test_a_view_that_finds_the_recording_failed_tells_the_room(
+    stack: Stack, readers: list[EventReader]
+) -> None:
+    archive = stack.failed_recording()  # its callback never came: the view asks OpenTok
+    session = stack.opentok.state.sessions[archive["sessionId"]]
+    reader = _listen(stack, readers, next(iter(session.connections)))
+    answer = stack.get(f"/archive/{archive['id']}/view", accept="application/json")
+
+    assert answer.status == 409
+    assert _told(reader) == {"archiveId": archive["id"], "state": "failed"}
