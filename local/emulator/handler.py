@@ -62,6 +62,8 @@ ROUTES = [
     _route("GET", ARCHIVES + "/{archive_id}", "get_archive"),
     _route("DELETE", ARCHIVES + "/{archive_id}", "delete_archive"),
     _route("POST", ARCHIVES + "/{archive_id}/stop", "stop_archive"),
+    _route("PUT", ARCHIVES + "/{archive_id}/layout", "set_archive_layout"),
+    _route("PATCH", ARCHIVES + "/{archive_id}/streams", "select_archive_stream"),
     _route("GET", "/_emulator/health", "health", False),
     _route("GET", "/_emulator/faults", "list_faults", False),
     _route("POST", "/_emulator/faults", "add_fault", False),
@@ -73,6 +75,7 @@ ROUTES = [
         "DELETE", "/_emulator/connections/{connection_id}/streams/{stream_id}", "unpublish", False
     ),
     _route("DELETE", "/_emulator/connections/{connection_id}", "disconnect", False),
+    _route("GET", "/_emulator/archives/{archive_id}", "inspect_archive", False),
     _route("GET", "/_emulator/archives/{archive_id}/{filename}", "download", False),
     _route("HEAD", "/_emulator/archives/{archive_id}/{filename}", "download", False),
 ]
@@ -335,6 +338,14 @@ class Handler(BaseHTTPRequestHandler):
     def _stop_archive(self, archive_id: str) -> None:
         self._send_json(200, self.state.stop_archive(archive_id))
 
+    def _set_archive_layout(self, archive_id: str) -> None:
+        self._send_json(200, self.state.set_layout(archive_id, self._json_body()))
+
+    def _select_archive_stream(self, archive_id: str) -> None:
+        # 204 No Content (RUBY `adds_a_stream_to_an_archive.yml`, recorded 2021; SPEC; VPY).
+        self.state.select_stream(archive_id, self._json_body())
+        self._send(HTTPStatus.NO_CONTENT)
+
     def _put_storage(self) -> None:
         self._send_json(200, self.state.set_storage(self._json_body()))
 
@@ -363,6 +374,9 @@ class Handler(BaseHTTPRequestHandler):
     def _clear_faults(self) -> None:
         self.server.faults.clear()
         self._send(HTTPStatus.NO_CONTENT)
+
+    def _inspect_archive(self, archive_id: str) -> None:
+        self._send_json(200, self.state.inspect_archive(archive_id))
 
     def _health(self) -> None:
         self._send_json(200, {"status": "ok"})
