@@ -138,7 +138,8 @@ def archive_layout(fields: dict[str, Any], *, required: bool) -> dict[str, str] 
         unknown = sorted(set(given) - {"type", "stylesheet", "screenshareType"})
         if unknown:
             raise BadRequest(
-                f"layout has no field {unknown[0]}: only type, stylesheet and screenshareType"
+                f"layout has no field {unknown[0][:40]!r}: only type, stylesheet and"
+                " screenshareType"
             )
         layout_type, stylesheet, screenshare_type = (
             given.get("type"),
