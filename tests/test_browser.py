@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import eventually
 from tests.dev_process import DevProcess
 
 pytestmark = pytest.mark.browser
@@ -121,6 +122,100 @@ def test_start_stop_and_watch_the_recording(dev: DevProcess, browser) -> None:
     guest.locator("#error").wait_for(state="visible")
     assert "host" in guest.locator("#error").inner_text()
     assert guest.locator(f"[data-archive-id='{archive_id}']").count() == 0
+
+
+def _recording_of_room(dev: DevProcess, room: str) -> dict | None:
+    """The room's recording under way, from the history (its names begin with the room's)."""
+    listed = requests.get(f"{dev.url}/archive", headers={"x-host-key": dev.host_key}, timeout=10)
+    return next(
+        (
+            item
+            for item in listed.json()["items"]
+            if item["name"].startswith(room) and item["status"] in ("started", "paused")
+        ),
+        None,
+    )
+
+
+def _at_opentok(dev: DevProcess, archive_id: str) -> dict:
+    """The emulator's archive and the layout it records with (make dev serves /_emulator/)."""
+    return requests.get(f"{dev.url}/_emulator/archives/{archive_id}", timeout=10).json()
+
+
+def test_the_host_records_portrait_full_hd_in_a_layout_and_changes_it(
+    dev: DevProcess, browser
+) -> None:
+    room = "browser-options"
+    host = _page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
+    guest = _page(browser, f"{dev.url}/?room={room}", width=375, height=740)
+    host.wait_for_selector("#start:enabled")
+    guest.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+    # Participants get none of the host's choices.
+    assert guest.locator("#recording-options").is_hidden()
+
+    # Chosen by their labels, as a screen reader names them.
+    host.get_by_label("Resolution").select_option("1080x1920")
+    host.get_by_label("Layout", exact=True).select_option("pip")
+    host.get_by_label("Record", exact=True).select_option("video")
+    host.screenshot(path=SCREENSHOTS / "sample-page-recording-options.png")
+    host.click("#start")
+    host.locator("#recording-indicator").wait_for(state="visible")
+    assert host.locator("#recording-options").is_hidden()
+    archive = eventually(lambda: _recording_of_room(dev, room))
+    recorded = _at_opentok(dev, archive["id"])
+    assert recorded["layout"] == {"type": "pip"}
+    assert recorded["archive"]["resolution"] == "1080x1920"
+    assert (recorded["archive"]["hasAudio"], recorded["archive"]["hasVideo"]) == (False, True)
+
+    # While it records, the host changes the layout with the keyboard alone.
+    changer = host.get_by_label("Layout of this recording")
+    host.wait_for_function("document.querySelector('#recording-layout').value === 'pip'")
+    changer.focus()
+    host.keyboard.press("End")  # the last option: others below the presentation
+    host.keyboard.press("Tab")
+    assert host.evaluate("document.activeElement.id") == "apply-layout"
+    host.keyboard.press("Enter")
+    eventually(
+        lambda: _at_opentok(dev, archive["id"])["layout"] == {"type": "horizontalPresentation"}
+    )
+    host.wait_for_function(
+        "document.querySelector('#announcer').textContent.startsWith('Layout changed')"
+    )
+    assert host.evaluate("document.activeElement.id") == "apply-layout"  # focus stays put
+    shown = requests.get(f"{dev.url}/archive/{archive['id']}", timeout=10).json()
+    assert shown["layout"] == {"type": "horizontalPresentation"}
+    assert shown["resolution"] == "1080x1920"
+    guest.locator("#recording-indicator").wait_for(state="visible")
+    assert guest.locator("#layout-change").is_hidden()
+    host.screenshot(path=SCREENSHOTS / "sample-page-layout-change.png")
+
+    host.click("#stop")
+    host.locator("#recording-indicator").wait_for(state="hidden")
+
+
+def test_the_host_chooses_the_streams_of_a_manual_recording(dev: DevProcess, browser) -> None:
+    room = "browser-manual"
+    host = _page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
+    host.wait_for_selector("#start:enabled")
+    host.get_by_label("Streams").select_option("manual")
+    host.click("#start")
+    host.locator("#recorded-streams").wait_for(state="visible")
+    archive = eventually(lambda: _recording_of_room(dev, room))
+    assert _at_opentok(dev, archive["id"])["archive"]["streams"] == []
+
+    own = host.get_by_label("Record your camera")
+    own.focus()
+    host.keyboard.press("Space")
+    streams = eventually(lambda: _at_opentok(dev, archive["id"])["archive"]["streams"])
+    assert [(s["hasAudio"], s["hasVideo"]) for s in streams] == [(True, True)]
+    host.wait_for_function(
+        "document.querySelector('#announcer').textContent.startsWith('Stream added')"
+    )
+    assert own.is_checked() and own.evaluate("box => box === document.activeElement")
+    host.keyboard.press("Space")
+    eventually(lambda: _at_opentok(dev, archive["id"])["archive"]["streams"] == [])
+    host.click("#stop")
+    host.locator("#recording-indicator").wait_for(state="hidden")
 
 
 def test_the_page_says_so_when_the_api_is_down(dev: DevProcess, browser) -> None:

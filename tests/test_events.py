@@ -11,6 +11,8 @@ EVENT_FUNCTIONS = {
     "room": "RoomFunction",
     "start_archive": "StartArchiveFunction",
     "stop_archive": "StopArchiveFunction",
+    "set_archive_layout": "SetArchiveLayoutFunction",
+    "select_archive_streams": "SelectArchiveStreamsFunction",
     "get_archive": "GetArchiveFunction",
     "list_archives": "ListArchivesFunction",
     "view_archive": "ViewArchiveFunction",
@@ -30,6 +32,9 @@ EXPECTED_STATUS = {
     "start_archive_no_session": 400,
     "stop_archive": 200,
     "stop_archive_bad_id": 400,
+    "set_archive_layout": 200,
+    "set_archive_layout_custom_without_stylesheet": 400,
+    "select_archive_streams_of_auto_recording": 409,  # it takes in every stream by itself
     "get_archive": 200,
     "list_archives": 200,
     "list_archives_of_session": 200,

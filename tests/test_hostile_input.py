@@ -19,13 +19,29 @@ ROUTES = [
     ("GET", "/room/{segment}"),
     ("POST", "/archive/start"),
     ("POST", "/archive/{segment}/stop"),
+    ("PUT", "/archive/{segment}/layout"),
+    ("POST", "/archive/{segment}/streams"),
     ("GET", "/archive/{segment}"),
     ("GET", "/archive"),
     ("GET", "/archive/{segment}/view"),
     ("POST", "/archive/callback"),
     ("DELETE", "/archive/{segment}"),
 ]
-FIELDS = ["sessionId", "name", "outputMode", "resolution", "hasAudio", "hasVideo", "id"]
+FIELDS = [
+    "sessionId",
+    "name",
+    "outputMode",
+    "streamMode",
+    "resolution",
+    "hasAudio",
+    "hasVideo",
+    "layout",
+    "stylesheet",
+    "screenshareType",
+    "addStream",
+    "removeStream",
+    "id",
+]
 
 text = st.text(max_size=300)
 json_values = st.recursive(

@@ -195,6 +195,8 @@ def test_the_api_has_the_sample_routes() -> None:
         ("GET", "/room/{name}"),
         ("POST", "/archive/start"),
         ("POST", "/archive/{archiveId}/stop"),
+        ("PUT", "/archive/{archiveId}/layout"),
+        ("POST", "/archive/{archiveId}/streams"),
         ("GET", "/archive/{archiveId}"),
         ("GET", "/archive"),
         ("GET", "/archive/{archiveId}/view"),

@@ -1,5 +1,10 @@
 """POST /archive/start: starts recording a session (JSON or form body, as the samples send).
 
+How it is recorded is the host's to choose, as OpenTok's start takes it: `outputMode`,
+`streamMode` (auto, or manual to add streams by hand), `resolution` (SD, HD or full HD,
+landscape or portrait), `hasAudio`/`hasVideo`, and a composed recording's `layout`. A
+combination OpenTok refuses is a 400 naming it, and nothing is started.
+
 In `host` control, only with a moderator token for that session (from the room route).
 Already recording: the recording under way. Nobody connected yet, or a relayed session:
 a 409 that says so, since OpenTok records neither; in ArchiveMode `always`, with no automatic
@@ -15,7 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backend import api, archives, config, moderator_tokens, validation
-from backend.errors import BadRequest, Conflict
+from backend.errors import Conflict
 from backend.observability import tracer
 from backend.opentok_client import archive_fields, calling_opentok, client
 
@@ -46,7 +51,14 @@ def start_archive() -> dict[str, Any]:
         # Already being recorded, most often by a double click: answer with that recording.
         return archives.public(_recording_of(opentok_client, options["session_id"]))
     metrics.add_metric(name="ArchiveStarted", unit=MetricUnit.Count, value=1)
-    return archives.public(archives.record(archive_fields(started)))
+    return archives.public(archives.record(archive_fields(started), _layout_of(options)))
+
+
+def _layout_of(options: dict[str, Any]) -> dict[str, str] | None:
+    # What OpenTok records with, which its archive JSON does not tell: best fit by default.
+    if options["output_mode"] != opentok.OutputModes.composed:
+        return None
+    return options.get("layout") or {"type": "bestFit"}
 
 
 def _start(opentok_client: opentok.Client, options: dict[str, Any]) -> opentok.Archive | None:
@@ -76,27 +88,20 @@ def _start(opentok_client: opentok.Client, options: dict[str, Any]) -> opentok.A
 
 
 def _archive_options(fields: dict[str, Any]) -> dict[str, Any]:
-    output_mode = (
-        validation.optional_choice(fields.get("outputMode"), "outputMode", validation.OUTPUT_MODES)
-        or "composed"
-    )
-    resolution = validation.optional_choice(
-        fields.get("resolution"), "resolution", validation.RESOLUTIONS
-    )
-    if resolution and output_mode == "individual":
-        raise BadRequest("resolution applies to composed archives only")
-    has_audio = validation.optional_bool(fields.get("hasAudio"), "hasAudio", True)
-    has_video = validation.optional_bool(fields.get("hasVideo"), "hasVideo", True)
-    if not (has_audio or has_video):
-        raise BadRequest("an archive needs audio, video or both")
-    return {
+    """The SDK's start_archive arguments; the SDK sends a layout only when given one."""
+    chosen = validation.recording_options(fields)
+    options = {
         "session_id": validation.session_id(fields.get("sessionId")),
         "name": validation.optional_text(fields.get("name"), "name", validation.MAX_ARCHIVE_NAME),
-        "output_mode": opentok.OutputModes(output_mode),
-        "resolution": resolution,
-        "has_audio": has_audio,
-        "has_video": has_video,
+        "output_mode": opentok.OutputModes(chosen["outputMode"]),
+        "stream_mode": opentok.StreamModes(chosen["streamMode"]),
+        "resolution": chosen["resolution"],
+        "has_audio": chosen["hasAudio"],
+        "has_video": chosen["hasVideo"],
     }
+    if chosen["layout"]:
+        options["layout"] = chosen["layout"]
+    return options
 
 
 def _recording_of(opentok_client: opentok.Client, session_id: str) -> dict[str, Any]:

@@ -65,6 +65,8 @@ ROUTES = [
     _route("POST", ARCHIVES + "/{archive_id}/stop", "stop_archive"),
     _route("POST", SESSION + "/signal", "signal_session"),
     _route("POST", SESSION + "/connection/{connection_id}/signal", "signal_connection"),
+    _route("PUT", ARCHIVES + "/{archive_id}/layout", "set_archive_layout"),
+    _route("PATCH", ARCHIVES + "/{archive_id}/streams", "select_archive_stream"),
     _route("GET", "/_emulator/health", "health", False),
     _route("GET", "/_emulator/faults", "list_faults", False),
     _route("POST", "/_emulator/faults", "add_fault", False),
@@ -76,6 +78,7 @@ ROUTES = [
         "DELETE", "/_emulator/connections/{connection_id}/streams/{stream_id}", "unpublish", False
     ),
     _route("DELETE", "/_emulator/connections/{connection_id}", "disconnect", False),
+    _route("GET", "/_emulator/archives/{archive_id}", "inspect_archive", False),
     _route("GET", "/_emulator/archives/{archive_id}/{filename}", "download", False),
     _route("HEAD", "/_emulator/archives/{archive_id}/{filename}", "download", False),
 ]
@@ -347,6 +350,14 @@ class Handler(BaseHTTPRequestHandler):
         self.state.signal(session_id, connection_id, self._json_body())
         self._send(HTTPStatus.NO_CONTENT)
 
+    def _set_archive_layout(self, archive_id: str) -> None:
+        self._send_json(200, self.state.set_layout(archive_id, self._json_body()))
+
+    def _select_archive_stream(self, archive_id: str) -> None:
+        # 204 No Content (RUBY `adds_a_stream_to_an_archive.yml`, recorded 2021; SPEC; VPY).
+        self.state.select_stream(archive_id, self._json_body())
+        self._send(HTTPStatus.NO_CONTENT)
+
     def _put_storage(self) -> None:
         self._send_json(200, self.state.set_storage(self._json_body()))
 
@@ -375,6 +386,9 @@ class Handler(BaseHTTPRequestHandler):
     def _clear_faults(self) -> None:
         self.server.faults.clear()
         self._send(HTTPStatus.NO_CONTENT)
+
+    def _inspect_archive(self, archive_id: str) -> None:
+        self._send_json(200, self.state.inspect_archive(archive_id))
 
     def _health(self) -> None:
         self._send_json(200, {"status": "ok"})

@@ -104,6 +104,7 @@ class Archive:
     has_video: bool
     multi_archive_tag: str | None
     max_bitrate: int | None
+    layout: dict | None = None  # composed archives only; changed by PUT .../layout
     created_at: int = field(default_factory=now_ms)
     updated_at: int = field(default_factory=now_ms)
     status: str = "started"
@@ -119,6 +120,8 @@ class Archive:
     has_recorded: bool = False  # someone has published while it was recording
     review: int = 0  # bumped so that only the latest scheduled review acts
     streams: dict[str, ArchivedStream] = field(default_factory=dict)
+    # streamMode manual: the streams PATCH .../streams added, with (hasAudio, hasVideo).
+    selected: dict[str, tuple[bool, bool]] = field(default_factory=dict)
     file: bytes | Path | None = None  # a Path: served from disk (a large stand-in)
 
     @property
@@ -155,6 +158,11 @@ class Archive:
     def duration(self) -> int:
         # OpenTok reports 0 until the file is generated (contract §3, SPEC).
         return round(self.recorded_seconds) if self.status in GENERATED else 0
+
+    @property
+    def selects_streams(self) -> bool:
+        """True when streams are in it only once added by hand (streamMode manual)."""
+        return self.stream_mode == "manual"
 
     def add_stream(self, stream: Stream, connection_data: str | None, offset_ms: int) -> None:
         if stream.stream_id not in self.streams:

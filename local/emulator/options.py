@@ -9,6 +9,16 @@ from .errors import ApiError
 
 RESOLUTIONS = frozenset({"640x480", "480x640", "1280x720", "720x1280", "1920x1080", "1080x1920"})
 DEFAULT_RESOLUTION = "640x480"
+# SPEC `Layout`: the layout types of a composed archive; without one, best fit.
+LAYOUT_TYPES = ("bestFit", "custom", "horizontalPresentation", "pip", "verticalPresentation")
+# SPEC's enum lists `custom` too, but a custom layout needs a stylesheet, which screenshareType
+# forbids; RUBY's `layout` and the .NET SDK's reference accept the four others only.
+SCREENSHARE_TYPES = ("bestFit", "horizontalPresentation", "pip", "verticalPresentation")
+DEFAULT_LAYOUT = {"type": "bestFit"}
+INVALID_LAYOUT = (
+    "Invalid request. This response may indicate that data in your request data is invalid"
+    " JSON. It may also indicate that you passed in invalid layout options."
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,12 @@ def archive_options(body: object) -> dict:
         raise ApiError(400, "Bad request. resolution is not supported in individual output mode.")
     if resolution is not None and resolution not in RESOLUTIONS:
         raise ApiError(400, f"Bad request. Invalid resolution {resolution!r}.")
+    layout = body.get("layout")
+    if layout is not None and output_mode == "individual":
+        # SPEC `Layout`: "This applies only to composed archives" (refused as resolution is).
+        raise ApiError(400, "Bad request. layout is not supported in individual output mode.")
+    if output_mode == "composed":
+        layout = DEFAULT_LAYOUT if layout is None else archive_layout(layout)
     return {
         "session_id": session_id,
         "name": _optional_str(body, "name"),
@@ -86,7 +102,56 @@ def archive_options(body: object) -> dict:
         "has_video": has_video,
         "multi_archive_tag": _optional_str(body, "multiArchiveTag"),
         "max_bitrate": _max_bitrate(body.get("maxBitrate")),
+        "layout": layout,
     }
+
+
+def archive_layout(body: object) -> dict:
+    """A composed archive's layout, at start or in PUT .../layout, checked as SPEC `Layout`
+    says: a stylesheet with `custom` and only then, screenshareType with `bestFit` only."""
+    if not isinstance(body, dict) or set(body) - {"type", "stylesheet", "screenshareType"}:
+        raise ApiError(400, INVALID_LAYOUT)
+    layout_type = body.get("type")
+    stylesheet = body.get("stylesheet")
+    screenshare_type = body.get("screenshareType")
+    if layout_type not in LAYOUT_TYPES:
+        raise ApiError(400, INVALID_LAYOUT)
+    if (layout_type == "custom") != isinstance(stylesheet, str) or stylesheet == "":
+        raise ApiError(400, INVALID_LAYOUT)
+    if screenshare_type is not None and (
+        layout_type != "bestFit" or screenshare_type not in SCREENSHARE_TYPES
+    ):
+        raise ApiError(400, INVALID_LAYOUT)
+    return {
+        name: value
+        for name, value in (
+            ("type", layout_type),
+            ("stylesheet", stylesheet),
+            ("screenshareType", screenshare_type),
+        )
+        if value is not None
+    }
+
+
+def stream_selection(body: object) -> tuple[str, str, bool, bool]:
+    """PATCH .../streams: ("add" or "remove", stream id, hasAudio, hasVideo) (SPEC
+    `Add-Stream-To-Archive`, `Remove-Stream-From-Archive`; RUBY and VPY send one of the two)."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "Invalid request. The body must be a JSON object.")
+    adding, removing = body.get("addStream"), body.get("removeStream")
+    if (adding is None) == (removing is None):
+        raise ApiError(400, "Invalid request. Give either addStream or removeStream.")
+    stream_id = adding if adding is not None else removing
+    if not isinstance(stream_id, str) or not stream_id:
+        raise ApiError(400, "Invalid request. The stream ID must be a string.")
+    if removing is not None:
+        if "hasAudio" in body or "hasVideo" in body:
+            raise ApiError(400, "Invalid request. hasAudio and hasVideo go with addStream.")
+        return "remove", stream_id, False, False
+    has_audio, has_video = _flag(body, "hasAudio"), _flag(body, "hasVideo")
+    if not has_audio and not has_video:
+        raise ApiError(400, "Invalid request. hasAudio and hasVideo cannot both be false.")
+    return "add", stream_id, has_audio, has_video
 
 
 def stream_options(body: object) -> tuple[str, bool, bool]:

@@ -71,7 +71,17 @@
     historyLink: document.getElementById('history-link'),
     recordingHint: document.getElementById('recording-hint'),
     inviteLink: document.getElementById('invite-link'),
-    announcer: document.getElementById('announcer')
+    announcer: document.getElementById('announcer'),
+    options: document.getElementById('recording-options'),
+    optionLayout: document.getElementById('option-layout'),
+    optionResolution: document.getElementById('option-resolution'),
+    optionMedia: document.getElementById('option-media'),
+    optionStreamMode: document.getElementById('option-stream-mode'),
+    layoutChange: document.getElementById('layout-change'),
+    recordingLayout: document.getElementById('recording-layout'),
+    applyLayout: document.getElementById('apply-layout'),
+    recordedStreams: document.getElementById('recorded-streams'),
+    recordedStreamsList: document.getElementById('recorded-streams-list')
   };
 
   const state = {
@@ -87,7 +97,11 @@
     publisherReady: false,
     published: false,
     participantName: `Guest ${Math.floor(100 + Math.random() * 900)}`,
-    recording: null, // {id, name, since} while the session records
+    // {id, name, since} while the session records; for hosts also {layout, outputMode,
+    // streamMode, streams} once the server has told them.
+    recording: null,
+    started: {}, // archive id -> what start answered, for the recording's event to pick up
+    changing: false, // a layout or stream change waits for the server
     lastStopped: null, // {id, name} of the latest recording that ended
     news: null, // {id, state} of the latest recording the server told the room about
     pending: null, // 'start' | 'stop' while a click waits for its event
@@ -102,6 +116,7 @@
     document.title = `Room ${state.room} · OpenTok archiving sample`;
     el.start.addEventListener('click', startRecording);
     el.stop.addEventListener('click', stopRecording);
+    el.layoutChange.addEventListener('submit', changeLayout);
     document.addEventListener('visibilitychange', renderElapsed);
     render();
 
@@ -291,7 +306,9 @@
     state.published = true;
     session.publish(publisher, (error) => {
       if (state.session !== session) return;
-      if (error) {
+      if (!error) {
+        render(); // the camera's stream now exists: a manual recording may take it in
+      } else {
         state.published = false;
         ui.showError(`Couldn't share your camera with the room: ${describeOpenTokError(error)}`,
           {retry: publish});
@@ -348,6 +365,7 @@
   }
 
   function updateOthers() {
+    if (state.recording) renderHostOptions(); // a manual recording's choices follow who is here
     const count = el.subscribers.children.length;
     el.othersCount.textContent = String(count);
     el.subscribersEmpty.hidden = count > 0;
@@ -361,8 +379,11 @@
     setPending('start');
     let archive;
     try {
-      archive = await asHost(() => api.post('/archive/start', {sessionId, name: archiveName()},
+      const body = Object.assign({sessionId, name: archiveName()}, recordingOptions());
+      archive = await asHost(() => api.post('/archive/start', body,
         {headers: hostAuthorization()}));
+      state.started[archive.id] = archive;
+      applyDetails(archive); // its event may have come first, before the record existed
     } catch (error) {
       if (state.pending !== 'start') return; // the event came meanwhile: it started after all
       settlePending();
@@ -401,6 +422,87 @@
     if (state.pending !== 'stop') return;
     ui.clearError();
     waitForEvent(() => recordingStopped(recording.id, recording.name));
+  }
+
+  // What the host chose before Start; each is a field of the start route.
+  function recordingOptions() {
+    const media = el.optionMedia.value;
+    return {
+      layout: el.optionLayout.value,
+      resolution: el.optionResolution.value,
+      hasAudio: media !== 'video',
+      hasVideo: media !== 'audio',
+      streamMode: el.optionStreamMode.value
+    };
+  }
+
+  async function changeLayout(event) {
+    event.preventDefault();
+    const recording = state.recording;
+    if (!recording || state.changing) return;
+    const layout = el.recordingLayout.value;
+    state.changing = true;
+    render();
+    try {
+      const archive = await asHost(() => api.put(
+        `/archive/${encodeURIComponent(recording.id)}/layout`, {layout},
+        {headers: hostAuthorization()}));
+      if (state.recording === recording) recording.layout = archive.layout;
+      ui.clearError();
+      announce(`Layout changed to ${el.recordingLayout.selectedOptions[0].textContent}.`);
+    } catch (error) {
+      ui.showError(`Couldn't change the layout: ${error.message}.`);
+    } finally {
+      state.changing = false;
+      render();
+    }
+  }
+
+  // A manual recording records the streams the host ticks; the server says which it has.
+  async function chooseStream(streamId, include) {
+    const recording = state.recording;
+    if (!recording || state.changing) return;
+    state.changing = true;
+    render();
+    const body = include ? {addStream: streamId} : {removeStream: streamId};
+    try {
+      const archive = await asHost(() => api.post(
+        `/archive/${encodeURIComponent(recording.id)}/streams`, body,
+        {headers: hostAuthorization()}));
+      if (state.recording === recording) recording.streams = archive.streams || [];
+      ui.clearError();
+      announce(include ? 'Stream added to the recording.' : 'Stream taken out of the recording.');
+    } catch (error) {
+      ui.showError(`Couldn't change the recording's streams: ${error.message}.`);
+    } finally {
+      state.changing = false;
+      render();
+    }
+  }
+
+  // Hosts show what a recording they did not start here was made with.
+  async function fetchDetails(id) {
+    try {
+      applyDetails(await api.get(`/archive/${encodeURIComponent(id)}`));
+    } catch (ignored) {
+      // The layout control still works; it only cannot show the current layout.
+    }
+  }
+
+  function applyDetails(archive) {
+    const recording = state.recording;
+    if (!recording || recording.id !== archive.id) return;
+    Object.assign(recording, {
+      layout: archive.layout, outputMode: archive.outputMode, streamMode: archive.streamMode
+    });
+    showLayout(recording);
+    render();
+  }
+
+  // Only when the recording's layout is learnt, never on a mere render: a choice the host
+  // is about to apply stays as they left it.
+  function showLayout(recording) {
+    if (recording.layout) el.recordingLayout.value = recording.layout.type;
   }
 
   // The moderator token the room route gave the host: what start and stop want in `host` mode.
@@ -476,7 +578,15 @@
     if (state.recording && state.recording.id === id) return;
     const startedByUs = state.pending === 'start';
     if (state.pending === 'start') settlePending();
-    setRecording({id, name: name || '', since: Date.now()});
+    const started = state.started[id];
+    const recording = {id, name: name || '', since: Date.now()};
+    if (started) {
+      Object.assign(recording, {layout: started.layout, outputMode: started.outputMode,
+        streamMode: started.streamMode, streams: []});
+    }
+    setRecording(recording);
+    showLayout(recording);
+    if (!started && canControl()) fetchDetails(id);
     el.stopReason.hidden = true;
     state.news = null; // about the previous recording, which the Recordings page still lists
     render();
@@ -589,6 +699,7 @@
 
     el.indicator.hidden = !recording;
     renderElapsed();
+    renderHostOptions();
 
     const stopped = state.lastStopped;
     const news = state.news;
@@ -611,6 +722,72 @@
       el.viewLink.title = stopped.name ? `Watch “${stopped.name}” (opens a new tab)`
         : 'Watch the recording (opens a new tab)';
     }
+  }
+
+  // Hosts only: the choices before Start, the layout while recording, a manual one's streams.
+  function renderHostOptions() {
+    const {recording, pending, changing} = state;
+    const known = state.control !== null;
+    const hosting = known && canControl();
+    el.options.hidden = !hosting || recordsItself() || Boolean(recording);
+    el.options.disabled = Boolean(pending);
+    el.layoutChange.hidden = !hosting || !recording ||
+      (recording && recording.outputMode === 'individual');
+    // Not disabled while a change is under way: that would take the keyboard's focus away.
+    el.layoutChange.setAttribute('aria-busy', String(Boolean(changing)));
+    const manual = hosting && recording && recording.streamMode === 'manual';
+    el.recordedStreams.hidden = !manual;
+    if (manual) renderStreamChoices(recording);
+  }
+
+  // Updated in place, not rebuilt: a keyboard user's focus stays on the box they ticked.
+  function renderStreamChoices(recording) {
+    const chosen = new Set((recording.streams || []).map((stream) => stream.streamId));
+    const streams = [];
+    const own = state.publisher && state.publisher.stream;
+    if (own && own.streamId) streams.push({id: own.streamId, label: 'your camera'});
+    for (const tile of el.subscribers.children) {
+      const caption = tile.querySelector('.tile-caption');
+      streams.push({id: tile.dataset.streamId, label: caption ? caption.textContent : 'Guest'});
+    }
+    const wanted = new Set(streams.map((stream) => stream.id));
+    for (const item of [...el.recordedStreamsList.children]) {
+      if (!wanted.has(item.dataset.streamId)) item.remove();
+    }
+    for (const {id, label} of streams) {
+      let item = el.recordedStreamsList.querySelector(`li[data-stream-id="${CSS.escape(id)}"]`);
+      if (!item) {
+        item = streamChoice(id, label);
+        el.recordedStreamsList.append(item);
+      }
+      item.querySelector('input').checked = chosen.has(id);
+    }
+    el.recordedStreams.setAttribute('aria-busy', String(Boolean(state.changing)));
+    if (!streams.length) {
+      const item = document.createElement('li');
+      item.className = 'hint';
+      item.dataset.streamId = '';
+      item.textContent = 'Nobody shares a camera yet.';
+      el.recordedStreamsList.append(item);
+    }
+  }
+
+  function streamChoice(id, label) {
+    const item = document.createElement('li');
+    item.dataset.streamId = id;
+    const choice = document.createElement('label');
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.addEventListener('change', () => {
+      if (state.changing) { // one change at a time: this one waits for none
+        box.checked = !box.checked;
+        return;
+      }
+      chooseStream(id, box.checked);
+    });
+    choice.append(box, document.createTextNode(`Record ${label}`));
+    item.append(choice);
+    return item;
   }
 
   // The page's own address, which no longer holds the host key (common.js took it out).

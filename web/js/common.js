@@ -143,7 +143,8 @@
     url: apiUrl,
     request,
     get: (path, options) => request('GET', path, options),
-    post: (path, body, options) => request('POST', path, Object.assign({body}, options))
+    post: (path, body, options) => request('POST', path, Object.assign({body}, options)),
+    put: (path, body, options) => request('PUT', path, Object.assign({body}, options))
   };
 
   // --- The error banner: one message at a time, the newest wins --------------------------

@@ -119,6 +119,9 @@ class Router:
     def post(self, path: str) -> Callable[[Route], Route]:
         return self.route(path, "POST")
 
+    def put(self, path: str) -> Callable[[Route], Route]:
+        return self.route(path, "PUT")
+
     def delete(self, path: str) -> Callable[[Route], Route]:
         return self.route(path, "DELETE")
 

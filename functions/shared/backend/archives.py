@@ -40,6 +40,7 @@ OPENTOK_FIELDS = (
     "duration",
     "size",
     "outputMode",
+    "streamMode",
     "resolution",
     "hasAudio",
     "hasVideo",
@@ -66,9 +67,10 @@ def get(archive_id: str) -> dict[str, Any] | None:
     return table.get(_pk(archive_id))
 
 
-def record(fields: dict[str, Any]) -> dict[str, Any]:
+def record(fields: dict[str, Any], layout: dict[str, str] | None = None) -> dict[str, Any]:
     """Stores what OpenTok says of an archive, unless we already know of a later status.
 
+    `layout`, when given, is the one it was started with: OpenTok's archive JSON has none.
     Returns the archive as stored afterwards, whichever of the two won.
     """
     status = fields["status"]
@@ -88,6 +90,11 @@ def record(fields: dict[str, Any]) -> dict[str, Any]:
         ":false": False,
     }
     assignments = [f"#{name} = :{name}" for name in names]
+    attribute_names = {f"#{name}": name for name in names}
+    if layout is not None:
+        values[":layout"] = layout
+        attribute_names["#layout"] = "layout"
+        assignments.append("#layout = :layout")
     assignments += [
         "statusRank = :rank",
         "kind = :kind",
@@ -97,7 +104,6 @@ def record(fields: dict[str, Any]) -> dict[str, Any]:
     ]
     if rank >= STATUS_RANK["stopped"]:
         assignments.append("stoppedAt = if_not_exists(stoppedAt, :now)")
-    attribute_names = {f"#{name}": name for name in names}
     later = "attribute_not_exists(pk) OR statusRank <= :rank"
     if status not in FINISHED:
         # Listed as unfinished only while not ready; a ready one takes the write below.
@@ -155,6 +161,17 @@ def mark_ready(archive_id: str, key: str, size: int) -> tuple[dict[str, Any] | N
         return archive, True
     except table.ConditionFailed:
         return get(archive_id), False
+
+
+def set_layout(archive_id: str, layout: dict[str, str]) -> dict[str, Any]:
+    """Keeps the layout a recording was changed to, as OpenTok's archive JSON does not."""
+    return table.update(
+        _pk(archive_id),
+        "SET #layout = :layout, updatedAt = :now",
+        "attribute_exists(pk)",
+        {":layout": layout, ":now": now_ms()},
+        {"#layout": "layout"},
+    )
 
 
 def mark_deleted(archive_id: str) -> dict[str, Any]:
@@ -285,6 +302,7 @@ def _decode_cursor(cursor: str, key_name: str, key_value: str) -> dict[str, Any]
 def public(archive: dict[str, Any], url: str | None = None) -> dict[str, Any]:
     """The archive as clients see it: OpenTok's fields, then ours."""
     view = {name: archive.get(name) for name in OPENTOK_FIELDS}
+    view["layout"] = archive.get("layout")
     view["ready"] = bool(archive.get("ready"))
     view["url"] = url
     return view

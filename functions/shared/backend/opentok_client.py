@@ -86,7 +86,7 @@ def _private_key_file(private_key: str) -> Path:
 
 def archive_fields(archive: opentok.Archive) -> dict[str, Any]:
     """The SDK's Archive as the OpenTok REST API's JSON fields."""
-    output_mode = archive.output_mode
+    output_mode, stream_mode = archive.output_mode, archive.stream_mode
     return {
         "id": archive.id,
         "status": archive.status,
@@ -97,6 +97,8 @@ def archive_fields(archive: opentok.Archive) -> dict[str, Any]:
         "duration": archive.duration or 0,
         "size": archive.size or 0,
         "outputMode": getattr(output_mode, "value", output_mode),
+        # The SDK's default when OpenTok leaves it out is its enum; OpenTok sends text.
+        "streamMode": getattr(stream_mode, "value", stream_mode),
         "resolution": archive.resolution,
         "hasAudio": bool(archive.has_audio),
         "hasVideo": bool(archive.has_video),
@@ -139,6 +141,45 @@ def read_archive(archive_id: str, sdk: opentok.Client | None = None) -> dict[str
         ):
             raise opentok.exceptions.OpenTokException("OpenTok's answer is not the archive asked")
     return archive
+
+
+def select_archive_stream(
+    archive_id: str, selection: dict[str, Any], sdk: opentok.Client | None = None
+) -> None:
+    """Adds or removes a stream of a streamMode manual archive: OpenTok's PATCH .../streams
+    with `{"addStream", "hasAudio", "hasVideo"}` or `{"removeStream"}` (204 on success).
+
+    Not through the SDK's add/remove_archive_stream: for any refusal its remove returns None,
+    as it does on success, and its add drops OpenTok's status but as a bare number.
+    """
+    sdk = sdk or client()
+    action = "add the stream" if "addStream" in selection else "remove the stream"
+    with calling_opentok(action):
+        response = requests.patch(
+            sdk.endpoints.get_archive_stream(archive_id),
+            json=selection,
+            headers=sdk.get_json_headers(),
+            proxies=sdk.proxies,
+            timeout=sdk.timeout,
+        )
+        if response.status_code == 403:
+            raise opentok.exceptions.AuthError()
+        if response.status_code == 404:
+            raise opentok.exceptions.NotFoundError("Archive or stream not found")
+        if response.status_code in (400, 405, 409):
+            # An auto archive (405, or 400 in the spec), or one not recording any more.
+            raise opentok.exceptions.ArchiveError(_message(response))
+        if not response.ok:
+            raise opentok.exceptions.RequestError("unexpected answer", response.status_code)
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    message = body.get("message") if isinstance(body, dict) else None
+    return str(message) if message else f"OpenTok answered {response.status_code}"
 
 
 @contextmanager

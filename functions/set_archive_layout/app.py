@@ -1,0 +1,59 @@
+"""PUT /archive/{archiveId}/layout: changes the layout of a composed recording under way.
+
+In `host` control, only with a moderator token for the archive's session. The body is the
+layout as start takes it: `{"layout": "pip"}`, `{"layout": {"type": "custom", "stylesheet":
+"..."}}`, or a form's `layout`, `stylesheet`, `screenshareType`. An individual recording, or
+one that has ended, is a 409 that says so; OpenTok is not asked.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from backend import api, archives, moderator_tokens, validation
+from backend.errors import Conflict
+from backend.observability import tracer
+from backend.opentok_client import calling_opentok, client, read_archive
+
+logger = Logger()
+app = api.resolver()
+
+INDIVIDUAL = (
+    "this recording keeps each stream in its own file (outputMode individual): it has no"
+    " layout to change"
+)
+ENDED = "this recording has ended: its layout can no longer change"
+
+
+@app.put("/archive/<archive_id>/layout")
+def set_archive_layout(archive_id: str) -> dict[str, Any]:
+    host = moderator_tokens.authorize(app.current_event, "change the layout of recordings")
+    archive_id = validation.archive_id(archive_id)
+    layout = validation.archive_layout(api.request_fields(app.current_event), required=True)
+    opentok_client = client()
+    known = archives.get(archive_id)
+    # Not started through us, or its start timed out: OpenTok knows it.
+    archive = known or read_archive(archive_id, opentok_client)
+    moderator_tokens.require_session(host, archive["sessionId"], "change this recording")
+    if archive.get("outputMode") == "individual":
+        raise Conflict(INDIVIDUAL)
+    if archive["status"] not in archives.RECORDING:
+        raise Conflict(ENDED)
+    with calling_opentok("change the layout"):
+        opentok_client.set_archive_layout(
+            archive_id,
+            layout["type"],
+            stylesheet=layout.get("stylesheet"),
+            screenshare_type=layout.get("screenshareType"),
+        )
+    if known is None:  # kept only now: a refusal leaves nothing behind
+        return archives.public(archives.record(archive, layout))
+    return archives.public(archives.set_layout(archive_id, layout))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
