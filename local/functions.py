@@ -33,6 +33,8 @@ from local.template import ACCOUNT_ID, Function
 
 # What the Lambda runtime sets in every function's environment, besides its own variables.
 RUNTIME_VARIABLES = ("PATH", "LANG", "TZ", "HOME")
+# The AWS services the functions call, whose descriptions the forking process reads once.
+AWS_SERVICES = ("dynamodb", "s3", "secretsmanager", "sqs")
 # Packages the forking process loads once for every worker (their import is most of a cold start).
 PRELOADED = (
     "boto3",
@@ -237,11 +239,29 @@ def _serve(connection: Connection, spec: dict[str, Any]) -> None:
         connection.send_bytes(json.dumps(answer).encode())
 
 
+def _load_service_models() -> None:
+    """Reads the AWS services' descriptions (large JSON) once, for every worker: boto3's default
+    session has them, and a worker's clients are made from it. No credentials or region are
+    read here: the clients made here are given their own, and the worker's environment decides."""
+    import boto3
+
+    session = boto3.session.Session()
+    for service in AWS_SERVICES:
+        session.client(
+            service,
+            region_name="us-east-1",
+            aws_access_key_id="preload",
+            aws_secret_access_key="preload",  # noqa: S106 - a client that never sends
+        )
+    boto3.DEFAULT_SESSION = session
+
+
 def _fork_workers(control_fd: int) -> None:
     import importlib
 
     for name in PRELOADED:
         importlib.import_module(name)
+    _load_service_models()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped as they end
     # One message per worker (a packet socket keeps them apart): its spec and its connection.
     control = socket.socket(fileno=control_fd)
