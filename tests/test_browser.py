@@ -124,6 +124,7 @@ def test_start_stop_and_watch_the_recording(dev: DevProcess, browser) -> None:
     waiting.wait_for_function("document.querySelector('#player').currentTime > 0.5")
     assert waiting.locator("#download").get_attribute("href")
     waiting.screenshot(path=SCREENSHOTS / "view-page-ready.png")
+    _assert_accessible(waiting, "view, ready")
 
     with host.context.expect_page() as opened:
         host.click("#history-link")  # a new tab: the host stays in the call
@@ -244,6 +245,7 @@ def test_the_page_says_so_when_the_api_is_down(dev: DevProcess, browser) -> None
     assert error.inner_text().strip()
     page.locator("#start:enabled").wait_for()  # the person can try again
     page.screenshot(path=SCREENSHOTS / "sample-page-api-down.png")
+    _assert_accessible(page, "call page with an error")
 
 
 def test_the_page_says_so_when_it_cannot_join(dev: DevProcess, browser) -> None:
@@ -263,6 +265,7 @@ def test_a_stale_host_link_says_so_and_lets_you_join_as_a_participant(
     error = page.locator("#error")
     error.wait_for(state="visible")
     assert "host link" in error.inner_text()
+    _assert_accessible(page, "a stale host link")
     page.click("#error-retry")
     page.locator("#host-only-note").wait_for(state="visible")
     page.wait_for_selector("[data-testid=connection-status][data-state=connected]")
@@ -338,6 +341,7 @@ def test_the_waiting_page_says_why_a_recording_failed(dev: DevProcess, browser) 
     page.wait_for_timeout(2500)  # longer than the page's first wait: it does not poll again
     assert len(polls) == 1
     page.screenshot(path=SCREENSHOTS / "view-page-failed.png")
+    _assert_accessible(page, "view, failed")
 
 
 @pytest.fixture(scope="module")
@@ -356,6 +360,7 @@ def test_an_always_room_records_by_itself_and_offers_no_stop(always_dev: DevProc
     assert host.locator("#start").is_hidden() and host.locator("#stop").is_hidden()
     assert host.locator("#host-only-note").is_hidden()
     host.screenshot(path=SCREENSHOTS / "sample-page-always.png")
+    _assert_accessible(host, "a room that records by itself")
 
 
 def test_the_page_says_why_opentok_stopped_a_recording(dev: DevProcess, browser) -> None:
@@ -626,6 +631,11 @@ def test_the_history_speaks_plainly_updates_itself_and_lets_the_host_delete(
     assert row.locator(".archive-name").inner_text() == room  # the room, not "room · date"
     assert re.search(r"\d{4}", row.locator("td[data-label=Recorded]").inner_text())
     assert row.locator("[data-testid=delete]").count() == 0  # OpenTok refuses while recording
+    waiting = host.context.new_page()
+    waiting.set_default_timeout(WAIT_MS)
+    waiting.goto(f"{dev.url}/view.html?archiveId={archive_id}")
+    waiting.wait_for_function("document.querySelector('#status').textContent.includes('Still')")
+    _assert_accessible(waiting, "view, waiting")
     seen: set[str] = set()
     history.on(
         "framenavigated", lambda frame: seen.add(frame.url) if frame == history.main_frame else None
@@ -656,6 +666,9 @@ def test_the_history_speaks_plainly_updates_itself_and_lets_the_host_delete(
 def test_broken_links_and_room_names_get_a_plain_sentence_and_a_way_back(
     dev: DevProcess, browser
 ) -> None:
+    """A mangled, unknown or missing recording id, an expired recording (served by the browser
+    as GET /archive/{id} describes one, as in the failed test above), and a room name the API
+    would refuse: each gets a sentence in plain words and a way back, never the API's wording."""
     for archive_id, title in [
         ("garbage", "This link is broken"),
         ("0b7c6a1e-2f43-4d6b-9a51-3f0c2d9e8a18", "Recording not found"),
@@ -669,6 +682,24 @@ def test_broken_links_and_room_names_get_a_plain_sentence_and_a_way_back(
         assert page.locator("#stage").is_hidden() and page.locator("#spinner").is_hidden()
         _assert_accessible(page, f"view of {title!r}")
         page.context.close()
+
+    expired_id = "0b7c6a1e-2f43-4d6b-9a51-3f0c2d9e8a19"
+    expired = {"id": expired_id, "status": "expired", "name": "Old · 2025-01-01 10:00"}
+    expired.update(createdAt=1735725600000, duration=60, size=0, ready=False, url=None)
+    context = browser.new_context()
+    context.route(
+        re.compile(rf"/archive/{expired_id}$"),
+        lambda route: route.fulfill(status=200, json=expired),
+    )
+    page = context.new_page()
+    page.goto(f"{dev.url}/view.html?archiveId={expired_id}")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('expired')")
+    assert page.locator("#status").inner_text() == (
+        "This recording has expired and is no longer available."
+    )
+    assert page.locator("#way-back a[href='index.html']").is_visible()
+    _assert_accessible(page, "view of an expired recording")
+    context.close()
 
     for room in ["%25%25%25%25", "a" * 65]:
         page = _page(browser, f"{dev.url}/?room={room}")

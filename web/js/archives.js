@@ -13,8 +13,11 @@
   const PAGE_SIZE = 20;
   // Statuses where the view route has nothing to show; the waiting page explains them instead.
   const GONE = new Set(['failed', 'expired', 'deleted']);
-  // How often rows still changing are looked at again: processing takes seconds to minutes.
-  const REFRESH_ROWS_MS = 3000;
+  // How often rows still changing are looked at again: processing takes seconds to minutes,
+  // so the first looks come quickly and later ones slow down, to one a minute at most.
+  const REFRESH_FIRST_MS = 3000;
+  const REFRESH_GROWTH = 1.5;
+  const REFRESH_MAX_MS = 60000;
   // OpenTok refuses to delete a recording under way.
   const DELETABLE_AFTER = new Set(['started', 'paused', 'deleted']);
 
@@ -29,7 +32,10 @@
   };
 
   const sessionId = Sample.query('sessionId');
-  const list = {cursor: null, loading: false, loaded: false, generation: 0, timer: null};
+  const list = {
+    cursor: null, loading: false, loaded: false, generation: 0,
+    timer: null, refreshDelay: REFRESH_FIRST_MS
+  };
 
   function start() {
     if (sessionId) el.lead.textContent = 'Recordings of one session, newest first.';
@@ -75,6 +81,7 @@
     (page.items || []).forEach(addRow);
     list.cursor = page.cursor || null;
     setBusy(false, fromStart);
+    list.refreshDelay = REFRESH_FIRST_MS;
     followUnsettled();
   }
 
@@ -83,7 +90,8 @@
     clearTimeout(list.timer);
     list.timer = null;
     if (!el.rows.querySelector('tr[data-settled="false"]')) return;
-    list.timer = setTimeout(refreshUnsettled, REFRESH_ROWS_MS);
+    list.timer = setTimeout(refreshUnsettled, list.refreshDelay);
+    list.refreshDelay = Math.min(list.refreshDelay * REFRESH_GROWTH, REFRESH_MAX_MS);
   }
 
   async function refreshUnsettled() {

@@ -177,7 +177,7 @@
     notice.className = 'local-notice';
     notice.dataset.testid = 'local-notice';
     notice.textContent = 'Local test stack (make dev): recordings show a test pattern, not ' +
-      'your camera, and restarting make dev forgets every room and recording.';
+      'your camera; restarting it forgets everything.';
     const main = document.querySelector('main');
     if (main) main.prepend(notice);
   }
