@@ -67,8 +67,10 @@ def _assert_accessible(page, state: str) -> None:
     assert not found, f"{state}: " + "; ".join(described)
 
 
-def _page(browser, url: str, width: int = 1280, height: int = 860):
-    context = browser.new_context(viewport={"width": width, "height": height})
+def _page(browser, url: str, width: int = 1280, height: int = 860, color_scheme: str = "light"):
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, color_scheme=color_scheme
+    )
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     page.goto(url)
@@ -533,10 +535,10 @@ def test_on_a_phone_the_recording_shows_without_scrolling_and_focus_follows(
     and the tab title say "recording", the logo is not red unless something records, the
     keyboard's focus moves from Start to Stop and back, and the participant reads
     "Recording stopped — processing…" until the watch link replaces it. axe-core finds
-    nothing at each step."""
+    nothing at each step, in the light scheme (host) and the dark one (participant)."""
     room = "phone-room"
     host = _page(browser, f"{dev.url}/?room={room}#host={dev.host_key}", width=375, height=740)
-    guest = _page(browser, f"{dev.url}/?room={room}", width=375, height=740)
+    guest = _page(browser, f"{dev.url}/?room={room}", width=375, height=740, color_scheme="dark")
     guest.wait_for_selector("[data-testid=connection-status][data-state=connected]")
     host.wait_for_selector("#start:enabled")
     red = "rgb(185, 28, 28)"
