@@ -32,6 +32,11 @@ from local.template import ROOT, Template
 
 WEB = ROOT / "web"
 OPENTOK_JS = ROOT / "local" / "opentok.js"
+# What a person trying make dev would otherwise not guess.
+LOCAL_WORLD = (
+    "Local test stack: recordings are the OpenTok emulator's test pattern, not your camera;\n"
+    "everything (rooms, recordings, the host key) lives in memory, and a restart forgets it."
+)
 # Headers of the emulator's answers that this server writes itself.
 HOP_HEADERS = ("connection", "transfer-encoding", "content-length", "server", "date")
 
@@ -113,6 +118,8 @@ class DevStack:
         settings = {
             "SAMPLE_SERVER_BASE_URL": self.url,
             "OPENTOK_JS_URL": f"{self.url}/local/opentok.js",
+            # The pages then say that recordings are a test pattern and a restart forgets them.
+            "LOCAL_DEV": True,
         }
         lines = [f"window.{name} = {json.dumps(value)};" for name, value in settings.items()]
         return ("// Written by `make dev` for this origin.\n" + "\n".join(lines) + "\n").encode()
@@ -278,6 +285,7 @@ def main() -> None:
         links = for_site(stack.url, stack.stack.host_key)
         print(f"Host link (starts and stops recordings): {links['host']}")
         print(f"Participant link (joins, watches):        {links['participant']}")
+        print(LOCAL_WORLD)
         print(f"Open {stack.url}  (Ctrl-C stops everything)", flush=True)
 
     run_until_stopped(stack, announce)

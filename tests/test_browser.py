@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from axe_playwright_python.sync_playwright import Axe
 
 from tests.conftest import eventually
 from tests.dev_process import DevProcess
@@ -56,8 +57,21 @@ def screenshot_folder() -> Path:
     return SCREENSHOTS
 
 
-def _page(browser, url: str, width: int = 1280, height: int = 860):
-    context = browser.new_context(viewport={"width": width, "height": height})
+def _assert_accessible(page, state: str) -> None:
+    """axe-core (bundled by axe-playwright-python) finds nothing on the page as it is now."""
+    found = Axe().run(page).response["violations"]
+    described = [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(str(node["target"]) for node in v["nodes"][:3])
+        for v in found
+    ]
+    assert not found, f"{state}: " + "; ".join(described)
+
+
+def _page(browser, url: str, width: int = 1280, height: int = 860, color_scheme: str = "light"):
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, color_scheme=color_scheme
+    )
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     page.goto(url)
@@ -113,10 +127,14 @@ def test_start_stop_and_watch_the_recording(dev: DevProcess, browser) -> None:
     waiting.wait_for_function("document.querySelector('#player').currentTime > 0.5")
     assert waiting.locator("#download").get_attribute("href")
     waiting.screenshot(path=SCREENSHOTS / "view-page-ready.png")
+    _assert_accessible(waiting, "view, ready")
 
-    host.click("#history-link")  # the same tab keeps the host key
-    host.locator(f"[data-archive-id='{archive_id}']").wait_for()
-    host.screenshot(path=SCREENSHOTS / "archives-page.png")
+    with host.context.expect_page() as opened:
+        host.click("#history-link")  # a new tab: the host stays in the call
+    history = opened.value
+    history.locator(f"[data-archive-id='{archive_id}']").wait_for()
+    history.screenshot(path=SCREENSHOTS / "archives-page.png")
+    assert host.locator("[data-testid=connection-status][data-state=connected]").is_visible()
 
     assert guest.locator("#history-link").is_hidden()  # participants are not sent there
     guest.goto(f"{dev.url}/archives.html")
@@ -230,6 +248,7 @@ def test_the_page_says_so_when_the_api_is_down(dev: DevProcess, browser) -> None
     assert error.inner_text().strip()
     page.locator("#start:enabled").wait_for()  # the person can try again
     page.screenshot(path=SCREENSHOTS / "sample-page-api-down.png")
+    _assert_accessible(page, "call page with an error")
 
 
 def test_the_page_says_so_when_it_cannot_join(dev: DevProcess, browser) -> None:
@@ -249,6 +268,7 @@ def test_a_stale_host_link_says_so_and_lets_you_join_as_a_participant(
     error = page.locator("#error")
     error.wait_for(state="visible")
     assert "host link" in error.inner_text()
+    _assert_accessible(page, "a stale host link")
     page.click("#error-retry")
     page.locator("#host-only-note").wait_for(state="visible")
     page.wait_for_selector("[data-testid=connection-status][data-state=connected]")
@@ -324,6 +344,7 @@ def test_the_waiting_page_says_why_a_recording_failed(dev: DevProcess, browser) 
     page.wait_for_timeout(2500)  # longer than the page's first wait: it does not poll again
     assert len(polls) == 1
     page.screenshot(path=SCREENSHOTS / "view-page-failed.png")
+    _assert_accessible(page, "view, failed")
 
 
 @pytest.fixture(scope="module")
@@ -342,6 +363,7 @@ def test_an_always_room_records_by_itself_and_offers_no_stop(always_dev: DevProc
     assert host.locator("#start").is_hidden() and host.locator("#stop").is_hidden()
     assert host.locator("#host-only-note").is_hidden()
     host.screenshot(path=SCREENSHOTS / "sample-page-always.png")
+    _assert_accessible(host, "a room that records by itself")
 
 
 def test_the_page_says_why_opentok_stopped_a_recording(dev: DevProcess, browser) -> None:
@@ -496,3 +518,226 @@ def test_the_stand_in_opentok_js_raises_signal_events_as_opentok_js_does(
         {"handler": "signal", **expected},
         {"handler": "signal:archive", **expected},
     ]
+
+
+# --- The page as a new user finds it (issue 13) ----------------------------------------------
+
+
+def _in_first_screen(page, selector: str) -> bool:
+    """Visible without scrolling: the element lies wholly inside the viewport at the top."""
+    return page.evaluate(
+        """(selector) => { const box = document.querySelector(selector).getBoundingClientRect();
+        return window.scrollY === 0 && box.height > 0 && box.top >= 0
+          && box.bottom <= window.innerHeight; }""",
+        selector,
+    )
+
+
+def test_on_a_phone_the_recording_shows_without_scrolling_and_focus_follows(
+    dev: DevProcess, browser
+) -> None:
+    """At 375x740 the host sees Stop and the recording's state in the first screen, the video
+    and the tab title say "recording", the logo is not red unless something records, the
+    keyboard's focus moves from Start to Stop and back, and the participant reads
+    "Recording stopped — processing…" until the watch link replaces it. axe-core finds
+    nothing at each step, in the light scheme (host) and the dark one (participant)."""
+    room = "phone-room"
+    host = _page(browser, f"{dev.url}/?room={room}#host={dev.host_key}", width=375, height=740)
+    guest = _page(browser, f"{dev.url}/?room={room}", width=375, height=740, color_scheme="dark")
+    guest.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+    host.wait_for_selector("#start:enabled")
+    red = "rgb(185, 28, 28)"
+    assert host.locator(".brand-mark").evaluate("m => getComputedStyle(m).backgroundColor") != red
+    assert not host.title().startswith("●")
+    host.screenshot(path=SCREENSHOTS / "sample-page-phone-host-before.png")
+    _assert_accessible(host, "host before recording")
+    _assert_accessible(guest, "participant before recording")
+
+    host.focus("#start")
+    host.keyboard.press("Enter")
+    host.locator("#stop:enabled").wait_for()
+    assert host.evaluate("document.activeElement.id") == "stop"
+    for page in (host, guest):
+        page.locator("#tile-recording").wait_for(state="visible")
+        page.wait_for_function("document.title.startsWith('● Recording — Room phone-room')")
+        assert _in_first_screen(page, "#recording-indicator")
+        assert page.locator("#tile-recording").inner_text() == "Recording"
+        brand = page.locator(".brand-mark").evaluate("m => getComputedStyle(m).backgroundColor")
+        assert brand != red  # only the indicator is red
+    assert _in_first_screen(host, "#stop")
+    host.screenshot(path=SCREENSHOTS / "sample-page-recording-phone-host.png")
+    _assert_accessible(host, "host while recording")
+    _assert_accessible(guest, "participant while recording")
+
+    host.keyboard.press("Enter")  # still on Stop
+    guest.locator("#recording-news[data-state=processing]").wait_for()
+    assert guest.locator("#recording-news-text").inner_text() == "Recording stopped — processing…"
+    assert guest.locator("#recording-news").is_visible()
+    host.locator("#start:enabled").wait_for()
+    assert host.evaluate("document.activeElement.id") == "start"
+    assert not host.title().startswith("●") and host.locator("#tile-recording").is_hidden()
+    for page in (host, guest):
+        page.locator("#watch-link").wait_for(state="visible")
+        assert page.locator("#recording-news-text").is_hidden()  # the link replaced it
+    _assert_accessible(host, "host after recording")
+    _assert_accessible(guest, "participant after recording")
+
+
+def test_the_host_stays_the_host_across_tabs_until_they_forget_the_key(
+    dev: DevProcess, browser
+) -> None:
+    """The key from the host link serves every tab of the site (the Recordings page, a
+    recording); "Forget host key" ends that on a shared computer."""
+    host = _page(browser, f"{dev.url}/?room=tabs#host={dev.host_key}")
+    host.wait_for_selector("#start:enabled")
+    other_tab = host.context.new_page()
+    other_tab.set_default_timeout(WAIT_MS)
+    other_tab.goto(f"{dev.url}/?room=tabs")  # a second tab, as a Ctrl-click opens one
+    other_tab.wait_for_selector("#start:enabled")  # still the host: the controls are there
+    assert other_tab.locator("#host-only-note").is_hidden()
+    history = host.context.new_page()
+    history.set_default_timeout(WAIT_MS)
+    history.goto(f"{dev.url}/archives.html")
+    history.wait_for_selector("#archives[aria-busy=false]", state="attached")
+    assert history.locator("#error").is_hidden()
+    _assert_accessible(history, "history, as the host")
+
+    history.click("[data-testid=forget-host-key]")
+    history.locator("#error").wait_for(state="visible")
+    assert "Only the host" in history.locator("#error").inner_text()
+    assert history.locator("[data-testid=forget-host-key]").count() == 0
+    other_tab.reload()
+    other_tab.locator("#host-only-note").wait_for(state="visible")
+    assert other_tab.locator("#start").is_hidden()
+    _assert_accessible(history, "history, as a participant")
+
+
+def _row(page, archive_id: str):
+    return page.locator(f"tr[data-archive-id='{archive_id}']")
+
+
+def test_the_history_speaks_plainly_updates_itself_and_lets_the_host_delete(
+    dev: DevProcess, browser
+) -> None:
+    """Rows name the room, the time and the length, in plain states (never OpenTok's
+    `uploaded`); a row still recording follows its recording to Ready without a reload; the
+    host deletes one after confirming, and the row says Deleted."""
+    room = "history-room"
+    host = _page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
+    host.wait_for_selector("#start:enabled")
+    host.click("#start")
+    host.locator("#stop:enabled").wait_for()
+    archive_id = eventually(lambda: _recording_of_room(dev, room))["id"]
+
+    history = host.context.new_page()
+    history.set_default_timeout(WAIT_MS)
+    history.goto(f"{dev.url}/archives.html")
+    row = _row(history, archive_id)
+    row.wait_for()
+    assert row.locator(".badge").inner_text() == "Recording"
+    assert row.locator(".archive-name").inner_text() == room  # the room, not "room · date"
+    assert re.search(r"\d{4}", row.locator("td[data-label=Recorded]").inner_text())
+    assert row.locator("[data-testid=delete]").count() == 0  # OpenTok refuses while recording
+    waiting = host.context.new_page()
+    waiting.set_default_timeout(WAIT_MS)
+    waiting.goto(f"{dev.url}/view.html?archiveId={archive_id}")
+    waiting.wait_for_function("document.querySelector('#status').textContent.includes('Still')")
+    _assert_accessible(waiting, "view, waiting")
+    seen: set[str] = set()
+    history.on(
+        "framenavigated", lambda frame: seen.add(frame.url) if frame == history.main_frame else None
+    )
+
+    host.click("#stop")
+    history.locator(f"tr[data-archive-id='{archive_id}'] .badge:text-is('Ready')").wait_for()
+    assert not seen  # no reload: the row followed on its own
+    assert re.fullmatch(r"\d\d:\d\d", row.locator("td[data-label=Duration]").inner_text())
+    labels = history.locator("#archive-rows .badge").all_inner_texts()
+    assert set(labels) <= {"Recording", "Paused", "Processing", "Ready", "Failed", "Deleted"}
+    assert "Ready" not in history.locator("thead").inner_text()  # one plain status column
+    _assert_accessible(history, "history with a ready recording")
+    history.screenshot(path=SCREENSHOTS / "archives-page-plain.png")
+
+    history.once("dialog", lambda dialog: dialog.dismiss())
+    row.locator("[data-testid=delete]").click()
+    assert row.locator(".badge").inner_text() == "Ready"  # dismissed: nothing deleted
+    history.once("dialog", lambda dialog: dialog.accept())
+    row.locator("[data-testid=delete]").click()
+    history.locator(f"tr[data-archive-id='{archive_id}'] .badge:text-is('Deleted')").wait_for()
+    assert _row(history, archive_id).locator("[data-testid=delete]").count() == 0
+    answer = requests.get(f"{dev.url}/archive/{archive_id}", timeout=10).json()
+    assert answer["status"] == "deleted"
+    _assert_accessible(history, "history with a deleted recording")
+
+
+def test_broken_links_and_room_names_get_a_plain_sentence_and_a_way_back(
+    dev: DevProcess, browser
+) -> None:
+    """A mangled, unknown or missing recording id, an expired recording (served by the browser
+    as GET /archive/{id} describes one, as in the failed test above), and a room name the API
+    would refuse: each gets a sentence in plain words and a way back, never the API's wording."""
+    for archive_id, title in [
+        ("garbage", "This link is broken"),
+        ("0b7c6a1e-2f43-4d6b-9a51-3f0c2d9e8a18", "Recording not found"),
+        ("", "No recording chosen"),
+    ]:
+        page = _page(browser, f"{dev.url}/view.html?archiveId={archive_id}")
+        page.wait_for_function(f"document.querySelector('#title').textContent === {title!r}")
+        status = page.locator("#status").inner_text()
+        assert "{" not in status and "HTTP" not in status and "UUID" not in status
+        assert page.locator("#way-back a[href='index.html']").is_visible()
+        assert page.locator("#stage").is_hidden() and page.locator("#spinner").is_hidden()
+        _assert_accessible(page, f"view of {title!r}")
+        page.context.close()
+
+    expired_id = "0b7c6a1e-2f43-4d6b-9a51-3f0c2d9e8a19"
+    expired = {"id": expired_id, "status": "expired", "name": "Old · 2025-01-01 10:00"}
+    expired.update(createdAt=1735725600000, duration=60, size=0, ready=False, url=None)
+    context = browser.new_context()
+    context.route(
+        re.compile(rf"/archive/{expired_id}$"),
+        lambda route: route.fulfill(status=200, json=expired),
+    )
+    page = context.new_page()
+    page.goto(f"{dev.url}/view.html?archiveId={expired_id}")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('expired')")
+    assert page.locator("#status").inner_text() == (
+        "This recording has expired and is no longer available."
+    )
+    assert page.locator("#way-back a[href='index.html']").is_visible()
+    _assert_accessible(page, "view of an expired recording")
+    context.close()
+
+    for room in ["%25%25%25%25", "a" * 65]:
+        page = _page(browser, f"{dev.url}/?room={room}")
+        error = page.locator("#error")
+        error.wait_for(state="visible")
+        assert "room name is invalid" in error.inner_text()
+        assert "Starting your camera" not in page.locator("#publisher-placeholder").inner_text()
+        _assert_accessible(page, f"invalid room {room[:8]}")
+        page.click("#error-retry")  # "Open the default room"
+        page.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+        assert page.url.endswith("?room=session")
+        page.context.close()
+
+
+def test_a_new_room_says_nobody_else_is_there(dev: DevProcess, browser) -> None:
+    first = _page(browser, f"{dev.url}/?room=standupp")  # a typo of a room in use
+    first.locator("[data-testid=new-room]").wait_for(state="visible")
+    assert "new room" in first.locator("#subscribers-empty").inner_text()
+    second = _page(browser, f"{dev.url}/?room=standupp")
+    second.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+    assert second.locator("[data-testid=new-room]").is_hidden()
+
+
+def test_make_dev_says_its_recordings_are_a_test_pattern_and_forgotten(
+    dev: DevProcess, browser
+) -> None:
+    printed = "".join(dev.output)
+    assert "test pattern" in printed and "a restart forgets it" in printed
+    for path in ("/", "/archives.html", "/view.html?archiveId=garbage"):
+        page = _page(browser, f"{dev.url}{path}")
+        notice = page.locator("[data-testid=local-notice]")
+        notice.wait_for(state="visible")
+        assert "test pattern" in notice.inner_text() and "forgets" in notice.inner_text()
+        page.context.close()

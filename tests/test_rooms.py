@@ -26,6 +26,13 @@ def test_a_room_keeps_its_session_and_creates_it_only_once(stack: Stack) -> None
     assert first["token"] != second["token"]
 
 
+def test_only_the_request_that_made_the_room_says_it_is_new(stack: Stack) -> None:
+    """A mistyped room name makes a new, empty room: the page says so from `created`."""
+    assert stack.get("/room/standupp").json()["created"] is True
+    assert stack.get("/room/standupp").json()["created"] is False
+    assert stack.api.request("GET", "/room/standupp").json()["created"] is False  # a participant
+
+
 def test_token_is_a_publisher_token_for_the_room_that_opentok_accepts(stack: Stack) -> None:
     joined = stack.api.request("GET", "/room/standup").json()  # a participant, no host key
     claims = jwt.decode(joined["token"], stack.opentok.api_secret, algorithms=["HS256"])

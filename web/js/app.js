@@ -43,6 +43,7 @@
   const ARCHIVE_SIGNAL = 'signal:archive';
   const ARCHIVE_ID_PATTERN = /^[0-9a-fA-F-]{36}$/;
   const NEWS = {
+    processing: 'Recording stopped — processing…', // ours, until the server's word comes
     ready: 'Recording ready.',
     failed: 'The recording failed: OpenTok could not produce or store it.',
     deleted: 'The recording was deleted.'
@@ -53,6 +54,10 @@
     connection: document.getElementById('connection-status'),
     publisher: document.getElementById('publisher'),
     publisherPlaceholder: document.getElementById('publisher-placeholder'),
+    tileRecording: document.getElementById('tile-recording'),
+    newRoom: document.getElementById('new-room'),
+    nobodyYet: document.getElementById('nobody-yet'),
+    panel: document.getElementById('recording'),
     subscribers: document.getElementById('subscribers'),
     subscribersEmpty: document.getElementById('subscribers-empty'),
     othersCount: document.getElementById('others-count'),
@@ -92,6 +97,7 @@
     role: null, // 'moderator' for the host, 'publisher' for everyone else
     control: null, // 'host' or 'open', as the server says
     mode: null, // 'manual' or 'always' (the room records by itself), as the server says
+    created: false, // this join made the room: nobody else can be in it yet
     connected: false,
     publisher: null,
     publisherReady: false,
@@ -104,6 +110,7 @@
     changing: false, // a layout or stream change waits for the server
     lastStopped: null, // {id, name} of the latest recording that ended
     news: null, // {id, state} of the latest recording the server told the room about
+    focusOnControls: false, // the keyboard's focus was on Start, Stop or their panel
     pending: null, // 'start' | 'stop' while a click waits for its event
     pendingTimer: null,
     ticker: null
@@ -113,7 +120,6 @@
 
   function boot() {
     el.roomName.textContent = state.room;
-    document.title = `Room ${state.room} · OpenTok archiving sample`;
     el.start.addEventListener('click', startRecording);
     el.stop.addEventListener('click', stopRecording);
     el.layoutChange.addEventListener('submit', changeLayout);
@@ -122,8 +128,13 @@
 
     if (!ROOM_PATTERN.test(state.room)) {
       setConnection('disconnected', 'Not connected');
-      ui.showError('That room name is not valid: use 1–64 letters, digits, dots, dashes or ' +
-        'underscores, starting with a letter or digit.');
+      el.publisherPlaceholder.textContent = 'Not joined: the room name is invalid';
+      ui.showError('This room name is invalid. A room name has 1 to 64 letters, digits, dots, ' +
+        'dashes or underscores, and starts with a letter or digit: fix it after ?room= in the ' +
+        'address (for example ?room=team-standup), or open the default room.', {
+        retry: () => window.location.assign(participantLinkTo('session')),
+        retryLabel: 'Open the default room'
+      });
       return;
     }
     loadOpenTokAndJoin();
@@ -201,6 +212,7 @@
     state.role = credentials.role || 'publisher';
     state.control = credentials.archiveControl || 'open';
     state.mode = credentials.archiveMode || 'manual';
+    state.created = credentials.created === true;
 
     const session = OT.initSession(credentials.apiKey, credentials.sessionId);
     state.session = session;
@@ -604,6 +616,8 @@
     if (state.pending) settlePending();
     setRecording(null);
     state.lastStopped = {id, name: name || ''};
+    // Said to everyone, not only to screen readers; the server's signal replaces it.
+    if (!state.news || state.news.id !== id) state.news = {id, state: 'processing'};
     announce('Recording stopped. It is being processed; use View recording to watch it.');
     render();
     if (!stoppedHere) explainStop(id);
@@ -676,6 +690,9 @@
   // --- Rendering -------------------------------------------------------------------------
 
   function render() {
+    // Focus may already have dropped to the page since the last render.
+    const hadFocus = controlsHaveFocus() ||
+      (state.focusOnControls && document.activeElement === document.body);
     const {connected, recording, pending} = state;
     const known = state.control !== null; // until the room answers, nothing is shown either way
     // Participants still see the indicator and the View link, only not the buttons.
@@ -697,14 +714,19 @@
     el.stop.querySelector('.btn-label').textContent =
       pending === 'stop' ? 'Stopping…' : 'Stop recording';
 
-    el.indicator.hidden = !recording;
+    el.indicator.hidden = el.tileRecording.hidden = !recording;
+    document.title = `${recording ? '● Recording — ' : ''}Room ${state.room} · ` +
+      'OpenTok archiving sample';
+    el.newRoom.hidden = !state.created;
+    el.nobodyYet.hidden = state.created;
     renderElapsed();
     renderHostOptions();
 
     const stopped = state.lastStopped;
     const news = state.news;
     // Once the server has said what became of it, its word replaces the View link.
-    el.viewLink.hidden = !stopped || Boolean(news && news.id === stopped.id);
+    el.viewLink.hidden = !stopped ||
+      Boolean(news && news.id === stopped.id && news.state !== 'processing');
     el.news.hidden = !news;
     el.watchLink.hidden = !news || news.state !== 'ready';
     el.newsText.hidden = !news || news.state === 'ready';
@@ -722,6 +744,23 @@
       el.viewLink.title = stopped.name ? `Watch “${stopped.name}” (opens a new tab)`
         : 'Watch the recording (opens a new tab)';
     }
+    if (hadFocus) keepFocus();
+    state.focusOnControls = controlsHaveFocus();
+  }
+
+  // Start and Stop are disabled while they wait, which drops the keyboard's focus to the
+  // page; it goes instead to the control that now matters, or the panel while none does.
+  function controlsHaveFocus() {
+    const active = document.activeElement;
+    return active === el.start || active === el.stop || active === el.panel;
+  }
+
+  function keepFocus() {
+    const usable = (control) => !control.hidden && !control.disabled;
+    const target = [el.stop, el.start, el.watchLink, el.viewLink].find(usable) || el.panel;
+    const active = document.activeElement;
+    const lost = active === el.panel || active === document.body || !usable(active);
+    if (active !== target && lost) target.focus();
   }
 
   // Hosts only: the choices before Start, the layout while recording, a manual one's streams.
@@ -792,9 +831,13 @@
 
   // The page's own address, which no longer holds the host key (common.js took it out).
   function participantLink() {
+    return participantLinkTo(state.room);
+  }
+
+  function participantLinkTo(room) {
     const url = new URL(window.location.href);
     url.hash = '';
-    url.searchParams.set('room', state.room);
+    url.searchParams.set('room', room);
     return url.toString();
   }
 

@@ -1,6 +1,9 @@
 /*
  * The history page: GET /archive a page at a time, newest first, "Load more" following the
  * cursor. ?sessionId=... on this page's address narrows it to one session.
+ *
+ * Rows still recording or processing are looked at again (GET /archive/{id}) every few
+ * seconds, and only those, until they settle; the host may delete a recording.
  */
 (function () {
   'use strict';
@@ -10,16 +13,13 @@
   const PAGE_SIZE = 20;
   // Statuses where the view route has nothing to show; the waiting page explains them instead.
   const GONE = new Set(['failed', 'expired', 'deleted']);
-  const TONES = {
-    started: 'live',
-    paused: 'live',
-    stopped: 'busy',
-    uploaded: 'busy',
-    available: 'ok',
-    failed: 'bad',
-    expired: 'bad',
-    deleted: 'bad'
-  };
+  // How often rows still changing are looked at again: processing takes seconds to minutes,
+  // so the first looks come quickly and later ones slow down, to one a minute at most.
+  const REFRESH_FIRST_MS = 3000;
+  const REFRESH_GROWTH = 1.5;
+  const REFRESH_MAX_MS = 60000;
+  // OpenTok refuses to delete a recording under way.
+  const DELETABLE_AFTER = new Set(['started', 'paused', 'deleted']);
 
   const el = {
     table: document.getElementById('archives'),
@@ -32,7 +32,10 @@
   };
 
   const sessionId = Sample.query('sessionId');
-  const list = {cursor: null, loading: false, loaded: false, generation: 0};
+  const list = {
+    cursor: null, loading: false, loaded: false, generation: 0,
+    timer: null, refreshDelay: REFRESH_FIRST_MS
+  };
 
   function start() {
     if (sessionId) el.lead.textContent = 'Recordings of one session, newest first.';
@@ -78,6 +81,69 @@
     (page.items || []).forEach(addRow);
     list.cursor = page.cursor || null;
     setBusy(false, fromStart);
+    list.refreshDelay = REFRESH_FIRST_MS;
+    followUnsettled();
+  }
+
+  // Cheap: one GET per row still changing, none once all have settled.
+  function followUnsettled() {
+    clearTimeout(list.timer);
+    list.timer = null;
+    if (!el.rows.querySelector('tr[data-settled="false"]')) return;
+    list.timer = setTimeout(refreshUnsettled, list.refreshDelay);
+    list.refreshDelay = Math.min(list.refreshDelay * REFRESH_GROWTH, REFRESH_MAX_MS);
+  }
+
+  async function refreshUnsettled() {
+    const ids = Array.from(el.rows.querySelectorAll('tr[data-settled="false"]'),
+      (row) => row.dataset.archiveId);
+    await Promise.all(ids.map(async (id) => {
+      try {
+        replaceRow(await api.get(`/archive/${encodeURIComponent(id)}`));
+      } catch (ignored) {
+        // Tried again at the next round; the row keeps what it last said.
+      }
+    }));
+    followUnsettled();
+  }
+
+  function replaceRow(archive) {
+    const old = rowOf(archive.id);
+    if (!old) return;
+    const row = buildRow(archive);
+    // A keyboard user on the row's link or button stays there.
+    const focused = old.contains(document.activeElement) && document.activeElement.dataset.role;
+    old.replaceWith(row);
+    if (focused) {
+      const again = row.querySelector(`[data-role="${focused}"]`);
+      if (again) again.focus();
+    }
+  }
+
+  function rowOf(id) {
+    return el.rows.querySelector(`[data-archive-id="${CSS.escape(id)}"]`);
+  }
+
+  async function deleteArchive(archive, button) {
+    const name = title(archive);
+    if (!window.confirm(`Delete the recording “${name}”? The video is removed for everyone ` +
+        'and cannot be brought back.')) return;
+    button.disabled = true;
+    button.textContent = 'Deleting…';
+    try {
+      const deleted = await api.delete(`/archive/${encodeURIComponent(archive.id)}`,
+        {headers: host.headers()});
+      replaceRow(deleted);
+      el.summary.textContent = `Deleted “${name}”.`;
+      const row = rowOf(archive.id);
+      const link = row && row.querySelector('[data-role="open"]');
+      if (link) link.focus(); // the button is gone with the old row
+      ui.clearError();
+    } catch (error) {
+      button.disabled = false;
+      button.textContent = 'Delete';
+      ui.showError(`Couldn't delete “${name}”: ${error.message}.`);
+    }
   }
 
   function setBusy(busy, fromStart) {
@@ -99,44 +165,52 @@
   }
 
   function addRow(archive) {
-    if (!archive || !archive.id) return;
-    if (el.rows.querySelector(`[data-archive-id="${CSS.escape(archive.id)}"]`)) return;
+    if (!archive || !archive.id || rowOf(archive.id)) return;
+    el.rows.append(buildRow(archive));
+  }
+
+  // The room the recording was made in, from the name our call page gives it.
+  function title(archive) {
+    return format.roomOf(archive.name) || 'Untitled recording';
+  }
+
+  function buildRow(archive) {
     const row = document.createElement('tr');
     row.dataset.archiveId = archive.id;
     row.dataset.status = archive.status || '';
+    row.dataset.settled = String(Sample.settled(archive));
 
     const name = cell('cell-name');
-    const title = document.createElement('span');
-    title.className = 'archive-name';
-    title.textContent = archive.name || 'Untitled recording';
+    const room = document.createElement('span');
+    room.className = 'archive-name';
+    room.textContent = title(archive);
     const id = document.createElement('span');
     id.className = 'archive-id';
     id.textContent = archive.id;
-    name.append(title, id);
+    name.append(room, id);
 
     const recording = archive.status === 'started' || archive.status === 'paused';
     const status = cell('', 'Status');
-    status.append(badge(format.statusLabel(archive.status), TONES[archive.status]));
-    const ready = cell('', 'Ready');
-    ready.append(archive.ready ? badge('Yes', 'ok') : badge('No'));
+    const state = format.archiveState(archive);
+    status.append(badge(state.label, state.tone));
 
     row.append(
       name,
-      cell('', 'Date', format.date(archive.createdAt)),
-      cell('num', 'Duration', recording ? '—' : format.duration(archive.duration)),
+      cell('', 'Recorded', format.date(archive.createdAt)),
+      cell('num', 'Duration', recording ? 'still recording' : format.duration(archive.duration)),
       cell('num', 'Size', format.megabytes(archive.size)),
       status,
-      ready,
       actionCell(archive)
     );
-    el.rows.append(row);
+    return row;
   }
 
   function actionCell(archive) {
     const td = cell('cell-action');
     const link = document.createElement('a');
     link.className = 'btn btn-small btn-secondary';
-    const label = archive.name || 'untitled recording';
+    link.dataset.role = 'open';
+    const label = `${title(archive)}, ${format.date(archive.createdAt)}`;
     // Our player page either way, never the bare file the API's /view route redirects to.
     link.href = `view.html?archiveId=${encodeURIComponent(archive.id)}`;
     if (GONE.has(archive.status) && !archive.ready) {
@@ -148,6 +222,17 @@
       link.dataset.testid = 'view';
     }
     td.append(link);
+    if (host.key() && !DELETABLE_AFTER.has(archive.status)) {
+      const remove = document.createElement('button');
+      remove.type = 'button';
+      remove.className = 'btn btn-small btn-quiet-danger';
+      remove.dataset.role = 'delete';
+      remove.dataset.testid = 'delete';
+      remove.textContent = 'Delete';
+      remove.setAttribute('aria-label', `Delete ${label}`);
+      remove.addEventListener('click', () => deleteArchive(archive, remove));
+      td.append(remove);
+    }
     return td;
   }
 

@@ -96,8 +96,10 @@
 
   // --- The host key ----------------------------------------------------------------------
   // The host link carries it in the fragment (#host=...), which browsers never send to a
-  // server. It is kept for this tab only and taken out of the address bar, so that copying
-  // the page's address to invite people does not hand them the key.
+  // server. It is kept for this site (localStorage), so that the Recordings page or a
+  // recording opened in another tab still knows the host, until the host forgets it
+  // ("Forget host key" in the top bar, for a shared computer). It is taken out of the address
+  // bar, so that copying the page's address to invite people does not hand them the key.
 
   const HOST_KEY_STORAGE = 'sample.hostKey';
 
@@ -106,7 +108,7 @@
     const fromLink = fragment.get('host');
     if (fromLink) {
       try {
-        window.sessionStorage.setItem(HOST_KEY_STORAGE, fromLink);
+        window.localStorage.setItem(HOST_KEY_STORAGE, fromLink);
       } catch (ignored) {
         // Storage may be off; the key still works until the page is left.
       }
@@ -117,7 +119,7 @@
       return fromLink;
     }
     try {
-      return window.sessionStorage.getItem(HOST_KEY_STORAGE);
+      return window.localStorage.getItem(HOST_KEY_STORAGE);
     } catch (ignored) {
       return null;
     }
@@ -131,12 +133,54 @@
     forget() {
       hostKey = null;
       try {
-        window.sessionStorage.removeItem(HOST_KEY_STORAGE);
+        window.localStorage.removeItem(HOST_KEY_STORAGE);
       } catch (ignored) {
         // nothing kept, nothing to forget
       }
+      renderHostBadge();
     }
   };
+
+  // In the top bar of every page, while this browser holds the key: say so, and offer to
+  // forget it. The page reloads as a participant's.
+  function renderHostBadge() {
+    const nav = document.querySelector('.topbar nav');
+    if (!nav) return;
+    let badge = document.getElementById('host-badge');
+    if (!hostKey) {
+      if (badge) badge.remove();
+      return;
+    }
+    if (badge) return;
+    badge = document.createElement('button');
+    badge.type = 'button';
+    badge.id = 'host-badge';
+    badge.className = 'host-badge';
+    badge.dataset.testid = 'forget-host-key';
+    badge.title = 'This browser holds the host key. Forget it on a shared computer; the ' +
+      'host link brings it back.';
+    badge.textContent = 'Forget host key';
+    badge.addEventListener('click', () => {
+      host.forget();
+      window.location.reload();
+    });
+    nav.append(badge);
+  }
+
+  // --- Running under make dev --------------------------------------------------------------
+
+  // make dev's /js/config.js sets LOCAL_DEV: its recordings are not what the camera saw.
+  function renderLocalNotice() {
+    if (!window.LOCAL_DEV || document.getElementById('local-notice')) return;
+    const notice = document.createElement('p');
+    notice.id = 'local-notice';
+    notice.className = 'local-notice';
+    notice.dataset.testid = 'local-notice';
+    notice.textContent = 'Local test stack (make dev): recordings show a test pattern, not ' +
+      'your camera; restarting it forgets everything.';
+    const main = document.querySelector('main');
+    if (main) main.prepend(notice);
+  }
 
   const api = {
     base,
@@ -144,7 +188,8 @@
     request,
     get: (path, options) => request('GET', path, options),
     post: (path, body, options) => request('POST', path, Object.assign({body}, options)),
-    put: (path, body, options) => request('PUT', path, Object.assign({body}, options))
+    put: (path, body, options) => request('PUT', path, Object.assign({body}, options)),
+    delete: (path, options) => request('DELETE', path, options)
   };
 
   // --- The error banner: one message at a time, the newest wins --------------------------
@@ -191,10 +236,16 @@
     });
   }
 
-  if (document.readyState === 'loading') {
-    document.addEventListener('DOMContentLoaded', wireBanner);
-  } else {
+  function wirePage() {
     wireBanner();
+    renderHostBadge();
+    renderLocalNotice();
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', wirePage);
+  } else {
+    wirePage();
   }
 
   // --- Formatting --------------------------------------------------------------------------
@@ -231,19 +282,34 @@
     return dateFormat.format(new Date(epochMs));
   }
 
-  const STATUS_LABELS = {
-    started: 'Recording',
-    paused: 'Paused',
-    stopped: 'Processing',
-    uploaded: 'Uploaded',
-    available: 'Available',
-    failed: 'Failed',
-    expired: 'Expired',
-    deleted: 'Deleted'
+  // An archive's state in plain words, and a tone for its badge. A recording copied to our
+  // bucket is ready whatever OpenTok did with its own copy since.
+  const STATES = {
+    started: ['Recording', 'live'],
+    paused: ['Paused', 'live'],
+    stopped: ['Processing', 'busy'],
+    uploaded: ['Processing', 'busy'],
+    available: ['Ready', 'ok'],
+    failed: ['Failed', 'bad'],
+    expired: ['Expired', 'bad'],
+    deleted: ['Deleted', 'bad']
   };
 
-  function statusLabel(status) {
-    return STATUS_LABELS[status] || status || 'Unknown';
+  function archiveState(archive) {
+    if (archive.ready) return {label: 'Ready', tone: 'ok'};
+    const [label, tone] = STATES[archive.status] || ['Processing', 'busy'];
+    return {label, tone};
+  }
+
+  // Still changing: a list shows it again a little later.
+  function settled(archive) {
+    return archive.ready || ['available', 'failed', 'expired', 'deleted'].includes(archive.status);
+  }
+
+  // Our pages name a recording "<room> · <yyyy-mm-dd hh:mm>"; the date is shown on its own.
+  function roomOf(name) {
+    const match = /^(.*) · \d{4}-\d{2}-\d{2} \d{2}:\d{2}$/.exec(name || '');
+    return match ? match[1] : (name || '');
   }
 
   function query(name) {
@@ -255,7 +321,8 @@
     ApiError,
     host,
     ui: {showError, clearError},
-    format: {clock, duration, megabytes, date, statusLabel},
+    format: {clock, duration, megabytes, date, archiveState, roomOf},
+    settled,
     query
   };
 })();

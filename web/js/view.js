@@ -11,7 +11,7 @@
 (function () {
   'use strict';
 
-  const {api, ui, format} = window.Sample;
+  const {api, host, ui, format} = window.Sample;
 
   // Measured by `make bench`: a ready recording is noticed 1.6 s after it lands (median),
   // with 20 requests over a 60-second wait. A lower ceiling polls more; a higher one notices later.
@@ -23,6 +23,18 @@
   const MAX_PLAYER_RETRIES = 3;
 
   const STAGES = ['recording', 'processing', 'uploading', 'ready'];
+  // An OpenTok archive id, as the API checks it; anything else is a broken link.
+  const ARCHIVE_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  // Links that lead nowhere: no id, a mangled one, or one the server does not know.
+  const NO_RECORDING = {
+    missing: ['No recording chosen', 'This page shows one recording, and this link does not ' +
+      'say which. Open it from a “View recording” link, or pick one from the Recordings page.'],
+    invalid: ['This link is broken', 'This link does not point to a recording: part of it ' +
+      'is missing or was changed. Ask for the link again, or pick the recording from the ' +
+      'Recordings page.'],
+    unknown: ['Recording not found', 'There is no recording behind this link: it was ' +
+      'mistyped, or the recording has been removed since.']
+  };
   // OpenTok's reasons for a failed recording, where its own words say little.
   const FAILURE_REASONS = {
     failure: 'OpenTok could not produce or store the video'
@@ -44,7 +56,9 @@
     detailDate: document.getElementById('detail-date'),
     detailDuration: document.getElementById('detail-duration'),
     detailSize: document.getElementById('detail-size'),
-    detailId: document.getElementById('detail-id')
+    detailId: document.getElementById('detail-id'),
+    wayBack: document.getElementById('way-back'),
+    wayBackRecordings: document.getElementById('way-back-recordings')
   };
 
   const archiveId = (Sample.query('archiveId') || '').trim();
@@ -68,8 +82,11 @@
 
   function start() {
     if (!archiveId) {
-      finish('missing', 'No recording was given. Open this page from a “View recording” ' +
-        'link, or pick a recording from the Recordings page.');
+      noRecording('missing');
+      return;
+    }
+    if (!ARCHIVE_ID_PATTERN.test(archiveId)) {
+      noRecording('invalid');
       return;
     }
     el.detailId.textContent = archiveId;
@@ -117,13 +134,18 @@
   }
 
   function couldNotPoll(error) {
-    if (error.status === 404) {
-      finish('missing', 'Recording not found: there is no recording with this id. The link ' +
-        'may be wrong, or the recording was removed.');
+    if (error.status === 404 || error.status === 410) {
+      noRecording('unknown');
+      return;
+    }
+    if (error.status === 400) {
+      noRecording('invalid');
       return;
     }
     if (!error.transient) {
-      finish('error', `This recording can't be shown: ${error.message}.`);
+      // The server's own words are for developers; the status is kept for them.
+      finish('error', 'This recording can\'t be shown right now (the server refused, HTTP ' +
+        `${error.status}). Try again later, or go back.`);
       return;
     }
     const wait = Math.max(1, Math.round(poller.delay / 1000));
@@ -245,7 +267,20 @@
     return api.url(`/archive/${encodeURIComponent(archiveId)}/view`);
   }
 
+  // Nothing to follow: no progress to show, a plain sentence and a way back.
+  function noRecording(kind) {
+    const [title, message] = NO_RECORDING[kind];
+    el.title.textContent = title;
+    document.title = `${title} · OpenTok archiving sample`;
+    el.subtitle.hidden = true;
+    el.stage.hidden = true;
+    el.details.hidden = true;
+    finish(kind, message);
+  }
+
   function finish(stage, message) {
+    el.wayBack.hidden = false;
+    el.wayBackRecordings.hidden = !host.key(); // the history is the host's
     poller.done = true;
     clearTimeout(poller.timer);
     poller.timer = null;

@@ -9,8 +9,9 @@ from backend import api, config, opentok_client, table
 from backend.archives import now_ms
 
 
-def session_id(room: str, create_session: Callable[[], str]) -> str:
-    """The room's session id, creating the session on the room's first request.
+def session_id(room: str, create_session: Callable[[], str]) -> tuple[str, bool]:
+    """The room's session id, creating the session on the room's first request; and whether
+    this request created it (the page then says nobody else can be there yet).
 
     Two first requests may race: both create a session, one write wins, and the loser
     answers with the winner's session so that everyone ends up in the same room.
@@ -18,7 +19,7 @@ def session_id(room: str, create_session: Callable[[], str]) -> str:
     pk = f"room#{room}"
     existing = table.get(pk)
     if existing:
-        return existing["sessionId"]
+        return existing["sessionId"], False
     created = create_session()
     try:
         table.put_new({"pk": pk, "room": room, "sessionId": created, "createdAt": now_ms()})
@@ -26,8 +27,8 @@ def session_id(room: str, create_session: Callable[[], str]) -> str:
         winner = table.get(pk)
         if winner is None:
             raise
-        return winner["sessionId"]
-    return created
+        return winner["sessionId"], False
+    return created, True
 
 
 def answer(joined: dict[str, str]) -> api.Response:
@@ -36,9 +37,10 @@ def answer(joined: dict[str, str]) -> api.Response:
     return api.json_response(200, joined, headers)
 
 
-def join(room: str, *, host: bool = False) -> dict[str, str]:
+def join(room: str, *, host: bool = False) -> dict[str, str | bool]:
     """What a page needs to join the room:
-    `{apiKey, sessionId, token, role, archiveControl, archiveMode}`.
+    `{apiKey, sessionId, token, role, archiveControl, archiveMode, created}`; `created` is
+    true for the request that made the room (a mistyped name makes a new, empty one).
 
     Hosts get a moderator token, which also lets them start and stop the room's recording;
     everyone else a publisher token. In archiveMode `always` the room records by itself, and
@@ -54,7 +56,7 @@ def join(room: str, *, host: bool = False) -> dict[str, str]:
             )
         return session.session_id
 
-    session = session_id(room, create_session)
+    session, created = session_id(room, create_session)
     role = opentok.Roles.moderator if host else opentok.Roles.publisher
     token = client.generate_token(
         session, role=role, expire_time=int(time.time()) + config.TOKEN_TTL_SECONDS
@@ -66,4 +68,5 @@ def join(room: str, *, host: bool = False) -> dict[str, str]:
         "role": role.value,
         "archiveControl": config.ARCHIVE_CONTROL,
         "archiveMode": config.ARCHIVE_MODE,
+        "created": created,
     }
