@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 import traceback
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from local.lambda_context import LambdaContext
 from local.template import ACCOUNT_ID, Function
 
 # What the Lambda runtime sets in every function's environment, besides its own variables.
@@ -59,33 +59,6 @@ class Report:
 
 class FunctionError(Exception):
     """The function raised: the message is its traceback, as Lambda would log it."""
-
-
-class LambdaContext:
-    """What the Lambda runtime passes as `context`: the function's names and its time left.
-
-    `time_left_ms`, when given, is what successive calls of `get_remaining_time_in_millis`
-    answer (the last one repeated): a test's way to make an invocation run short of time.
-    """
-
-    def __init__(
-        self, function_name: str, timeout_s: float, time_left_ms: list[int] | None = None
-    ) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"))
-        region = os.environ.get("AWS_REGION", "us-east-1")
-        self.invoked_function_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{function_name}"
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = "local"
-        self._deadline = time.monotonic() + timeout_s
-        self._time_left = list(time_left_ms or [])
-
-    def get_remaining_time_in_millis(self) -> int:
-        if self._time_left:
-            return self._time_left.pop(0) if len(self._time_left) > 1 else self._time_left[0]
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 class Functions:
@@ -228,7 +201,9 @@ def _serve(connection: Connection, spec: dict[str, Any]) -> None:
                 handler = getattr(importlib.import_module(module_name), attribute)
                 answer["init_ms"] = (time.perf_counter() - started) * 1000
                 started = time.perf_counter()
-            context = LambdaContext(spec["name"], spec["timeout"], request["time_left_ms"])
+            context = LambdaContext(
+                spec["name"], ACCOUNT_ID, spec["timeout"], request["time_left_ms"]
+            )
             answer["result"] = handler(request["event"], context)
             json.dumps(answer["result"])
         except BaseException:  # noqa: BLE001 - what Lambda reports as the function's error

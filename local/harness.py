@@ -17,6 +17,7 @@ import os
 import secrets
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ class AwsCall:
     request: Any  # the body, decoded when JSON
     status: int
     answer: Any  # the answer's body, decoded when JSON
+    seconds: float = 0.0  # moto's time to answer
 
     @property
     def operation(self) -> str:
@@ -147,7 +149,9 @@ class Moto:
                 status.append(line)
                 return start_response(line, headers, *rest)
 
+            started = time.perf_counter()
             answer = b"".join(app(environ, start))
+            call.seconds = time.perf_counter() - started
             call.status = int(status[0].split()[0])
             call.answer = _decoded(answer)
             self.calls.append(call)

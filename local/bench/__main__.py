@@ -8,9 +8,11 @@ lists the options.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import subprocess
@@ -27,21 +29,17 @@ from local.template import ROOT, Template
 if TYPE_CHECKING:
     from local.bench.cold import Layer
 
-SECTIONS = ("cold", "warm", "calls", "growth", "copy", "package")
+SECTIONS = ("cold", "warm", "calls", "growth", "copy", "package", "signal")
 PAGE = ROOT / "docs" / "performance.md"
 
 
 def _machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpuinfo = Path("/proc/cpuinfo")
+    models = re.findall(
+        r"^model name\s*:\s*(.+)$", cpuinfo.read_text() if cpuinfo.exists() else "", re.M
+    )
     return {
-        "cpu": model or platform.processor() or platform.machine(),
+        "cpu": models[0] if models else platform.processor() or platform.machine(),
         "cores": os.cpu_count(),
         "machine": platform.machine(),
         "system": f"{platform.system()} {platform.release()}",
@@ -120,15 +118,15 @@ def _warm(options: argparse.Namespace, results: dict[str, Any]) -> str:
     from local.bench import warm
 
     latencies = warm.measure(options.invocations, _progress)
-    results["warm"] = {kind: [asdict(one) for one in ones] for kind, ones in latencies.items()}
+    results["warm"] = [asdict(one) for one in latencies]
     return report.warm(latencies, options.invocations)
 
 
 def _calls(options: argparse.Namespace, results: dict[str, Any]) -> str:
     from local.bench import waiting
-    from local.bench.stack import InProcessStack, quiet_stdout
+    from local.bench.stack import BenchHarness
 
-    with InProcessStack() as stack, quiet_stdout():
+    with BenchHarness() as stack:
         _progress("OpenTok calls per recording")
         steps = waiting.calls_per_recording(stack)
         _progress("time to notice ready")
@@ -139,7 +137,7 @@ def _calls(options: argparse.Namespace, results: dict[str, Any]) -> str:
             waiting.Schedule("ceiling 4 s", page.first, page.growth, 4.0),
             waiting.Schedule("ceiling 3 s", page.first, page.growth, 3.0),
         ]
-        notices = waiting.notice(stack, schedules)
+        notices = waiting.notice(stack, schedules, options.landings)
     results["calls"] = [asdict(step) for step in steps]
     results["notice"] = [asdict(one) for one in notices]
     return report.calls(steps) + "\n\n" + report.notice(notices)
@@ -148,7 +146,9 @@ def _calls(options: argparse.Namespace, results: dict[str, Any]) -> str:
 def _growth(options: argparse.Namespace, results: dict[str, Any]) -> str:
     from local.bench import growth
 
-    reads = growth.measure(options.reads, _progress)
+    reads = growth.measure(
+        options.reads, _progress, tuple(options.archives or growth.ARCHIVE_COUNTS)
+    )
     results["growth"] = [asdict(one) for one in reads]
     return report.growth(reads)
 
@@ -170,6 +170,14 @@ def _package(options: argparse.Namespace, results: dict[str, Any]) -> str:
     return report.package(built)
 
 
+def _signal(options: argparse.Namespace, results: dict[str, Any]) -> str:
+    from local.bench import signal
+
+    _progress(f"room signals: {options.signal_rounds} recordings, two pages in chromium")
+    results["signal"] = signal.run(options.signal_rounds)
+    return report.signal(results["signal"])
+
+
 RUNNERS = {
     "cold": _cold,
     "warm": _warm,
@@ -177,6 +185,7 @@ RUNNERS = {
     "growth": _growth,
     "copy": _copy,
     "package": _package,
+    "signal": _signal,
 }
 
 
@@ -185,6 +194,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=11, help="cold starts of each variant")
     parser.add_argument("--invocations", type=int, default=300, help="warm calls per route")
     parser.add_argument("--reads", type=int, default=5, help="timed reads per growth step")
+    parser.add_argument(
+        "--archives",
+        type=int,
+        action="append",
+        help="archives stored at a growth step (repeatable; default 100, 10,000 and 100,000;"
+        " rooms as many, up to 10,000)",
+    )
+    parser.add_argument(
+        "--landings", type=int, default=100, help="recordings landing while a page waits"
+    )
+    parser.add_argument(
+        "--signal-rounds", type=int, default=20, help="recordings the room hears of"
+    )
     parser.add_argument(
         "--copy-part-mib",
         type=int,
@@ -219,7 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     out = [report.header(results, options)]
     for section in SECTIONS:
         if section in (options.only or SECTIONS):
-            out.append(RUNNERS[section](options, results))
+            # What the functions print (their logs, their metrics) goes nowhere: the figures
+            # are what this prints.
+            with open(os.devnull, "w") as nowhere, contextlib.redirect_stdout(nowhere):
+                out.append(RUNNERS[section](options, results))
     out.append(f"Benchmark took {time.perf_counter() - started:.0f} s.")
     figures = "\n\n".join(out)
     print(figures)

@@ -22,21 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local.bench.stack import API_KEY, EVENT_SESSION_ID, ServerStack, event, layer_dir, s3_event
-from local.template import ROOT
+from local.bench.stack import BenchHarness, event
+from local.template import ACCOUNT_ID, ROOT
 
 CHILD = ROOT / "local" / "bench" / "child.py"
 VARIANTS = ("floor", "sdk", "function", "naive")
-# The functions that call OpenTok for the event they are given here.
-CALLS_OPENTOK = {
-    "SessionFunction",
-    "RoomFunction",
-    "StartArchiveFunction",
-    "StopArchiveFunction",
-    "ArchiveCallbackFunction",
-    "DeleteArchiveFunction",
-    "ReconcileArchivesFunction",
-}
 
 
 # What the functions that do not answer HTTP report when they did their work.
@@ -62,6 +52,7 @@ class Run:
 class ColdResult:
     function: str
     runs: dict[str, list[Run]] = field(default_factory=dict)
+    calls_opentok: bool = False  # for the event it is given here
 
     def median(self, variant: str, what: str = "wall") -> float:
         runs = self.runs.get(variant, [])
@@ -99,120 +90,127 @@ class ColdResult:
 Job = dict[str, Any]
 
 
-def _session(stack: ServerStack, round_number: int) -> Job:
-    return {"event": event("session"), "room": "session"}
-
-
-def _room(stack: ServerStack, round_number: int) -> Job:
+def _room(stack: BenchHarness, round_number: int) -> Job:
     # A room of its own for every run: its first request, which creates its session.
     room = f"bench-{round_number}-{time.monotonic_ns()}"
     return {"event": event("room", room=room), "room": room}
 
 
-def _start(stack: ServerStack, round_number: int) -> Job:
+def _start(stack: BenchHarness, round_number: int) -> Job:
     session_id = stack.connected_session()
     token = stack.moderator_token(session_id)
     return {
         "event": event("start_archive_json", session_id=session_id, token=token),
         "session_id": session_id,
-        "token": token,
     }
 
 
-def _stop(stack: ServerStack, round_number: int) -> Job:
+def _stop(stack: BenchHarness, round_number: int) -> Job:
     session_id, archive_id = stack.started_archive()
     token = stack.moderator_token(session_id)
     ids = {"archive_id": archive_id, "session_id": session_id}
+    return {"event": event("stop_archive", **ids, token=token), **ids}
+
+
+def _callback(stack: BenchHarness, round_number: int) -> Job:
+    session_id, archive_id = stack.started_archive()
+    ids = {"archive_id": archive_id, "session_id": session_id}
+    return {"event": event("archive_callback", **ids), **ids}
+
+
+def _mark_ready(stack: BenchHarness, round_number: int) -> Job:
+    # A stopped recording we know of, landing in the bucket, its room told: the common case.
+    archive_id = stack.put_archive(session_id=stack.connected_session(), ready=False)
+    return {"event": stack.s3_event(archive_id), "archive_id": archive_id}
+
+
+def _delete(stack: BenchHarness, round_number: int) -> Job:
+    # A recording OpenTok has finished with, ready in our bucket: what a person deletes.
+    session_id, archive_id = stack.finished_archive()
+    stack.put_archive(archive_id, session_id)
+    ids = {"archive_id": archive_id, "session_id": session_id}
+    return {"event": event("delete_archive", **ids, host_key=stack.host_key), **ids}
+
+
+def _reconcile(stack: BenchHarness, round_number: int) -> Job:
+    # One archive stopped, not ready, not in the bucket: the reconciler asks OpenTok. What
+    # earlier runs left unfinished is deleted first, so that every run finds one alone.
+    from backend import archives
+
+    for archive in archives.unfinished(0):
+        archives.mark_deleted(archive["id"])
+    session_id, archive_id = stack.started_archive()
+    stack.sdk.stop_archive(archive_id)
+    stack.put_archive(archive_id, session_id, ready=False)
     return {
-        "event": event("stop_archive", **ids, token=token),
+        "event": event("scheduled_reconcile"),
         "archive_id": archive_id,
-        "token": token,
+        "session_id": session_id,
     }
 
 
-def _get(stack: ServerStack, round_number: int) -> Job:
-    archive_id = stack.ready_archive
-    return {"event": event("get_archive", archive_id=archive_id), "archive_id": archive_id}
-
-
-def _view(stack: ServerStack, round_number: int) -> Job:
-    archive_id = stack.ready_archive
-    return {"event": event("view_archive", archive_id=archive_id), "archive_id": archive_id}
-
-
-def _list(stack: ServerStack, round_number: int) -> Job:
-    return {"event": event("list_archives", host_key=stack.host_key), "host_key": stack.host_key}
-
-
-def _callback(stack: ServerStack, round_number: int) -> Job:
-    session_id, archive_id = stack.started_archive()
-    ids = {"archive_id": archive_id, "session_id": session_id}
-    return {"event": event("archive_callback", **ids), "archive_id": archive_id}
-
-
-def _mark_ready(stack: ServerStack, round_number: int) -> Job:
-    # A stopped recording we know of, landing in the bucket: the common case.
-    archive_id = stack.put_archive(status="stopped", ready=False)
-    key = f"{API_KEY}/{archive_id}/archive.mp4"
-    return {"event": s3_event(stack.bucket, key), "archive_id": archive_id, "key": key}
-
-
-def _delete(stack: ServerStack, round_number: int) -> Job:
-    # A recording OpenTok has finished with, ready in our bucket: what a person deletes.
-    session_id, archive_id = stack.started_archive()
-    stack.sdk.stop_archive(archive_id)
-    stack.finish_processing(archive_id)
-    stack.put_archive(archive_id=archive_id, session_id=session_id)
-    ids = {"archive_id": archive_id, "host_key": stack.host_key}
-    return {"event": event("delete_archive", **ids), **ids}
-
-
-def _reconcile(stack: ServerStack, round_number: int) -> Job:
-    # One archive stopped an hour ago, not ready, not in the bucket: the reconciler asks
-    # OpenTok. The previous run's is set ready first, so that every run finds one alone.
-    for archive_id in stack.overdue:
-        stack.put_archive(archive_id=archive_id, created_ms=int(time.time() * 1000) - 3_600_000)
-    session_id, archive_id = stack.started_archive()
-    stack.sdk.stop_archive(archive_id)
-    created = int(time.time() * 1000) - 3_600_000
-    stack.put_archive(
-        archive_id=archive_id, session_id=session_id, status="stopped", ready=False,
-        created_ms=created,
-    )  # fmt: skip
-    stack.overdue = [archive_id]
-    return {"event": event("scheduled_reconcile"), "archive_id": archive_id}
-
-
 # The event and ids of one run, by function; records it needs are made off the clock.
-JOBS: dict[str, Callable[[ServerStack, int], Job]] = {
-    "SessionFunction": _session,
+JOBS: dict[str, Callable[[BenchHarness, int], Job]] = {
+    "SessionFunction": lambda stack, round_number: {"event": event("session")},
     "RoomFunction": _room,
     "StartArchiveFunction": _start,
     "StopArchiveFunction": _stop,
-    "GetArchiveFunction": _get,
-    "ListArchivesFunction": _list,
-    "ViewArchiveFunction": _view,
+    "GetArchiveFunction": lambda stack, round_number: {
+        "event": event("get_archive", archive_id=stack.ready_archive)
+    },
+    "ListArchivesFunction": lambda stack, round_number: {
+        "event": event("list_archives", host_key=stack.host_key)
+    },
+    "ViewArchiveFunction": lambda stack, round_number: {
+        "event": event("view_archive", archive_id=stack.ready_archive)
+    },
     "ArchiveCallbackFunction": _callback,
     "MarkReadyFunction": _mark_ready,
     "DeleteArchiveFunction": _delete,
     "ReconcileArchivesFunction": _reconcile,
 }
+# The ids of a job that the requests of its run name.
+IDS = ("room", "session_id", "archive_id")
 
 
-def _run_child(
-    stack: ServerStack, function: str, variant: str, job: dict[str, Any], layer: Layer
+@dataclass
+class Requests:
+    """What a function asked of AWS and OpenTok for one job: the SDK floor makes the same."""
+
+    job: Job
+    aws: list[dict[str, Any]]
+    opentok: list[tuple[str, str]]
+
+    def for_job(self, job: Job) -> dict[str, Any]:
+        text = json.dumps({"aws": self.aws, "opentok": self.opentok})
+        for name in IDS:
+            if name in self.job:
+                text = text.replace(self.job[name], job[name])
+        return json.loads(text)
+
+
+def run_child(
+    stack: BenchHarness,
+    function: str,
+    variant: str,
+    job: Job,
+    layer: Layer,
+    requests: Requests | None = None,
 ) -> Run:
     spec = stack.template.functions()[function]
     environment = {
-        "PATH": "/usr/bin:/bin",
         **stack.environment(function),
         "BENCH_JOB": json.dumps(
             {
                 **job,
+                **(requests.for_job(job) if requests else {}),
                 "variant": variant,
                 "name": function,
+                "account_id": ACCOUNT_ID,
+                "timeout": spec.timeout,
+                "root": str(ROOT),
                 "code_dir": str(spec.code_dir),
-                "layer_dir": str(layer.built or layer_dir(stack.template, function)),
+                "layer_dir": str(layer.built or spec.layer_dirs[0]),
                 # In Lambda every variant would find its packages in the layer.
                 "layer_first": layer.built is not None,
             }
@@ -241,13 +239,30 @@ def _run_child(
     return Run(wall, cpu, report)
 
 
+def _recorded(stack: BenchHarness, function: str, layer: Layer) -> Requests:
+    """The function's requests for a job, on its second run: the first made what every later
+    run finds (the sample's one room)."""
+    run_child(stack, function, "function", JOBS[function](stack, -1), layer)
+    job = JOBS[function](stack, -1)
+    aws, opentok = len(stack.moto.calls), len(stack.opentok.calls)
+    run_child(stack, function, "function", job, layer)
+    calls = [
+        # S3's requests are known by their method and path; the JSON APIs' by their body.
+        {"method": call.method, "path": call.path, "target": call.target, "request": call.request}
+        if call.target
+        else {"method": call.method, "path": call.path, "target": ""}
+        for call in stack.aws_calls(since=aws)
+    ]
+    return Requests(job, calls, stack.opentok.calls[opentok:])
+
+
 def _check(function: str, variant: str, report: dict[str, Any]) -> None:
     # A run that failed fast would look like a fast run: refuse it.
     status = report.get("status")
     expected = {
         "function": NOT_HTTP.get(function, {200, 302}),
-        "sdk": {"200", "ok"},
-        "naive": {"200", "ok"},
+        "sdk": {"ok"},
+        "naive": {"ok"},
     }[variant]
     if status not in expected:
         raise RuntimeError(f"{function} ({variant}) answered {status!r}: {report}")
@@ -265,23 +280,28 @@ def measure(
     """Each function's runs: `rounds` runs of every variant, interleaved."""
     results = {name: ColdResult(name) for name in functions}
     source = Layer("functions/shared and the virtual environment")
-    with ServerStack() as stack:
-        stack.ready_archive = stack.put_archive(session_id=EVENT_SESSION_ID)
+    with BenchHarness(StuckAfterMinutes="0") as stack:
+        stack.ready_archive = stack.put_archive()
         for offset in range(10):
             stack.put_archive(created_ms=1_700_000_000_000 + offset * 1000)
-        # One run of each, not counted: from the sources first, which writes the bytecode
+        # One run of each, not counted, from the sources first, which writes the bytecode
         # caches of what is not in a built layer (the runtime's stand-ins: Python's own
-        # modules, boto3), then from the layer measured; both warm the page cache.
+        # modules, boto3), then from the layer measured; both warm the page cache. The
+        # function's first run gives the requests its SDK floor makes.
+        requests = {function: _recorded(stack, function, source) for function in functions}
+        for function, made in requests.items():
+            results[function].calls_opentok = bool(made.opentok)
         for function in functions:
             for variant in VARIANTS:
                 for each in (source, layer) if layer.built else (source,):
-                    _run_child(stack, function, variant, JOBS[function](stack, -1), each)
+                    job = JOBS[function](stack, -1)
+                    run_child(stack, function, variant, job, each, requests[function])
         for round_number in range(rounds):
             progress(f"cold starts: round {round_number + 1} of {rounds}")
             for index, function in enumerate(functions):
                 shift = (round_number + index) % len(VARIANTS)
                 for variant in VARIANTS[shift:] + VARIANTS[:shift]:
                     job = JOBS[function](stack, round_number)
-                    run = _run_child(stack, function, variant, job, layer)
+                    run = run_child(stack, function, variant, job, layer, requests[function])
                     results[function].runs.setdefault(variant, []).append(run)
     return results

@@ -17,12 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from local.bench.stack import API_KEY, InProcessStack, event
+from local.bench.stack import BenchHarness, event
 from local.template import ROOT
 
 VIEW_JS = ROOT / "web" / "js" / "view.js"
 PROCESSING_SECONDS = 60.0
-LANDINGS = 100  # recordings landing at random moments between 2 s and 2 min
 
 
 @dataclass(frozen=True)
@@ -63,13 +62,13 @@ class Wait:
 
 
 def wait_for_ready(
-    stack: InProcessStack, schedule: Schedule, landing_at: float, archive_id: str = ""
+    stack: BenchHarness, schedule: Schedule, landing_at: float, archive_id: str = ""
 ) -> Wait:
     """One waiting page, opened when the recording stops, until it sees the recording ready.
 
     Without an archive id, a stopped recording is made up in the table for the occasion.
     """
-    archive_id = archive_id or stack.put_archive(status="stopped", ready=False)
+    archive_id = archive_id or stack.put_archive(ready=False)
     poll = event("get_archive", archive_id=archive_id)
     calls_before = len(stack.opentok.calls)
     now, wait, last_status, requests = 0.0, schedule.first, None, 0
@@ -95,15 +94,15 @@ def wait_for_ready(
         wait = min(wait * schedule.growth, schedule.ceiling)
 
 
-def _land(stack: InProcessStack, archive_id: str) -> float:
+def _land(stack: BenchHarness, archive_id: str) -> float:
     """OpenTok's upload: the object is written and S3's event handled. Returns the seconds."""
     import boto3
 
     started = time.perf_counter()
     boto3.client("s3").put_object(
-        Bucket=stack.bucket, Key=f"{API_KEY}/{archive_id}/archive.mp4", Body=b"\0" * 1024
+        Bucket=stack.bucket, Key=stack.recording_key(archive_id), Body=b"\0" * 1024
     )
-    stack.deliver_s3_events()
+    stack.deliver("MarkReadyFunction")
     return time.perf_counter() - started
 
 
@@ -130,15 +129,16 @@ class Notice:
         return max(wait.notice for wait in self.waits)
 
 
-def notice(stack: InProcessStack, schedules: list[Schedule]) -> list[Notice]:
+def notice(stack: BenchHarness, schedules: list[Schedule], landings: int) -> list[Notice]:
+    """Each schedule's waits for recordings landing at random moments between 2 s and 2 min."""
     # The same landing moments in every run and for every schedule; not for secrets.
     draw = random.Random(7)  # noqa: S311
-    landings = [draw.uniform(2.0, 120.0) for _ in range(LANDINGS)]
+    moments = [draw.uniform(2.0, 120.0) for _ in range(landings)]
     return [
         Notice(
             schedule,
             wait_for_ready(stack, schedule, PROCESSING_SECONDS),
-            [wait_for_ready(stack, schedule, landing) for landing in landings],
+            [wait_for_ready(stack, schedule, landing) for landing in moments],
         )
         for schedule in schedules
     ]
@@ -151,7 +151,7 @@ class Step:
     opentok_calls: int
 
 
-def calls_per_recording(stack: InProcessStack) -> list[Step]:
+def calls_per_recording(stack: BenchHarness) -> list[Step]:
     """A recording from start to three views, counting the calls the emulator receives."""
     steps: list[Step] = []
 
