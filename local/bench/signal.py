@@ -80,7 +80,7 @@ def run(rounds: int = ROUNDS) -> dict[str, Any]:
     stack = DevStack(port=0, processing_delay=PROCESSING_DELAY).start()
     try:
         uploaded = _watch_uploads(stack)
-        host_key = stack.deployment.secret_value("HostKeySecret")
+        host_key = stack.stack.host_key
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             room = f"{stack.url}/?room=bench-signal"
