@@ -1,5 +1,6 @@
 """`make bench`: figures on cold starts, warm latency, OpenTok calls, readiness, growth, the
-copy of a large recording and package size, each next to its references measured in the same run.
+copy of a large recording, package size and how soon the room hears of its recording, each
+next to its references measured in the same run, all on the one harness (local/harness.py).
 
 A benchmark, not a test: it prints what it measured and says which targets were met; it
 fails only when something it runs fails. A run of every section also writes its figures to

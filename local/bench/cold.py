@@ -30,7 +30,11 @@ VARIANTS = ("floor", "sdk", "function", "naive")
 
 
 # What the functions that do not answer HTTP report when they did their work.
-NOT_HTTP = {"MarkReadyFunction": {None}, "ReconcileArchivesFunction": {"reconciled"}}
+NOT_HTTP = {
+    "MarkReadyFunction": {None},
+    "ReconcileArchivesFunction": {"reconciled"},
+    "CopyRecordingFunction": {"handled"},
+}
 
 
 @dataclass

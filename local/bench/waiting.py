@@ -58,7 +58,7 @@ class Wait:
     landed_at: float
     requests: int
     notice: float  # seconds from the object landing to the page knowing
-    opentok_calls: int
+    opentok_calls: int  # besides the room's signal that its recording is ready
 
 
 def wait_for_ready(
@@ -85,7 +85,10 @@ def wait_for_ready(
         seen_ready = bool(archive["ready"]) and ready_from is not None and now >= ready_from
         if seen_ready:
             return Wait(
-                landing_at, requests, now - landing_at, len(stack.opentok.calls) - calls_before
+                landing_at,
+                requests,
+                now - landing_at,
+                len(stack.opentok.calls) - calls_before - _signals(stack, calls_before),
             )
         status = f"{archive['status']}/false"
         if status != last_status:
@@ -149,6 +152,11 @@ class Step:
     what: str
     requests: int
     opentok_calls: int
+    signals: int = 0  # of which the room told of its recording
+
+
+def _signals(stack: BenchHarness, since: int) -> int:
+    return sum(1 for _, path in stack.opentok.calls[since:] if path.endswith("/signal"))
 
 
 def calls_per_recording(stack: BenchHarness) -> list[Step]:
@@ -158,7 +166,8 @@ def calls_per_recording(stack: BenchHarness) -> list[Step]:
     def step(what: str, action: Callable[[], int]) -> None:
         before = len(stack.opentok.calls)
         requests = action()
-        steps.append(Step(what, requests, len(stack.opentok.calls) - before))
+        calls = len(stack.opentok.calls) - before
+        steps.append(Step(what, requests, calls, _signals(stack, before)))
 
     joined = _json(stack.invoke("RoomFunction", event("room", room="calls")))
     stack.opentok.connect(joined["sessionId"], joined["token"])
