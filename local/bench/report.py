@@ -23,8 +23,9 @@ PACKAGE_TARGET_MB = 5.0
 HAND_WRITTEN = "<!-- Written by hand from here on: make bench keeps it as it is. -->"
 
 
-def _table(head: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+def _table(head: str, rows: list[list[Any]]) -> str:
+    """A Markdown table: its head is the columns' names, ` | ` between them."""
+    lines = [f"| {head} |", "|" + "---|" * len(head.split(" | "))]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -93,18 +94,9 @@ def cold(results: dict[str, ColdResult], rounds: int, skipped: list[str], layer:
             ]
         )
     table = _table(
-        [
-            "function",
-            "SDK floor ms",
-            "ours ms",
-            "naive ms",
-            "overhead over SDK floor (target ≤ 15%)",
-            "same, CPU time",
-            "same, fastest runs",
-            "ours / naive (≤ 0.8)",
-            "ours: init + first event ms",
-            "loads opentok",
-        ],
+        "function | SDK floor ms | ours ms | naive ms | overhead over SDK floor (target ≤ 15%)"
+        " | same, CPU time | same, fastest runs | ours / naive (≤ 0.8)"
+        " | ours: init + first event ms | loads opentok",
         rows,
     )
     note = (
@@ -135,7 +127,7 @@ def warm(latencies: list[Latency], invocations: int) -> str:
         ]
         for one in latencies
     ]
-    head = ["route", "p50 ms (Lambda's duration)", "p99 ms", "p50 ms round trip", "p99 ms"]
+    head = "route | p50 ms (Lambda's duration) | p99 ms | p50 ms round trip | p99 ms"
     return (
         f"### 2. Warm latency per route\n\n{_table(head, rows)}\n\n{invocations} invocations"
         " per route, each function warm in its own worker, against moto and the emulator."
@@ -146,7 +138,7 @@ def warm(latencies: list[Latency], invocations: int) -> str:
 
 def calls(steps: list[Step]) -> str:
     rows = [[step.what, step.requests, step.opentok_calls, step.signals] for step in steps]
-    head = ["step", "requests to our API", "OpenTok REST calls", "of which the room's signal"]
+    head = "step | requests to our API | OpenTok REST calls | of which the room's signal"
     table = _table(head, rows)
     counted = [step for step in steps if not step.what.startswith("status callbacks")]
     total = sum(step.opentok_calls for step in counted)
@@ -179,15 +171,9 @@ def notice(notices: list[Notice]) -> str:
             ]
         )
     table = _table(
-        [
-            "polling schedule",
-            f"requests, {PROCESSING_SECONDS:.0f} s processing (≤ {REQUESTS_TARGET})",
-            "s to notice it",
-            f"median s to notice (≤ {NOTICE_TARGET:g})",
-            "p90 s",
-            "worst s",
-            "OpenTok calls while waiting, besides the room's signal",
-        ],
+        f"polling schedule | requests, {PROCESSING_SECONDS:.0f} s processing (≤ {REQUESTS_TARGET})"
+        f" | s to notice it | median s to notice (≤ {NOTICE_TARGET:g}) | p90 s | worst s"
+        " | OpenTok calls while waiting, besides the room's signal",
         rows,
     )
     count = len(notices[0].waits)
@@ -217,16 +203,9 @@ def growth(reads: list[Reads]) -> str:
             ]
         )
     table = _table(
-        [
-            "request",
-            "records",
-            "seeding s",
-            "p50 ms (Lambda's duration)",
-            "of which moto answering DynamoDB",
-            "p50 ms outside it",
-            "items read per request",
-            "read units per request",
-        ],
+        "request | records | seeding s | p50 ms (Lambda's duration)"
+        " | of which moto answering DynamoDB | p50 ms outside it | items read per request"
+        " | read units per request",
         rows,
     )
     previous = [
@@ -237,14 +216,10 @@ def growth(reads: list[Reads]) -> str:
     return (
         f"### 5. Growth\n\n{table}\n\nA reconciler run reads the sparse index of unfinished"
         " archives (here a fixed few still recording) where it read every archive of the last"
-        f" three days before, items per run then: {'; '.join(previous)}.\n\n"
-        "Items read are DynamoDB's ScannedCount in the answers moto's server gave the"
-        " function; read units are computed by DynamoDB's rules from the items each call"
-        " returned (4 KB units; half for"
-        " the eventually consistent index queries). moto answers an index query by going"
-        " through every item in memory, so its own time grows with the table; DynamoDB's"
-        " keyed query reads only the page, which the flat items-read and read-units columns"
-        " show."
+        f" three days before, items per run then: {'; '.join(previous)}. Items read are"
+        " DynamoDB's ScannedCount, read units by DynamoDB's rules from the items returned;"
+        " moto goes through every item for an index query, so its time grows where DynamoDB's"
+        " does not."
     )
 
 
@@ -262,15 +237,8 @@ def copy(copies: list[Copy]) -> str:
         for one in copies
     ]
     table = _table(
-        [
-            "part size",
-            "parts",
-            "copy s",
-            "MB/s",
-            "peak memory after import, MB",
-            "peak memory after the copy, MB",
-            "size and multipart ETag match",
-        ],
+        "part size | parts | copy s | MB/s | peak memory after import, MB"
+        " | peak memory after the copy, MB | size and multipart ETag match",
         rows,
     )
     size = copies[0].recording_bytes / 1024**3 if copies else 0
@@ -299,7 +267,7 @@ def package(built: Build) -> str:
                 ),
             ]
         )
-    table = _table(["package", "unzipped MB", "layers", "largest entries (MB)"], rows)
+    table = _table("package | unzipped MB | layers | largest entries (MB)", rows)
     return f"### 7. Package size\n\n{table}\n\nBuilt with: {built.method}."
 
 
@@ -316,14 +284,10 @@ def signal(figures: dict[str, Any]) -> str:
             f"{asked} ({_verdict(asked, 0)})",
         ]
     ]
-    head = [
-        "recordings",
-        "pages",
-        f"p50 s from the S3 object to the signal (≤ {target['p50_seconds']:g})",
-        "p95 s",
-        "worst s",
-        "API requests meanwhile (0)",
-    ]
+    head = (
+        f"recordings | pages | p50 s from the S3 object to the signal (≤ {target['p50_seconds']:g})"
+        " | p95 s | worst s | API requests meanwhile (0)"
+    )
     return (
         f"### 8. The room hears its recording is ready\n\n{_table(head, rows)}\n\nmake dev's"
         " stack with a host's and a participant's page in chromium: from the emulator's upload"
