@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,13 +95,13 @@ class ColdResult:
 Job = dict[str, Any]
 
 
-def _room(stack: BenchHarness, round_number: int) -> Job:
+def _room(stack: BenchHarness) -> Job:
     # A room of its own for every run: its first request, which creates its session.
-    room = f"bench-{round_number}-{time.monotonic_ns()}"
+    room = f"bench-{uuid.uuid4()}"
     return {"event": event("room", room=room), "room": room}
 
 
-def _start(stack: BenchHarness, round_number: int) -> Job:
+def _start(stack: BenchHarness) -> Job:
     session_id = stack.connected_session()
     token = stack.moderator_token(session_id)
     return {
@@ -109,26 +110,26 @@ def _start(stack: BenchHarness, round_number: int) -> Job:
     }
 
 
-def _stop(stack: BenchHarness, round_number: int) -> Job:
+def _stop(stack: BenchHarness) -> Job:
     session_id, archive_id = stack.started_archive()
     token = stack.moderator_token(session_id)
     ids = {"archive_id": archive_id, "session_id": session_id}
     return {"event": event("stop_archive", **ids, token=token), **ids}
 
 
-def _callback(stack: BenchHarness, round_number: int) -> Job:
+def _callback(stack: BenchHarness) -> Job:
     session_id, archive_id = stack.started_archive()
     ids = {"archive_id": archive_id, "session_id": session_id}
     return {"event": event("archive_callback", **ids), **ids}
 
 
-def _mark_ready(stack: BenchHarness, round_number: int) -> Job:
+def _mark_ready(stack: BenchHarness) -> Job:
     # A stopped recording we know of, landing in the bucket, its room told: the common case.
     archive_id = stack.put_archive(session_id=stack.connected_session(), ready=False)
     return {"event": stack.s3_event(archive_id), "archive_id": archive_id}
 
 
-def _delete(stack: BenchHarness, round_number: int) -> Job:
+def _delete(stack: BenchHarness) -> Job:
     # A recording OpenTok has finished with, ready in our bucket: what a person deletes.
     session_id, archive_id = stack.finished_archive()
     stack.put_archive(archive_id, session_id)
@@ -136,7 +137,7 @@ def _delete(stack: BenchHarness, round_number: int) -> Job:
     return {"event": event("delete_archive", **ids, host_key=stack.host_key), **ids}
 
 
-def _reconcile(stack: BenchHarness, round_number: int) -> Job:
+def _reconcile(stack: BenchHarness) -> Job:
     # One archive stopped, not ready, not in the bucket: the reconciler asks OpenTok. What
     # earlier runs left unfinished is deleted first, so that every run finds one alone.
     from backend import archives
@@ -154,18 +155,18 @@ def _reconcile(stack: BenchHarness, round_number: int) -> Job:
 
 
 # The event and ids of one run, by function; records it needs are made off the clock.
-JOBS: dict[str, Callable[[BenchHarness, int], Job]] = {
-    "SessionFunction": lambda stack, round_number: {"event": event("session")},
+JOBS: dict[str, Callable[[BenchHarness], Job]] = {
+    "SessionFunction": lambda stack: {"event": event("session")},
     "RoomFunction": _room,
     "StartArchiveFunction": _start,
     "StopArchiveFunction": _stop,
-    "GetArchiveFunction": lambda stack, round_number: {
+    "GetArchiveFunction": lambda stack: {
         "event": event("get_archive", archive_id=stack.ready_archive)
     },
-    "ListArchivesFunction": lambda stack, round_number: {
+    "ListArchivesFunction": lambda stack: {
         "event": event("list_archives", host_key=stack.host_key)
     },
-    "ViewArchiveFunction": lambda stack, round_number: {
+    "ViewArchiveFunction": lambda stack: {
         "event": event("view_archive", archive_id=stack.ready_archive)
     },
     "ArchiveCallbackFunction": _callback,
@@ -246,8 +247,8 @@ def run_child(
 def _recorded(stack: BenchHarness, function: str, layer: Layer) -> Requests:
     """The function's requests for a job, on its second run: the first made what every later
     run finds (the sample's one room)."""
-    run_child(stack, function, "function", JOBS[function](stack, -1), layer)
-    job = JOBS[function](stack, -1)
+    run_child(stack, function, "function", JOBS[function](stack), layer)
+    job = JOBS[function](stack)
     aws, opentok = len(stack.moto.calls), len(stack.opentok.calls)
     run_child(stack, function, "function", job, layer)
     calls = [
@@ -298,14 +299,14 @@ def measure(
         for function in functions:
             for variant in VARIANTS:
                 for each in (source, layer) if layer.built else (source,):
-                    job = JOBS[function](stack, -1)
+                    job = JOBS[function](stack)
                     run_child(stack, function, variant, job, each, requests[function])
         for round_number in range(rounds):
             progress(f"cold starts: round {round_number + 1} of {rounds}")
             for index, function in enumerate(functions):
                 shift = (round_number + index) % len(VARIANTS)
                 for variant in VARIANTS[shift:] + VARIANTS[:shift]:
-                    job = JOBS[function](stack, round_number)
+                    job = JOBS[function](stack)
                     run = run_child(stack, function, variant, job, layer, requests[function])
                     results[function].runs.setdefault(variant, []).append(run)
     return results

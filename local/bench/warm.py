@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from local.bench.cold import JOBS
 from local.bench.stack import BenchHarness, event
 
 WARM_UP = 5
@@ -33,69 +34,26 @@ def p50(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
-Events = list[dict[str, Any]]
+ROUTES = {
+    "GET /session": "SessionFunction",
+    "GET /room/{name}": "RoomFunction",
+    "POST /archive/start": "StartArchiveFunction",
+    "POST /archive/{id}/stop": "StopArchiveFunction",
+    "GET /archive/{id}": "GetArchiveFunction",
+    "GET /archive": "ListArchivesFunction",
+    "GET /archive/{id}/view": "ViewArchiveFunction",
+    "POST /archive/callback": "ArchiveCallbackFunction",
+    "S3 ObjectCreated": "MarkReadyFunction",
+}
 
 
-def _room(stack: BenchHarness, count: int) -> Events:
-    stack.invoke("RoomFunction", event("room"))  # the room exists: the common case
-    return [event("room")] * count
-
-
-def _start(stack: BenchHarness, count: int) -> Events:
-    events = []
-    for _ in range(count):
-        session_id = stack.connected_session()
-        token = stack.moderator_token(session_id)
-        events.append(event("start_archive_json", session_id=session_id, token=token))
-    return events
-
-
-def _stop(stack: BenchHarness, count: int) -> Events:
-    events = []
-    for _ in range(count):
-        session_id, archive_id = stack.started_archive()
-        token = stack.moderator_token(session_id)
-        events.append(
-            event("stop_archive", archive_id=archive_id, session_id=session_id, token=token)
-        )
-    return events
-
-
-def _callback(stack: BenchHarness, count: int) -> Events:
-    session_id, archive_id = stack.started_archive()
-    return [event("archive_callback", archive_id=archive_id, session_id=session_id)] * count
-
-
-def _mark_ready(stack: BenchHarness, count: int) -> Events:
-    # Recordings of a room that someone is in, which hears that they are ready.
-    session_id = stack.connected_session()
-    ids = [stack.put_archive(session_id=session_id, ready=False) for _ in range(count)]
-    return [stack.s3_event(archive_id) for archive_id in ids]
-
-
-ROUTES: list[tuple[str, str, Callable[[BenchHarness, int], Events]]] = [
-    ("GET /session", "SessionFunction", lambda stack, count: [event("session")] * count),
-    ("GET /room/{name}", "RoomFunction", _room),
-    ("POST /archive/start", "StartArchiveFunction", _start),
-    ("POST /archive/{id}/stop", "StopArchiveFunction", _stop),
-    (
-        "GET /archive/{id}",
-        "GetArchiveFunction",
-        lambda stack, count: [event("get_archive", archive_id=stack.ready_archive)] * count,
-    ),
-    (
-        "GET /archive",
-        "ListArchivesFunction",
-        lambda stack, count: [event("list_archives", host_key=stack.host_key)] * count,
-    ),
-    (
-        "GET /archive/{id}/view",
-        "ViewArchiveFunction",
-        lambda stack, count: [event("view_archive", archive_id=stack.ready_archive)] * count,
-    ),
-    ("POST /archive/callback", "ArchiveCallbackFunction", _callback),
-    ("S3 ObjectCreated", "MarkReadyFunction", _mark_ready),
-]
+def _events(stack: BenchHarness, function: str, count: int) -> list[dict[str, Any]]:
+    """The events of the cold starts' jobs (a new recording to start, to stop...), but one
+    room that exists already: the common case, where a cold start is a room's first request."""
+    if function == "RoomFunction":
+        stack.invoke(function, event("room"))
+        return [event("room")] * count
+    return [JOBS[function](stack)["event"] for _ in range(count)]
 
 
 def invoke(stack: BenchHarness, function: str, one: dict[str, Any]) -> tuple[float, float]:
@@ -115,9 +73,9 @@ def measure(invocations: int, progress: Callable[[str], None]) -> list[Latency]:
         stack.ready_archive = stack.put_archive()
         for offset in range(30):
             stack.put_archive(created_ms=1_700_000_000_000 + offset * 1000)
-        for route, function, make in ROUTES:
+        for route, function in ROUTES.items():
             progress(f"warm latency: {route}")
-            events = make(stack, WARM_UP + invocations)
+            events = _events(stack, function, WARM_UP + invocations)
             timed = [invoke(stack, function, one) for one in events][WARM_UP:]
             results.append(Latency(route, function, *map(list, zip(*timed, strict=True))))
     return results
