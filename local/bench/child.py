@@ -12,7 +12,9 @@ Variants (with a built layer, every one finds its packages there first, as in La
   naive     the same requests after importing boto3, the OpenTok SDK and the Powertools
             utilities eagerly, as a function written without care for cold starts would.
 
-Deliberately small: everything imported here is imported by every variant alike.
+Deliberately small: everything imported here is imported by every variant alike, but for the
+context the function is handed (local/lambda_context.py: os, time and uuid, which boto3 loads
+anyway).
 """
 
 import json
