@@ -23,7 +23,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -31,6 +31,8 @@ from typing import Any
 from local.lambda_context import LambdaContext
 from local.template import ACCOUNT_ID, Function
 
+# Lambda ends an invocation at the function's timeout; here it may take this much longer.
+TIMEOUT_MARGIN_SECONDS = 10
 # What the Lambda runtime sets in every function's environment, besides its own variables.
 RUNTIME_VARIABLES = ("PATH", "LANG", "TZ", "HOME")
 # The AWS services the functions call, whose descriptions the forking process reads once.
@@ -74,14 +76,22 @@ class Functions:
     ) -> None:
         self.specs = specs
         self.environment = environment
-        self._idle: dict[str, list[Connection]] = {}
+        self._idle: dict[str, list[_Worker]] = {}
+        self._generation = 0  # restart() starts a new one: older workers are not used again
+        self.timeout_margin = TIMEOUT_MARGIN_SECONDS
         self._lock = threading.Lock()
         self.reports: deque[Report] = deque(maxlen=10_000)  # the latest invocations'
 
     def invoke(self, name: str, event: Any, *, time_left_ms: list[int] | None = None) -> Any:
         with self._worker(name) as worker:
-            worker.send_bytes(json.dumps({"event": event, "time_left_ms": time_left_ms}).encode())
-            answer = json.loads(worker.recv_bytes())
+            request = {"event": event, "time_left_ms": time_left_ms}
+            worker.connection.send_bytes(json.dumps(request).encode())
+            # Lambda stops a function at its timeout; here, with room for a slower machine.
+            timeout = self.specs[name].timeout
+            if not worker.connection.poll(timeout + self.timeout_margin):
+                worker.kill()
+                raise FunctionError(f"{name}: Task timed out after {timeout:.0f} seconds")
+            answer = json.loads(worker.connection.recv_bytes())
         sys.stdout.write(answer["output"])
         self.reports.append(Report(name, answer["duration_ms"], answer.get("init_ms")))
         if "error" in answer:
@@ -89,26 +99,44 @@ class Functions:
         return answer["result"]
 
     @contextmanager
-    def _worker(self, name: str) -> Iterator[Connection]:
+    def _worker(self, name: str) -> Iterator["_Worker"]:
         with self._lock:
             idle = self._idle.setdefault(name, [])
             worker = idle.pop() if idle else None
+            generation = self._generation
         if worker is None:
-            worker = _forker().spawn(self.specs[name], self.environment(name))
+            connection = _forker().spawn(self.specs[name], self.environment(name))
+            worker = _Worker(connection, json.loads(connection.recv_bytes())["pid"], generation)
         try:
             yield worker
         except BaseException:
-            worker.close()  # an environment that failed mid-event is not used again
+            worker.kill()  # an environment that failed mid-event is not used again
             raise
         with self._lock:
-            self._idle[name].append(worker)
+            if worker.generation == self._generation:
+                self._idle.setdefault(name, []).append(worker)
+                return
+        worker.connection.close()  # restarted meanwhile: its settings are old
 
     def restart(self) -> None:
         with self._lock:
             workers = [worker for idle in self._idle.values() for worker in idle]
             self._idle.clear()
+            self._generation += 1
         for worker in workers:
-            worker.close()  # the worker ends when it reads the end of its connection
+            worker.connection.close()  # the worker ends when it reads the end of its connection
+
+
+@dataclass
+class _Worker:
+    connection: Connection
+    pid: int
+    generation: int
+
+    def kill(self) -> None:
+        self.connection.close()
+        with suppress(ProcessLookupError):  # it had ended
+            os.kill(self.pid, signal.SIGKILL)
 
 
 class _Forker:
@@ -246,8 +274,11 @@ def _fork_workers(control_fd: int) -> None:
             return  # the harness has gone: so do we; its workers end on their own
         if os.fork() == 0:
             control.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             try:
-                _serve(Connection(fds[0]), json.loads(message))
+                connection = Connection(fds[0])
+                connection.send_bytes(json.dumps({"pid": os.getpid()}).encode())
+                _serve(connection, json.loads(message))
             finally:
                 os._exit(0)
         os.close(fds[0])

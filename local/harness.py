@@ -238,6 +238,7 @@ class Harness:
     def start(self) -> "Harness":
         self.moto = moto(*self._moto_address)
         self.moto.calls.clear()
+        self.moto.stop_refusing()  # the server outlives stacks: nothing of an earlier one's
         self._saved = {
             name: os.environ.get(name) for name in [*AWS_ENVIRONMENT, "AWS_ENDPOINT_URL"]
         }
@@ -278,6 +279,8 @@ class Harness:
     def stop(self) -> None:
         if hasattr(self, "functions"):
             self.functions.restart()
+        if hasattr(self, "moto"):
+            self.moto.stop_refusing()
         if self._own_emulator and self.emulator is not None:
             self.emulator.stop()
         if hasattr(self, "_mocked"):

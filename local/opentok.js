@@ -903,10 +903,21 @@
     return Array.from(this._publishers).find(function (p) { return p.streamId === id; }) || null;
   };
 
-  Session.prototype.signal = function () {
-    callback(lastFunction(arguments),
-      makeError('NOT_SUPPORTED', 'Sending signals from a page is not emulated by the local ' +
-        'OpenTok stand-in; signals sent by the server (REST) are received.'));
+  // As OpenTok.js: session.signal({type, data}, completionHandler) reaches every client of
+  // the session, the sender too, `from` the sender's connection (`to` is not emulated).
+  Session.prototype.signal = function (signal, completionHandler) {
+    if (!this.connection) {
+      callback(completionHandler, makeError('NOT_CONNECTED', 'Connect before signalling.'));
+      return;
+    }
+    var body = {type: (signal && signal.type) || '', data: (signal && signal.data) || ''};
+    var path = '/connections/' + encodeURIComponent(this.connection.connectionId) +
+      '/signal';
+    emulatorRequest('POST', path, body).then(function () {
+      callback(completionHandler, null);
+    }, function (error) {
+      callback(completionHandler, makeError('SIGNAL_FAILED', error.message));
+    });
   };
 
   // --- OT ---------------------------------------------------------------------------------

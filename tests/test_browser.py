@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -741,3 +742,42 @@ def test_make_dev_says_its_recordings_are_a_test_pattern_and_forgotten(
         notice.wait_for(state="visible")
         assert "test pattern" in notice.inner_text() and "forgets" in notice.inner_text()
         page.context.close()
+
+
+# Every text the page's recording news shows, as it changes.
+NEWS_LOG = """() => {
+  window.__news = [];
+  const news = document.getElementById('recording-news');
+  new MutationObserver(() => window.__news.push(news.textContent)).observe(
+    news, {childList: true, subtree: true, characterData: true, attributes: true});
+}"""
+# Another client of the room, in the page, signals `archive` as a page may in OpenTok.js;
+# resolves once OpenTok took the signal (it is then on its way to every client of the room).
+FORGE = """([key, sessionId, token, data]) => new Promise((done, failed) => {
+  const session = OT.initSession(key, sessionId);
+  setTimeout(() => failed(new Error('no answer in 20 s')), 20000);
+  session.connect(token, (error) => error ? failed(error)
+    : session.signal({type: 'archive', data}, (refused) => refused ? failed(refused) : done(true)));
+})"""
+
+
+def test_a_page_in_the_room_cannot_pass_off_news_of_the_recording(dev: DevProcess, browser) -> None:
+    """Only the server's signal (it has no sender) changes what the room is told."""
+    room = "forged-news"
+    host = _page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
+    host.wait_for_selector("#start:enabled")
+    host.evaluate(NEWS_LOG)
+    joined = requests.get(f"{dev.url}/room/{room}", timeout=10).json()  # a participant's
+    forged = json.dumps({"archiveId": str(uuid.uuid4()), "state": "deleted"})
+    other = _page(browser, f"{dev.url}/?room={room}")
+    assert other.evaluate(FORGE, [joined["apiKey"], joined["sessionId"], joined["token"], forged])
+
+    host.click("#start")
+    host.wait_for_function(
+        "document.querySelector('#recording-indicator').textContent.includes('00:01')"
+    )
+    host.click("#stop")
+    host.locator("#watch-link").wait_for(state="visible")  # the server's word came after
+
+    shown = host.evaluate("window.__news")
+    assert not any("deleted" in text for text in shown), shown

@@ -9,9 +9,11 @@ import boto3
 import pytest
 
 from local.emulator import OpenTokEmulator
+from local.functions import FunctionError
 from local.harness import Harness
 from local.resources import deploy
 from local.template import Template
+from tests.conftest import eventually
 
 LOOPS = Path(__file__).resolve().parent / "templates" / "for_each.yaml"
 TWO_FUNCTIONS = Path(__file__).resolve().parent / "templates" / "two_functions.yaml"
@@ -93,7 +95,7 @@ def test_overlapping_events_get_environments_of_their_own(
 
         def invoke() -> dict:
             gate.wait(timeout=10)
-            return harness.invoke("FirstFunction", {"names": []})
+            return harness.invoke("FirstFunction", {"names": [], "sleep": 0.5})
 
         with ThreadPoolExecutor(3) as pool:
             answers = list(pool.map(lambda _: invoke(), range(3)))
@@ -102,3 +104,38 @@ def test_overlapping_events_get_environments_of_their_own(
     assert len({answer["process"] for answer in answers}) == 3
     assert {answer["events"] for answer in answers} == {1}
     assert after["process"] in {answer["process"] for answer in answers}  # one is reused
+
+
+def test_a_function_past_its_timeout_is_stopped_and_the_next_event_gets_a_new_one(
+    aws: None, emulator: OpenTokEmulator
+) -> None:
+    with Harness(template=Template(TWO_FUNCTIONS), emulator=emulator, mock=False) as harness:
+        harness.functions.timeout_margin = 0.5  # Lambda's own stop, at the timeout, is exact
+        before = harness.invoke("SecondFunction", {"names": []})
+        with pytest.raises(FunctionError, match="timed out after 1 seconds"):
+            harness.invoke("SecondFunction", {"names": [], "sleep": 30})
+        after = harness.invoke("SecondFunction", {"names": []})
+
+    assert after["process"] != before["process"]
+    assert after["events"] == 1
+    with pytest.raises(ProcessLookupError):
+        os.kill(before["process"], 0)  # stopped, not left running
+
+
+def test_a_restart_during_an_event_lets_it_finish_and_retires_its_environment(
+    aws: None, emulator: OpenTokEmulator
+) -> None:
+    with Harness(template=Template(TWO_FUNCTIONS), emulator=emulator, mock=False) as harness:
+        harness.invoke("FirstFunction", {"names": []})  # one environment, warm and idle
+        idle = harness.functions._idle["FirstFunction"]
+        with ThreadPoolExecutor(1) as pool:
+            slow = {"names": ["FIRST_ONLY"], "sleep": 1}
+            running = pool.submit(harness.invoke, "FirstFunction", slow)
+            eventually(lambda: not idle)  # the event has its environment
+            harness.configure_functions(FIRST_ONLY="changed")
+            during = running.result(timeout=20)
+        after = harness.invoke("FirstFunction", {"names": ["FIRST_ONLY"]})
+
+    assert during["variables"] == {"FIRST_ONLY": "first"}  # it finished where it began
+    assert after["process"] != during["process"]
+    assert after["variables"] == {"FIRST_ONLY": "changed"}

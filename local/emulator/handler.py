@@ -74,6 +74,7 @@ ROUTES = [
     _route("POST", "/_emulator/sessions/{session_id}/connections", "connect", False),
     _route("GET", "/_emulator/connections/{connection_id}/events", "events", False),
     _route("POST", "/_emulator/connections/{connection_id}/streams", "publish", False),
+    _route("POST", "/_emulator/connections/{connection_id}/signal", "client_signal", False),
     _route(
         "DELETE", "/_emulator/connections/{connection_id}/streams/{stream_id}", "unpublish", False
     ),
@@ -397,6 +398,10 @@ class Handler(BaseHTTPRequestHandler):
         body = self._json_body()
         token = body.get("token") if isinstance(body, dict) else None
         self._send_json(201, self.state.connect(session_id, token))
+
+    def _client_signal(self, connection_id: str) -> None:
+        self.state.client_signal(connection_id, self._json_body())
+        self._send(HTTPStatus.NO_CONTENT)
 
     def _publish(self, connection_id: str) -> None:
         self._send_json(201, self.state.publish(connection_id, self._json_body()))

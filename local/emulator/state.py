@@ -198,7 +198,8 @@ class EmulatorState:
             connection.streams[stream.stream_id] = stream
             session.broadcast("streamCreated", {"stream": stream.to_json()}, exclude=connection_id)
             for archive in self._active_archives(session.session_id):
-                archive.add_stream(stream, connection.data, self._offset_ms(archive))
+                if not archive.selects_streams:  # manual: only the streams added by hand
+                    archive.add_stream(stream, connection.data, self._offset_ms(archive))
                 self._resume(archive)
             if session.archive_mode == "always" and not self._active_archives(session.session_id):
                 self._start_automatic_archive(session)
@@ -240,6 +241,16 @@ class EmulatorState:
                 raise ApiError(404, NOT_CONNECTED)
             for connection in receivers:
                 connection.send("signal", {"type": signal_type, "data": data, "from": None})
+
+    def client_signal(self, connection_id: str, body: object) -> None:
+        """A page's `session.signal(...)` (OpenTok.js): to every client of its session, the
+        sender included, `from` the sending connection."""
+        signal_type, data = options.signal_options(body)
+        with self.lock:
+            sender = self._connection(connection_id)
+            signal = {"type": signal_type, "data": data, "from": connection_id}
+            for connection in self.sessions[sender.session_id].connections.values():
+                connection.send("signal", signal)
 
     def open_events(self, connection_id: str) -> tuple[queue.Queue, list[tuple[str, dict]]]:
         """Start a client's event stream: a fresh queue plus a snapshot of the session.
@@ -665,10 +676,15 @@ class EmulatorState:
 
     def inspect_archive(self, archive_id: str) -> dict:
         """What OpenTok holds of an archive beyond its JSON: its layout (no archive JSON in
-        RUBY's cassettes or VPY's fixtures carries one), for tests and `make dev` to look at."""
+        RUBY's cassettes or VPY's fixtures carries one) and the streams its file has, for tests
+        and `make dev` to look at."""
         with self.lock:
             archive = self._archive(archive_id)
-            return {"archive": self.archive_json(archive), "layout": archive.layout}
+            return {
+                "archive": self.archive_json(archive),
+                "layout": archive.layout,
+                "recordedStreams": list(archive.streams),
+            }
 
     def _download_url(self, archive: Archive, base_url: str) -> str | None:
         if archive.status != "available":

@@ -209,6 +209,8 @@ def test_the_sdk_adds_and_removes_streams_of_a_manual_archive(emu, ot):
     ]
     second = emu.publish(connection, name="screen")
     assert [s["streamId"] for s in ot.get_archive(archive.id).streams] == [camera]
+    recorded = requests.get(f"{emu.url}/_emulator/archives/{archive.id}", timeout=5).json()
+    assert recorded["recordedStreams"] == [camera]  # the file has no stream nobody added
 
     assert ot.remove_archive_stream(archive.id, camera) is None
     assert ot.get_archive(archive.id).streams == []

@@ -222,7 +222,8 @@
       streamDestroyed: (event) => removeSubscriberTile(event.stream.streamId),
       archiveStarted: (event) => recordingStarted(event.id, event.name),
       archiveStopped: (event) => recordingStopped(event.id, event.name),
-      [ARCHIVE_SIGNAL]: (event) => archiveNews(event.data),
+      // Only the server's word (no sender): any page in the room may signal `archive` too.
+      [ARCHIVE_SIGNAL]: (event) => { if (!event.from) archiveNews(event.data); },
       sessionReconnecting: () => setConnection('reconnecting', 'Reconnecting…'),
       sessionReconnected: () => setConnection('connected', 'Connected'),
       sessionDisconnected: (event) => disconnected(session, event.reason)
