@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from tests.conftest import API_KEY, SITE_URL, Stack, load_event
+from tests.contract.support import EventReader
 
 MIB = 1024 * 1024
 RIGHT_AWAY = pytest.mark.parametrize(
@@ -151,6 +152,22 @@ def test_each_stream_says_who_and_when_as_the_manifest_does_unverified(stack: St
         assert stream["stopTimeOffset"] == file["stopTimeOffset"]
     who = sorted(stream["connectionData"] for stream in _shown(stack, archive)["streams"])
     assert who == ["", "name=Bob"]  # the host's token carries no data, the guest's does
+
+
+def test_the_room_hears_the_recording_is_ready_once_its_streams_are(stack: Stack) -> None:
+    """As for any recording (tests/test_room_signals.py): an OpenTok signal to the session."""
+    archive = _recorded(stack)
+    connection_id = next(iter(stack.opentok.state.sessions[archive["sessionId"]].connections))
+    reader = EventReader(stack.opentok, connection_id)
+    try:
+        assert stack.deliver_s3_events() >= 1
+        with pytest.raises(TimeoutError):  # the zip alone is not watchable
+            reader.next("signal", timeout=0.3)
+        assert stack.deliver_stream_requests() == 1
+        signal = reader.next("signal", timeout=5)
+    finally:
+        reader.close()
+    assert json.loads(signal["data"]) == {"archiveId": archive["id"], "state": "ready"}
 
 
 def test_the_record_keeps_each_streams_key_who_and_when(stack: Stack) -> None:

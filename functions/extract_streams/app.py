@@ -5,8 +5,10 @@ OpenTok uploads an individual archive as `<apiKey>/<archiveId>/archive.zip`: a
 The ready function asks for this on the zip's bucket event, the reconciler when that event
 was lost. Each stream the manifest lists becomes `<apiKey>/<archiveId>/streams/<streamId>.webm`,
 copied from the zip by byte ranges (backend.archive_zip: the zip is never loaded whole). Once
-every stream is there, the archive is ready with its list of streams. A zip that cannot be
-read, or has no manifest, is recorded with the reason; the zip stays, to be downloaded.
+every stream is there, the archive is ready with its list of streams, and its room is told
+(room_signals), as of any recording made ready. A zip that cannot be read, or has no
+manifest, is recorded with the reason; the zip stays, to be downloaded (the room is not told
+of a failure: the recording is not lost, and its page says why).
 
 Its own function, not the ready function's work: it may take minutes and a 15-minute
 timeout, carries on in a new invocation when time runs short (SQS), and needs to read and
@@ -22,7 +24,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backend import archive_zip, archives, config, stream_requests, validation
+# The OpenTok SDK loads with room_signals: a split that makes an archive ready tells its room.
+from backend import archive_zip, archives, config, room_signals, stream_requests, validation
 from backend.errors import BadRequest
 from backend.observability import tracer
 
@@ -97,6 +100,7 @@ def _split(archive: dict[str, Any], key: str, context: LambdaContext) -> bool:
             metrics.add_metric(
                 name="SecondsFromStopToReady", unit=MetricUnit.Seconds, value=seconds
             )
+        room_signals.announce(stored, "ready")
     return True
 
 
