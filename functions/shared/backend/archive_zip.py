@@ -12,8 +12,8 @@ directory are read with ranged GETs, and each entry becomes an object of its own
 
 Why the 8 MiB line, measured by local/bench/streams.py (against moto, which is not S3): the
 two ways took about as long at every size tried (1 to 64 MiB), but a GET and a PUT hold the
-entry (a 64 MiB one took the process from 76 to 153 MB), while a split of a 1.26 GB zip by
-part copies peaked 1 MB above the function's 76 MB after its imports. So below 8 MiB the two
+entry (with a 64 MiB one that process peaked at 153 MB), while a split of a 1.26 GB zip by
+part copies peaked 1 MB above the function's 85 MB after its imports. So below 8 MiB the two
 requests of a GET and a PUT, with a CRC check for free; above it, memory that does not grow.
 
 Copies resume: an object already there with the entry's size is done, and a multipart upload
