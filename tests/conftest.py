@@ -221,6 +221,11 @@ class Stack(Harness):
         event source mapping would; returns how many were handled (not failed)."""
         return self.deliver("CopyRecordingFunction", invoke)
 
+    def deliver_stream_requests(self) -> int:
+        """Hands the requests to split individual archives' zips into streams to their
+        function, as Lambda's event source mapping would; returns how many were handled."""
+        return self.deliver("ExtractStreamsFunction")
+
     def stored(self, archive_id: str) -> dict[str, Any] | None:
         item = boto3.client("dynamodb").get_item(
             TableName=self.table, Key={"pk": {"S": f"archive#{archive_id}"}}, ConsistentRead=True

@@ -781,3 +781,65 @@ def test_a_page_in_the_room_cannot_pass_off_news_of_the_recording(dev: DevProces
 
     shown = host.evaluate("window.__news")
     assert not any("deleted" in text for text in shown), shown
+
+
+def test_an_individual_recording_plays_each_stream_in_a_player_of_its_own(
+    dev: DevProcess, browser
+) -> None:
+    """Two people publish, the host records each stream (outputMode individual), and the
+    page of the recording, once its zip is split, has a playing video per stream."""
+    host = requests.get(f"{dev.url}/room/panel", headers={"x-host-key": dev.host_key}, timeout=10)
+    guest = requests.get(f"{dev.url}/room/panel", timeout=10)
+    session_id = host.json()["sessionId"]
+
+    def publish(token: str, name: str) -> None:
+        connected = requests.post(
+            f"{dev.url}/_emulator/sessions/{session_id}/connections",
+            json={"token": token},
+            timeout=10,
+        )
+        connection_id = connected.json()["connectionId"]
+        requests.post(
+            f"{dev.url}/_emulator/connections/{connection_id}/streams",
+            json={"name": name, "hasAudio": True, "hasVideo": True},
+            timeout=10,
+        ).raise_for_status()
+
+    authorization = {"authorization": f"Bearer {host.json()['token']}"}
+    publish(host.json()["token"], "host")
+    started = requests.post(
+        f"{dev.url}/archive/start",
+        json={"sessionId": session_id, "outputMode": "individual", "name": "Panel"},
+        headers=authorization,
+        timeout=20,
+    )
+    assert started.status_code == 200, started.text
+    archive_id = started.json()["id"]
+    publish(guest.json()["token"], "guest")  # joins the recording a little later
+    stopped = requests.post(
+        f"{dev.url}/archive/{archive_id}/stop", headers=authorization, timeout=20
+    )
+    assert stopped.status_code == 200, stopped.text
+    ready = dev.wait_until_ready(archive_id)
+    assert len(ready["streams"]) == 2
+
+    page = _page(browser, f"{dev.url}/view.html?archiveId={archive_id}")
+    players = page.locator("[data-testid=stream-player]")
+    players.first.wait_for(state="visible")
+    assert players.count() == 2
+    for index in range(2):
+        page.wait_for_function(
+            "(i) => { const v = document.querySelectorAll('[data-testid=stream-player]')[i];"
+            " return v.readyState >= 1 && v.duration > 0; }",
+            arg=index,
+        )
+    whos = page.locator(".stream-who").all_inner_texts()
+    assert whos == ["Participant 1", "Participant 2"]
+    for when in page.locator(".stream-when").all_inner_texts():
+        assert re.fullmatch(r"\d\d:\d\d \u2013 \d\d:\d\d into the recording|from \d\d:\d\d", when)
+    download = page.locator("#download")
+    assert download.inner_text() == "Download ZIP"
+    assert "archive.zip" in download.get_attribute("href")
+    assert page.locator("#player").is_hidden()  # the one-video player is the composed one's
+    _assert_accessible(page, "a player per stream")
+    page.screenshot(path=SCREENSHOTS / "per-stream-view.png", full_page=True)

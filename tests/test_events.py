@@ -20,6 +20,7 @@ EVENT_FUNCTIONS = {
     "delete_archive": "DeleteArchiveFunction",
     "s3_": "MarkReadyFunction",
     "scheduled_": "ReconcileArchivesFunction",
+    "sqs_extract_streams": "ExtractStreamsFunction",
     "sqs_": "CopyRecordingFunction",
 }
 # What each scenario answers once its ids are those of a real room and recording.
@@ -71,18 +72,29 @@ def test_http_event_gets_its_answer(stack: Stack, name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(path.stem for path in Path(EVENTS).glob("s3_*.json")))
 def test_s3_event_marks_only_recordings_ready(stack: Stack, name: str) -> None:
-    archive = stack.record()
+    individual = name == "s3_individual_recordings_uploaded"
+    archive = stack.record(**({"outputMode": "individual"} if individual else {}))
     stack.post(f"/archive/{archive['id']}/stop")
     stack.wait_until_uploaded(archive["id"])
     event = load_event(name, archive_id=archive["id"], bucket=stack.bucket)
     stack.invoke("MarkReadyFunction", event)
+    if individual:  # ready once its zip is split into streams, which the event asks for
+        assert stack.get(f"/archive/{archive['id']}").json()["ready"] is False
+        assert stack.deliver_stream_requests() == 1
     ready = stack.get(f"/archive/{archive['id']}").json()["ready"]
     assert ready is (name != "s3_unrelated_object")
 
 
 def test_the_scheduled_event_runs_the_reconciler(stack: Stack) -> None:
     answer = stack.invoke(_function_for("scheduled_reconcile"), load_event("scheduled_reconcile"))
-    assert answer == {"checked": 0, "repaired": 0, "copying": 0, "stuck": 0, "atRisk": 0}
+    assert answer == {
+        "checked": 0,
+        "repaired": 0,
+        "copying": 0,
+        "splitting": 0,
+        "stuck": 0,
+        "atRisk": 0,
+    }
 
 
 def test_the_copy_request_event_runs_the_copy_function(stack: Stack) -> None:
@@ -90,3 +102,10 @@ def test_the_copy_request_event_runs_the_copy_function(stack: Stack) -> None:
     archive = stack.record()
     event = load_event("sqs_copy_recording", archive_id=archive["id"])
     assert stack.invoke(_function_for("sqs_copy_recording"), event) == {"batchItemFailures": []}
+
+
+def test_the_split_request_event_runs_the_split_function(stack: Stack) -> None:
+    # A recording under way has no zip to split, and the message is done with.
+    archive = stack.record()
+    event = load_event("sqs_extract_streams", archive_id=archive["id"])
+    assert stack.invoke(_function_for("sqs_extract_streams"), event) == {"batchItemFailures": []}

@@ -49,13 +49,15 @@ def test_url_encoded_keys_are_decoded(stack: Stack) -> None:
     assert _stored(stack, archive["id"])["ready"] is True
 
 
-def test_individual_stream_archives_are_ready_as_a_zip(stack: Stack) -> None:
+def test_individual_stream_archives_are_ready_once_split_into_streams(stack: Stack) -> None:
     archive = stack.record(outputMode="individual")
     stack.post(f"/archive/{archive['id']}/stop")
     stack.wait_until_uploaded(archive["id"])
     stack.deliver_s3_events()
     assert stack.stored(archive["id"])["s3Key"]["S"].endswith("/archive.zip")
-    # A zip is downloaded, not played.
+    assert _stored(stack, archive["id"])["ready"] is False  # tests/test_streams.py: the split
+    stack.deliver_stream_requests()
+    # The zip is downloaded, not played; its streams are played (tests/test_streams.py).
     assert "response-content-disposition=attachment" in _stored(stack, archive["id"])["url"]
 
 

@@ -32,6 +32,7 @@ def test_a_recording_whose_bucket_event_was_lost_is_marked_ready(stack: Stack) -
         "checked": 1,
         "repaired": 1,
         "copying": 0,
+        "splitting": 0,
         "stuck": 0,
         "atRisk": 0,
     }
@@ -71,6 +72,7 @@ def test_a_recording_that_never_arrives_is_reported_stuck(
         "checked": 1,
         "repaired": 0,
         "copying": 0,
+        "splitting": 0,
         "stuck": 1,
         "atRisk": 0,
     }
@@ -86,6 +88,7 @@ def test_recordings_stopped_moments_ago_are_left_to_their_events(stack: Stack) -
         "checked": 0,
         "repaired": 0,
         "copying": 0,
+        "splitting": 0,
         "stuck": 0,
         "atRisk": 0,
     }

@@ -173,7 +173,12 @@ def test_only_the_functions_that_presign_or_repair_may_read_recordings() -> None
             for statement in _function_statements(resource)
         )
     }
-    assert readers == {"GetArchiveFunction", "ViewArchiveFunction", "ReconcileArchivesFunction"}
+    assert readers == {
+        "GetArchiveFunction",
+        "ViewArchiveFunction",
+        "ReconcileArchivesFunction",
+        "ExtractStreamsFunction",  # reads an individual archive's zip to split it
+    }
 
 
 def test_the_ready_function_does_not_depend_on_the_bucket_that_triggers_it() -> None:
@@ -375,3 +380,16 @@ def test_the_reconciler_may_query_only_the_index_of_unfinished_archives() -> Non
         if "dynamodb:Query" in str(statement["Action"])
     ]
     assert queries == [{"Fn::Sub": "${ArchiveTable.Arn}/index/UnfinishedArchives"}]
+
+
+def test_splits_that_keep_failing_wait_in_a_queue_that_is_watched() -> None:
+    template = Template()
+    queue = template.resources["StreamExtractions"]["Properties"]
+    dead_letters = {"Fn::GetAtt": ["FailedStreamExtractions", "Arn"]}
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == dead_letters
+    assert (
+        queue["VisibilityTimeout"]
+        >= 6 * template.resources["ExtractStreamsFunction"]["Properties"]["Timeout"]
+    )
+    watched = template.resources["FailedStreamExtractionsAlarm"]["Properties"]["Dimensions"][0]
+    assert watched["Value"] == {"Fn::GetAtt": ["FailedStreamExtractions", "QueueName"]}

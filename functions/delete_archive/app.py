@@ -1,9 +1,10 @@
 """DELETE /archive/{archiveId}: deletes the recording everywhere it is kept.
 
-OpenTok's archive first (it refuses while recording), then our copy in S3, then the record
-is marked deleted: the record stays, so that the history says what became of it. A failed or
-expired archive has nothing left at OpenTok to delete: only our copy, if any, and the record.
-The archive's room is told (room_signals). In `host` control, for hosts only (the host key).
+OpenTok's archive first (it refuses while recording), then our copy in S3 (an individual
+archive's zip and the streams split out of it), then the record is marked deleted: the
+record stays, so that the history says what became of it. A failed or expired archive has
+nothing left at OpenTok to delete: only our copy, if any, and the record. The archive's room
+is told (room_signals). In `host` control, for hosts only (the host key).
 """
 
 from typing import Any
@@ -46,6 +47,8 @@ def delete_archive(archive_id: str) -> dict[str, Any]:
         archive = _delete_at_opentok(archive)
     if archive.get("s3Key"):
         bucket.delete(archive["s3Key"])
+        if archive.get("outputMode") == "individual":
+            bucket.delete_streams(archive["s3Key"])
     metrics.add_metric(name="ArchiveDeleted", unit=MetricUnit.Count, value=1)
     deleted = archives.mark_deleted(archive["id"])
     room_signals.announce(deleted, "deleted")

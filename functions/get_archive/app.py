@@ -1,5 +1,8 @@
 """GET /archive/{archiveId}: the archive as we know it; a short-lived link once our copy is in.
 
+An individual archive lists its streams once they are split out of its zip, each with a link
+of its own; the link in `url` is then the zip's.
+
 It never calls OpenTok: waiting pages poll it, and readiness comes from our table.
 """
 
@@ -22,8 +25,11 @@ def get_archive(archive_id: str) -> dict[str, Any]:
     archive = archives.get(validation.archive_id(archive_id))
     if archive is None:
         raise NotFound("no archive with that id")
-    url = bucket.presigned_url(archive["s3Key"]) if archive.get("ready") else None
-    return archives.public(archive, url)
+    if not archive.get("ready") and not archive.get("streamsFailure"):
+        return archives.public(archive)
+    # An individual archive's zip is offered even when it could not be split into streams.
+    url = bucket.presigned_url(archive["s3Key"]) if archive.get("s3Key") else None
+    return archives.public(archive, url, bucket.presigned_url)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,9 +1,11 @@
 """S3 ObjectCreated on the archive bucket: OpenTok uploaded a recording, so mark it ready.
 
-Duplicate events change nothing. Keys that are not OpenTok recordings of this project are
-ignored with a log line. A recording we never started (automatic archiving) is adopted with
-what the OpenTok API says of it. Once marked, the archive's room is told (room_signals): its
-pages show the recording without asking.
+An individual archive's zip is not watchable yet: it is recorded as uploaded and its split
+into streams is asked for (functions/extract_streams), which makes it ready; a duplicate
+event asks again, which the split shrugs off. Other duplicate events change nothing. Keys
+that are not OpenTok recordings of this project are ignored with a log line. A recording we
+never started (automatic archiving) is adopted with what the OpenTok API says of it. Once
+marked, the archive's room is told (room_signals): its pages show the recording without asking.
 """
 
 from typing import Any
@@ -15,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 # The OpenTok SDK loads with room_signals while the function starts, not at its first
 # recording: every recording marked ready is announced to its room through it.
-from backend import archives, config, object_keys, room_signals
+from backend import archives, config, object_keys, room_signals, stream_requests
 from backend.errors import NotFound
 from backend.observability import tracer
 from backend.opentok_client import read_archive
@@ -36,6 +38,9 @@ def mark_ready(record: dict[str, Any]) -> None:
         )
         return
     size = int(stored.get("size") or 0)
+    if recording.extension == "zip":
+        _split_streams(recording.archive_id, key, size)
+        return
     archive, changed = archives.mark_ready(recording.archive_id, key, size)
     if archive is None:
         archive, changed = _adopt(recording.archive_id, key, size)
@@ -51,7 +56,26 @@ def mark_ready(record: dict[str, Any]) -> None:
         room_signals.announce(archive, "ready")
 
 
-def _adopt(archive_id: str, key: str, size: int) -> tuple[dict | None, bool]:
+def _split_streams(archive_id: str, key: str, size: int) -> None:
+    archive = archives.mark_zip_uploaded(archive_id, key, size)
+    if archive is None:
+        adopted, _ = _adopt(archive_id, key, size, ready=False)
+        archive = adopted or archives.mark_zip_uploaded(archive_id, key, size)
+    if archive is None:
+        return
+    if archive.get("ready") or archive.get("streamsFailure"):
+        logger.info("archive was split already", extra={"archive_id": archive_id})
+        return
+    if archive["status"] in archives.FINISHED:  # deleted meanwhile: nothing to split for
+        logger.info("archive is at an end", extra={"status": archive["status"]})
+        return
+    # Asked on every event, duplicates too: the split is idempotent, and a request lost
+    # between the write above and this send is asked again by S3's retry.
+    stream_requests.send(archive_id)
+    logger.info("asked to split the archive into streams", extra={"archive_id": archive_id})
+
+
+def _adopt(archive_id: str, key: str, size: int, *, ready: bool = True) -> tuple[dict | None, bool]:
     """Creates the record of a recording OpenTok made without us (automatic archiving)."""
     try:
         fields = read_archive(archive_id)
@@ -60,8 +84,10 @@ def _adopt(archive_id: str, key: str, size: int) -> tuple[dict | None, bool]:
             "OpenTok does not know the uploaded archive", extra={"archive_id": archive_id}
         )
         return None, False
-    if archives.create_ready(fields, key, size):
+    if archives.create_ready(fields, key, size, ready=ready):
         return archives.get(archive_id), True
+    if not ready:
+        return None, False  # created meanwhile by a start or callback: the caller marks it
     return archives.mark_ready(archive_id, key, size)  # created meanwhile by a start or callback
 
 

@@ -3,7 +3,8 @@
 Only unfinished archives are read (a sparse index: neither ready nor at an end), so a run
 costs the same with a hundred archives as with a hundred thousand. An archive stopped a
 while ago but not ready is looked for in S3 (a lost bucket event) and then asked of OpenTok
-(a lost callback). One that OpenTok kept in its cloud (`available`) is not done: its copy
+(a lost callback); an individual archive's zip found there is asked to be split into
+streams. One that OpenTok kept in its cloud (`available`) is not done: its copy
 into our bucket is asked for (again), and the `ArchivesAtRisk` metric counts those still
 not copied as their 72 hours run out. What is still not ready after that is stuck, and the
 `ArchivesStuck` metric, with its alarm, says so. An archive repaired to ready, or found
@@ -17,7 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from backend import archives, bucket, config, copy_requests, room_signals
+from backend import archives, bucket, config, copy_requests, room_signals, stream_requests
 from backend.errors import ApiError
 from backend.observability import tracer
 from backend.opentok_client import read_archive
@@ -32,11 +33,11 @@ WAITING = ("stopped", "uploaded", "available")
 # and for one that does, OpenTok answers that it still records (one call a run).
 MAX_RECORDING_MS = 2 * 3600 * 1000
 
-READY, ENDED, COPYING, STUCK = "ready", "ended", "copying", "stuck"
+READY, ENDED, COPYING, SPLITTING, STUCK = "ready", "ended", "copying", "splitting", "stuck"
 
 
 def reconcile(archive: dict[str, Any], *, ask_opentok: bool = True) -> str:
-    """Repairs one archive if it can; returns READY, ENDED, COPYING or STUCK.
+    """Repairs one archive if it can; returns READY, ENDED, COPYING, SPLITTING or STUCK.
 
     One archive that cannot be checked (S3, DynamoDB or SQS failing) is left for the next
     run rather than stopping this one.
@@ -52,6 +53,14 @@ def reconcile(archive: dict[str, Any], *, ask_opentok: bool = True) -> str:
 
 def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> str:
     stored = bucket.find(config.OPENTOK_API_KEY, archive["id"])
+    if stored and stored[0].endswith(".zip"):
+        # An individual archive is ready once split into streams: asked for (again) unless a
+        # split is under way, whose own retries and dead-letter queue count.
+        archive = archives.mark_zip_uploaded(archive["id"], *stored) or archive
+        if not archives.copy_under_way(archive):
+            stream_requests.send(archive["id"])
+            logger.info("asked to split the archive into streams", extra={"key": stored[0]})
+        return SPLITTING
     if stored:
         key, size = stored
         ready, changed = archives.mark_ready(archive["id"], key, size)
@@ -112,6 +121,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict[str, int]:
             outcomes.append(outcome)
     repaired = outcomes.count(READY) + outcomes.count(ENDED)
     copying = outcomes.count(COPYING)
+    splitting = outcomes.count(SPLITTING)
     stuck = outcomes.count(STUCK)
     at_risk = [
         archive["id"]
@@ -121,6 +131,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict[str, int]:
     ]
     metrics.add_metric(name="ArchivesRepaired", unit=MetricUnit.Count, value=repaired)
     metrics.add_metric(name="ArchivesCopying", unit=MetricUnit.Count, value=copying)
+    metrics.add_metric(name="ArchivesSplitting", unit=MetricUnit.Count, value=splitting)
     metrics.add_metric(name="ArchivesStuck", unit=MetricUnit.Count, value=stuck)
     metrics.add_metric(name="ArchivesAtRisk", unit=MetricUnit.Count, value=len(at_risk))
     if stuck:
@@ -134,6 +145,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict[str, int]:
         "checked": len(overdue) + len(recording),
         "repaired": repaired,
         "copying": copying,
+        "splitting": splitting,
         "stuck": stuck,
         "atRisk": len(at_risk),
     }

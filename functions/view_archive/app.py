@@ -2,7 +2,9 @@
 
 Ready: a redirect to our copy. Not ready: a redirect to the site's waiting page, which polls
 GET /archive/{archiveId}. Clients that ask for JSON get the same answer as JSON instead. An
-archive this view finds failed is announced to its room (room_signals).
+archive this view finds failed is announced to its room (room_signals). An individual
+archive has a video per stream, not one: browsers go to the site's page, which plays each,
+and JSON clients get a link per stream besides the zip's.
 """
 
 from typing import Any
@@ -30,8 +32,17 @@ def view_archive(archive_id: str) -> Response:
     archive = archives.get(validation.archive_id(archive_id))
     if archive is None:
         raise NotFound("no archive with that id")
+    if archive.get("ready") and archive.get("outputMode") == "individual":
+        return _watch_streams(archive)
     if archive.get("ready"):
         return _watch(archive, bucket.presigned_url(archive["s3Key"]))
+    if archive.get("streamsFailure") and archive["status"] != "deleted":
+        if api.wants_json(app.current_event):
+            raise Conflict(
+                "the archive's streams could not be taken out of its zip:"
+                f" {archive['streamsFailure']}; GET /archive/{archive['id']} links the zip"
+            )
+        return _wait(archive)  # the page says why, and offers the zip
     opentok_url = None
     if archive["status"] in ("stopped", "available"):
         archive, opentok_url = _ask_opentok(archive["id"])
@@ -53,10 +64,23 @@ def _watch(archive: dict[str, Any], url: str) -> Response:
     return Response(status_code=302, headers={"Location": url, **NO_STORE})
 
 
+def _watch_streams(archive: dict[str, Any]) -> Response:
+    if api.wants_json(app.current_event) or not config.SITE_URL:
+        shown = archives.public(archive, stream_url=bucket.presigned_url)
+        summary = _summary(archive, bucket.presigned_url(archive["s3Key"]))
+        return api.json_response(200, summary | {"streams": shown["streams"]}, NO_STORE)
+    return _to_page(archive)
+
+
 def _wait(archive: dict[str, Any]) -> Response:
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS), **NO_STORE}
     if api.wants_json(app.current_event) or not config.SITE_URL:
         return api.json_response(202, _summary(archive, None), headers)
+    return _to_page(archive)
+
+
+def _to_page(archive: dict[str, Any]) -> Response:
+    """The site's page of the archive, which follows it until it plays and then plays it."""
     query = urlencode({"archiveId": archive["id"]})
     return Response(status_code=302, headers={"Location": f"{config.SITE_URL}/view.html?{query}"})
 

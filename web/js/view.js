@@ -7,6 +7,10 @@
  * the next step tends to follow quickly. Coming back to the tab or back online polls at once.
  * Failures to reach the server keep the backoff going; a terminal status (ready, failed,
  * expired, deleted, unknown id) ends it.
+ *
+ * An individual archive (outputMode individual) is a stream per participant: once each is
+ * split out of the archive's ZIP, the page plays each in a player of its own, says who it is
+ * (the connection's data) and when it was recorded (its offsets), and offers the ZIP.
  */
 (function () {
   'use strict';
@@ -50,6 +54,7 @@
     status: document.getElementById('status'),
     playerWrap: document.getElementById('player-wrap'),
     player: document.getElementById('player'),
+    streams: document.getElementById('streams'),
     download: document.getElementById('download'),
     details: document.getElementById('details'),
     detailName: document.getElementById('detail-name'),
@@ -166,6 +171,10 @@
       poller.delay = FIRST_DELAY_MS;
     }
 
+    if (archive.streamsFailure) {
+      unsplittable(archive);
+      return;
+    }
     switch (archive.status) {
       case 'failed':
         finish('failed', `This recording failed${failureReason(archive)}. ` +
@@ -227,6 +236,10 @@
         return 'Recording is paused because everyone left the call. It resumes when someone ' +
           'rejoins, and stops on its own if nobody does.';
       case 'uploaded':
+        if (isZip(archive)) {
+          return 'OpenTok has uploaded the recording; each participant\'s stream is being ' +
+            'prepared for playback…';
+        }
         return 'OpenTok has uploaded the video to storage; it will be ready in a moment…';
       default:
         return 'The recording has stopped. OpenTok is processing the video; this usually ' +
@@ -248,8 +261,9 @@
 
     if (isZip(archive)) {
       el.download.textContent = 'Download ZIP';
-      setStatus('Your recording is ready. It has a separate file for each participant (a ZIP ' +
-        'file), so it can\'t be played here: download it instead.', 'ok', false);
+      showStreams(archive.streams || []);
+      setStatus(`Your recording is ready: ${streamCount(archive.streams)}, one per ` +
+        'participant. The ZIP holds them all.', 'ok', false);
       return;
     }
     el.download.textContent = 'Download MP4';
@@ -261,6 +275,103 @@
 
   function isZip(archive) {
     return archive.outputMode === 'individual';
+  }
+
+  function streamCount(streams) {
+    const count = (streams || []).length;
+    return count === 1 ? '1 stream' : `${count} streams`;
+  }
+
+  // The ZIP could not be split into streams: it is kept, and offered as it is.
+  function unsplittable(archive) {
+    finish('failed', `This recording's streams couldn't be prepared for playback: ` +
+      `${archive.streamsFailure}. Its ZIP file is kept: download it instead.`);
+    if (!archive.url) return;
+    media.url = archive.url;
+    media.fetchedAt = Date.now();
+    el.playerWrap.hidden = false;
+    el.download.href = archive.url;
+    el.download.hidden = false;
+    el.download.textContent = 'Download ZIP';
+    el.download.setAttribute('download', `recording-${archive.id}.zip`);
+  }
+
+  // --- One player per stream -------------------------------------------------------------
+
+  function showStreams(streams) {
+    el.streams.replaceChildren(...streams.map(streamItem));
+    el.streams.hidden = streams.length === 0;
+  }
+
+  function streamItem(stream, index) {
+    const item = document.createElement('li');
+    item.className = 'stream';
+    item.dataset.streamId = stream.streamId;
+    const heading = document.createElement('div');
+    heading.className = 'stream-head';
+    const who = document.createElement('strong');
+    who.className = 'stream-who';
+    who.textContent = whoOf(stream, index);
+    const when = document.createElement('span');
+    when.className = 'stream-when';
+    when.textContent = whenOf(stream);
+    heading.append(who, when);
+    const video = document.createElement('video');
+    video.className = 'player stream-player';
+    video.dataset.testid = 'stream-player';
+    video.controls = true;
+    video.playsInline = true;
+    video.preload = 'metadata';
+    video.setAttribute('aria-label', `${who.textContent}, ${when.textContent}`);
+    video.src = stream.url;
+    video.addEventListener('error', () => streamFailed(video, stream.streamId));
+    item.append(heading, video);
+    return item;
+  }
+
+  // Who published the stream: a name in the connection's data ("name=Ann", or JSON with a
+  // name) if it has one, the data itself otherwise, and a number when there is none.
+  function whoOf(stream, index) {
+    const data = (stream.connectionData || '').trim();
+    if (!data) return `Participant ${index + 1}`;
+    try {
+      const parsed = JSON.parse(data);
+      if (parsed && typeof parsed.name === 'string' && parsed.name) return parsed.name;
+    } catch (ignored) {
+      // not JSON
+    }
+    const named = new URLSearchParams(data).get('name');
+    return named || data;
+  }
+
+  function whenOf(stream) {
+    const start = stream.startTimeOffset;
+    const stop = stream.stopTimeOffset;
+    if (start === null || start === undefined) return '';
+    const from = format.clock(start / 1000);
+    if (stop === null || stop === undefined || stop <= start) return `from ${from}`;
+    return `${from} – ${format.clock(stop / 1000)} into the recording`;
+  }
+
+  // A stream's link expires like any other: renew it and resume where it was.
+  async function streamFailed(video, streamId) {
+    const tries = Number(video.dataset.retries || 0);
+    if (tries >= MAX_PLAYER_RETRIES) return;
+    video.dataset.retries = String(tries + 1);
+    const resumeAt = video.currentTime || 0;
+    let archive;
+    try {
+      archive = await fetchArchive();
+    } catch (error) {
+      ui.showError(`Couldn't renew the link to a stream: ${error.message}.`);
+      return;
+    }
+    const fresh = (archive.streams || []).find((stream) => stream.streamId === streamId);
+    if (!fresh || !fresh.url) return;
+    video.src = fresh.url;
+    video.addEventListener('loadedmetadata', () => {
+      if (resumeAt) video.currentTime = resumeAt;
+    }, {once: true});
   }
 
   function viewRoute() {

@@ -8,7 +8,7 @@ import base64
 import binascii
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from backend import table
@@ -111,7 +111,9 @@ def record(fields: dict[str, Any], layout: dict[str, str] | None = None) -> dict
             return table.update(
                 _pk(fields["id"]),
                 "SET " + ", ".join([*assignments, "unfinished = :kind"]),
-                f"({later}) AND (attribute_not_exists(ready) OR ready <> :true)",
+                # One whose zip could not be split into streams is done with, not unfinished.
+                f"({later}) AND (attribute_not_exists(ready) OR ready <> :true)"
+                " AND attribute_not_exists(streamsFailure)",
                 values | {":true": True},
                 attribute_names,
             )
@@ -174,6 +176,77 @@ def set_layout(archive_id: str, layout: dict[str, str]) -> dict[str, Any]:
     )
 
 
+def mark_zip_uploaded(archive_id: str, key: str, size: int) -> dict[str, Any] | None:
+    """Records that an individual archive's zip is in S3; it is ready once its streams are.
+
+    Returns the archive as stored (None when we have no record of it yet). The archive is
+    unfinished, so that the reconciler asks again for streams that never came; a zip that
+    could not be split is forgotten, as this one, uploaded again, may be whole.
+    """
+    try:
+        return table.update(
+            _pk(archive_id),
+            "SET s3Key = :key, #size = :size, updatedAt = :now, #status = :uploaded,"
+            " statusRank = :rank, stoppedAt = if_not_exists(stoppedAt, :now),"
+            " unfinished = :kind REMOVE streamsFailure",
+            "attribute_exists(pk) AND ready <> :true"
+            " AND (statusRank <= :rank OR #status = :expired)",
+            {
+                ":true": True,
+                ":key": key,
+                ":size": size,
+                ":now": now_ms(),
+                ":uploaded": "uploaded",
+                ":expired": "expired",
+                ":rank": UPLOADED_RANK,
+                ":kind": ALL_ARCHIVES,
+            },
+            {"#size": "size", "#status": "status"},
+        )
+    except table.ConditionFailed:
+        return get(archive_id)
+
+
+def mark_streams_ready(
+    archive_id: str, streams: list[dict[str, Any]]
+) -> tuple[dict[str, Any] | None, bool]:
+    """Marks an individual archive ready with its streams, each in its own object by now.
+
+    Returns (the archive, whether this call changed it); a deleted one is left deleted.
+    """
+    now = now_ms()
+    try:
+        archive = table.update(
+            _pk(archive_id),
+            "SET ready = :true, streams = :streams, readyAt = :now, updatedAt = :now"
+            " REMOVE unfinished",
+            "attribute_exists(pk) AND ready <> :true AND #status <> :deleted",
+            {":true": True, ":streams": streams, ":now": now, ":deleted": "deleted"},
+            {"#status": "status"},
+        )
+        return archive, True
+    except table.ConditionFailed:
+        return get(archive_id), False
+
+
+def mark_streams_failed(archive_id: str, reason: str) -> dict[str, Any] | None:
+    """Records why an individual archive's zip could not be split into its streams.
+
+    The zip stays in S3 (downloadable); the archive leaves the unfinished ones, as trying
+    the same zip again gives the same answer.
+    """
+    try:
+        return table.update(
+            _pk(archive_id),
+            "SET streamsFailure = :reason, updatedAt = :now REMOVE unfinished",
+            "attribute_exists(pk) AND ready <> :true",
+            {":reason": reason, ":now": now_ms(), ":true": True},
+            {},
+        )
+    except table.ConditionFailed:
+        return get(archive_id)
+
+
 def mark_deleted(archive_id: str) -> dict[str, Any]:
     """Marks the archive deleted: it is no longer ready, and nothing moves it back."""
     now = now_ms()
@@ -214,8 +287,10 @@ def release_copy(archive_id: str) -> None:
     table.update(_pk(archive_id), "REMOVE copyingUntil", "attribute_exists(pk)", {}, {})
 
 
-def create_ready(fields: dict[str, Any], key: str, size: int) -> bool:
-    """Creates the record of an archive we did not start, already ready. False if it exists."""
+def create_ready(fields: dict[str, Any], key: str, size: int, *, ready: bool = True) -> bool:
+    """Creates the record of an archive we did not start, already uploaded: ready, or (an
+    individual archive's zip, whose streams are still to be split out) not yet and unfinished.
+    False if it exists."""
     now = now_ms()
     item = {name: fields.get(name) for name in OPENTOK_FIELDS}
     item |= {
@@ -225,12 +300,12 @@ def create_ready(fields: dict[str, Any], key: str, size: int) -> bool:
         "kind": ALL_ARCHIVES,
         "createdSort": _sort_key(fields),
         "size": size,
-        "ready": True,
+        "ready": ready,
         "s3Key": key,
-        "readyAt": now,
         "stoppedAt": now,
         "updatedAt": now,
     }
+    item |= {"readyAt": now} if ready else {"unfinished": ALL_ARCHIVES}
     try:
         table.put_new(item)
     except table.ConditionFailed:
@@ -299,10 +374,33 @@ def _decode_cursor(cursor: str, key_name: str, key_value: str) -> dict[str, Any]
     return start
 
 
-def public(archive: dict[str, Any], url: str | None = None) -> dict[str, Any]:
-    """The archive as clients see it: OpenTok's fields, then ours."""
+def public(
+    archive: dict[str, Any],
+    url: str | None = None,
+    stream_url: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
+    """The archive as clients see it: OpenTok's fields, then ours.
+
+    An individual archive also lists its streams once ready (each with a link from
+    `stream_url(key)`, when given), or says why its zip could not be split into them.
+    """
     view = {name: archive.get(name) for name in OPENTOK_FIELDS}
     view["layout"] = archive.get("layout")
     view["ready"] = bool(archive.get("ready"))
     view["url"] = url
+    if archive.get("outputMode") == "individual":
+        view["streams"] = (
+            [_public_stream(stream, stream_url) for stream in archive["streams"]]
+            if "streams" in archive
+            else None
+        )
+        view["streamsFailure"] = archive.get("streamsFailure")
     return view
+
+
+def _public_stream(
+    stream: dict[str, Any], stream_url: Callable[[str], str] | None
+) -> dict[str, Any]:
+    shown = {name: value for name, value in stream.items() if name != "key"}
+    shown["url"] = stream_url(stream["key"]) if stream_url else None
+    return shown

@@ -37,3 +37,16 @@ def presigned_url(key: str) -> str:
 def delete(key: str) -> None:
     """Deletes our copy; the bucket keeps the version for a while, against accidents."""
     s3.delete_object(Bucket=config.ARCHIVE_BUCKET, Key=key)
+
+
+def delete_streams(recording_key: str) -> None:
+    """Deletes the stream objects split out of an individual archive's zip, by listing them:
+    a split cut short leaves some that the archive's record does not name."""
+    prefix = recording_key.rsplit("/", 1)[0] + "/streams/"
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=config.ARCHIVE_BUCKET, Prefix=prefix
+    )
+    for page in pages:
+        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=config.ARCHIVE_BUCKET, Delete={"Objects": keys, "Quiet": True})

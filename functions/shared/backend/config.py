@@ -32,6 +32,10 @@ COPY_QUEUE_URL = os.environ.get("COPY_QUEUE_URL", "")
 COPY_PART_BYTES = 1024 * 1024 * int(os.environ.get("COPY_PART_SIZE_MIB") or 32)
 # A download link lasts 10 minutes: one older than this is read anew before it is opened.
 COPY_LINK_REFRESH_SECONDS = int(os.environ.get("COPY_LINK_REFRESH_SECONDS") or 8 * 60)
+# Where an individual archive's zip is asked to be split into streams, and in what parts a
+# large stream is copied from the zip inside S3 (UploadPartCopy: no byte passes the function).
+STREAMS_QUEUE_URL = os.environ.get("STREAMS_QUEUE_URL", "")
+STREAM_PART_BYTES = 1024 * 1024 * int(os.environ.get("STREAM_PART_SIZE_MIB") or 64)
 TOKEN_TTL_SECONDS = int(os.environ.get("TOKEN_TTL_SECONDS") or 4 * 3600)
 
 # The sample's GET /session serves this room, so both routes hand out the same session.

@@ -1,0 +1,188 @@
+"""SQS `{"archiveId"}`: splits an individual archive's zip into one object per stream.
+
+OpenTok uploads an individual archive as `<apiKey>/<archiveId>/archive.zip`: a
+`<streamId>.webm` (or `.mkv`) per stream and the manifest `<archiveId>.json` (contract §8).
+The ready function asks for this on the zip's bucket event, the reconciler when that event
+was lost. Each stream the manifest lists becomes `<apiKey>/<archiveId>/streams/<streamId>.webm`,
+copied from the zip by byte ranges (backend.archive_zip: the zip is never loaded whole). Once
+every stream is there, the archive is ready with its list of streams, and its room is told
+(room_signals), as of any recording made ready. A zip that cannot be read, or has no
+manifest, is recorded with the reason; the zip stays, to be downloaded (the room is not told
+of a failure: the recording is not lost, and its page says why).
+
+Its own function, not the ready function's work: it may take minutes and a 15-minute
+timeout, carries on in a new invocation when time runs short (SQS), and needs to read and
+write recordings, which the ready function may not. Messages for archives that are ready,
+at an end, or unknown are dropped; two for one archive do not split it twice (copyingUntil).
+"""
+
+import json
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# The OpenTok SDK loads with room_signals: a split that makes an archive ready tells its room.
+from backend import archive_zip, archives, config, room_signals, stream_requests, validation
+from backend.errors import BadRequest
+from backend.observability import tracer
+
+logger = Logger()
+metrics = Metrics()
+
+MEDIA_TYPES = {".webm": "video/webm", ".mkv": "video/x-matroska"}
+# OpenTok's stream ids are UUIDs; anything else is not put into an object key.
+STREAM_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,127}")
+MAX_MANIFEST_BYTES = 1024 * 1024
+# OpenTok limits a connection's data to 1,000 characters.
+MAX_CONNECTION_DATA = 1000
+
+
+def extract_streams(body: str, context: LambdaContext) -> None:
+    archive_id = _archive_id(body)
+    if archive_id is None:
+        return
+    logger.append_keys(archive_id=archive_id)
+    archive = archives.get(archive_id)
+    key = (archive or {}).get("s3Key") or ""
+    if archive is None or not key.endswith("/archive.zip"):
+        logger.warning("dropped a request for an archive with no zip we know of")
+        return
+    if (
+        archive.get("ready")
+        or archive.get("streamsFailure")
+        or archive["status"] in (archives.FINISHED)
+    ):
+        logger.info("nothing to split", extra={"status": archive["status"]})
+        return
+    until = archives.now_ms() + context.get_remaining_time_in_millis()
+    if not archives.claim_copy(archive_id, until):
+        logger.info("another invocation is splitting the archive, or it is ready")
+        return
+    try:
+        done = _split(archive, key, context)
+    finally:
+        archives.release_copy(archive_id)
+    if not done:
+        stream_requests.send(archive_id)  # the rest in a new invocation, from what is copied
+        logger.info("split what fitted in this invocation; carrying on in the next")
+
+
+def _split(archive: dict[str, Any], key: str, context: LambdaContext) -> bool:
+    """True once the archive is ready or failed; False if time ran short first."""
+    archive_id = archive["id"]
+    try:
+        found = archive_zip.open_zip(config.ARCHIVE_BUCKET, key)
+        streams = _streams(found, archive_id, key.rsplit("/", 1)[0])
+        for stream, entry in streams:
+            copied = archive_zip.copy_entry(
+                found,
+                entry,
+                stream["key"],
+                MEDIA_TYPES[_extension(entry.name)],
+                context.get_remaining_time_in_millis,
+            )
+            if not copied:
+                return False
+    except archive_zip.Unreadable as error:
+        archives.mark_streams_failed(archive_id, str(error))
+        logger.warning("could not split the archive's zip", extra={"reason": str(error)})
+        metrics.add_metric(name="ArchiveZipUnreadable", unit=MetricUnit.Count, value=1)
+        return True
+    stored, changed = archives.mark_streams_ready(archive_id, [s for s, _ in streams])
+    if changed and stored:
+        logger.info("archive ready with its streams", extra={"streams": len(streams)})
+        metrics.add_metric(name="ArchiveReady", unit=MetricUnit.Count, value=1)
+        if stored.get("stoppedAt"):
+            seconds = (stored["readyAt"] - stored["stoppedAt"]) / 1000
+            metrics.add_metric(
+                name="SecondsFromStopToReady", unit=MetricUnit.Seconds, value=seconds
+            )
+        room_signals.announce(stored, "ready")
+    return True
+
+
+def _streams(
+    found: archive_zip.Zip, archive_id: str, prefix: str
+) -> list[tuple[dict[str, Any], archive_zip.Entry]]:
+    """The streams the manifest lists, each with its entry in the zip, earliest first."""
+    manifest = _manifest(found, archive_id)
+    files = manifest.get("files")
+    if not isinstance(files, list) or not all(isinstance(f, dict) for f in files):
+        raise archive_zip.Unreadable("the manifest lists no files")
+    streams = []
+    seen = set()
+    for file in files:
+        name, stream_id = file.get("filename"), file.get("streamId")
+        if not isinstance(stream_id, str) or not STREAM_ID.fullmatch(stream_id):
+            raise archive_zip.Unreadable("the manifest names a stream without a valid id")
+        if stream_id in seen:
+            raise archive_zip.Unreadable(f"the manifest names stream {stream_id} twice")
+        seen.add(stream_id)
+        entry = found.entries.get(name) if isinstance(name, str) else None
+        if entry is None or _extension(entry.name) not in MEDIA_TYPES:
+            raise archive_zip.Unreadable(f"the zip has no media file for stream {stream_id}")
+        connection_data = file.get("connectionData")
+        stream = {
+            "streamId": stream_id,
+            "connectionData": connection_data[:MAX_CONNECTION_DATA]
+            if isinstance(connection_data, str)
+            else "",
+            "videoType": file.get("videoType") if isinstance(file.get("videoType"), str) else None,
+            "startTimeOffset": _milliseconds(file.get("startTimeOffset")),
+            "stopTimeOffset": _milliseconds(file.get("stopTimeOffset")),
+            "size": entry.size,
+            "key": f"{prefix}/streams/{stream_id}{_extension(entry.name)}",
+        }
+        streams.append((stream, entry))
+    streams.sort(key=lambda pair: (pair[0]["startTimeOffset"] or 0, pair[0]["streamId"]))
+    return streams
+
+
+def _manifest(found: archive_zip.Zip, archive_id: str) -> dict[str, Any]:
+    entry = found.entries.get(f"{archive_id}.json")
+    if entry is None:
+        raise archive_zip.Unreadable(f"the zip has no manifest ({archive_id}.json)")
+    try:
+        manifest = json.loads(archive_zip.read_entry(found, entry, MAX_MANIFEST_BYTES))
+    except ValueError:
+        raise archive_zip.Unreadable("the manifest is not JSON") from None
+    if not isinstance(manifest, dict):
+        raise archive_zip.Unreadable("the manifest is not a JSON object")
+    return manifest
+
+
+def _extension(name: str) -> str:
+    return name[name.rfind(".") :].lower() if "." in name else ""
+
+
+def _milliseconds(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and value >= 0 else None
+
+
+def _archive_id(body: str) -> str | None:
+    try:
+        message = json.loads(body)
+        return validation.archive_id(
+            message.get("archiveId") if isinstance(message, dict) else None
+        )
+    except (ValueError, BadRequest):
+        logger.warning("dropped a request that names no archive", extra={"body": body[:200]})
+        return None
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict[str, list[dict[str, str]]]:
+    # ReportBatchItemFailures: only the messages that failed come back, to be tried again.
+    failures = []
+    for message in event.get("Records") or []:
+        try:
+            extract_streams(message["body"], context)
+        except Exception:
+            logger.exception("splitting failed; SQS tries again")
+            failures.append({"itemIdentifier": message["messageId"]})
+    return {"batchItemFailures": failures}
