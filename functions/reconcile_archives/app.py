@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from backend import archives, bucket, config, copy_requests, room_signals
+from backend import archive_parts, archives, bucket, config, copy_requests, room_signals
 from backend.errors import ApiError
 from backend.observability import tracer
 from backend.opentok_client import read_archive
@@ -64,10 +64,15 @@ def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> str:
             return STUCK
         try:
             # OpenTok's own JSON: the SDK's Archive drops why it stopped or failed.
-            archive = archives.record(read_archive(archive["id"]))
+            fields = read_archive(archive["id"])
+            archive = archives.record(fields)
         except ApiError as error:
             logger.warning("could not check the archive", extra={"reason": error.message})
             return STUCK
+        try:
+            archive_parts.continue_after_limit(archive, fields)
+        except ApiError as error:  # asked again on the next run, the stop still unrepaired
+            logger.warning("could not start the next part", extra={"reason": error.message})
     if archive["status"] in archives.FINISHED:
         # The index holds no failed archive: this run is the one that found it failed.
         if archive["status"] == "failed":
