@@ -158,6 +158,9 @@ def test_a_repeated_callback_starts_no_second_next_part(stack: Stack) -> None:
     deliver()  # and once more, late
 
     assert answers == [200] * 4
+    # OpenTok was asked for one next part, not refused a second (it records one at a time).
+    starts = [path for method, path in stack.opentok.calls if method == "POST"]
+    assert len([path for path in starts if path.endswith("/archive")]) == 2  # with the first
     held = _opentok_archives(stack, archive["sessionId"])
     assert held[0]["id"] == archive["id"]
     assert len(held) == 2, [a["id"] for a in held]
@@ -209,3 +212,22 @@ def test_with_nobody_connected_any_more_there_is_no_next_part_and_nothing_fails(
     stack.wait_until_uploaded(archive["id"])
     stack.deliver_s3_events()
     assert stack.get(f"/archive/{archive['id']}").json()["ready"] is True
+
+
+@FAST
+@CONTINUE
+def test_when_opentok_fails_to_start_the_next_part_the_callback_fails_and_its_retry_does_it(
+    stack: Stack,
+) -> None:
+    """OpenTok retries a callback that failed (contract §9: SUP 6646236108700)."""
+    archive = stack.record("opentok-hiccup")
+    _stopped_at_limit(stack, archive["id"])
+    stack.opentok.faults.fail("POST", r"/archive$", 500)
+
+    failed = stack.post("/archive/callback", {"id": archive["id"]})
+    retried = stack.post("/archive/callback", {"id": archive["id"]})
+
+    assert (failed.status, retried.status) == (502, 200)
+    held = _opentok_archives(stack, archive["sessionId"])
+    assert len(held) == 2
+    assert stack.get(f"/archive/{archive['id']}").json()["nextPart"] == held[1]["id"]

@@ -11,8 +11,9 @@ part it continues (`previousPart`); the part before names it (`nextPart`).
 Once only: the stopped part is claimed by a conditional write before OpenTok is asked, so
 repeated or concurrent callbacks start one next part. A claim lapses after CLAIM_SECONDS, so
 one whose invocation died is taken up by a later callback or reconciler run. When OpenTok
-cannot record (nobody connected any more: its 404, or 400 in older answers; or the session
-recorded already: 409) there is no next part: logged, kept on the record, not asked again.
+refuses (nobody connected any more: its 404, or 400 in older answers; the session recorded
+already: 409) there is no next part: logged, kept on the record, not asked again. When it
+fails or cannot be reached, the claim is let go and the error raised, to be asked again.
 Nor is there one for a stop learnt of too late (LATE_AFTER_MS): the room may hold another
 meeting by then. In ArchiveMode `always` OpenTok starts the next archive itself.
 
@@ -26,7 +27,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from backend import archive_start, archives, config, table
-from backend.errors import ApiError, Conflict
+from backend.errors import ApiError
 from backend.opentok_client import archive_fields, calling_opentok, client, select_archive_stream
 
 logger = Logger(child=True)
@@ -58,12 +59,12 @@ def continue_after_limit(archive: dict[str, Any], opentok_json: dict[str, Any]) 
     try:
         with calling_opentok("start the next part"):
             started = archive_start.start(opentok_client, _options(archive))
-    except Conflict as refusal:  # nobody connected any more, most often
-        _refuse(archive, refusal.message)
+    except ApiError as error:
+        if error.status >= 500:  # OpenTok broke or was out of reach: asked again later
+            _release(archive["id"])
+            raise
+        _refuse(archive, error.message)  # nobody connected any more, most often
         return None
-    except ApiError:
-        _release(archive["id"])
-        raise
     if started is None:
         _refuse(archive, "the session is being recorded already")
         return None
