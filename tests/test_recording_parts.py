@@ -10,9 +10,10 @@ import json
 import threading
 from collections.abc import Iterator
 
+import boto3
 import pytest
 
-from tests.conftest import CallbackRoute, Stack, eventually
+from tests.conftest import CallbackRoute, Stack, eventually, load_event
 
 FAST = pytest.mark.parametrize("emulator", [{"time_scale": 4 * 3600}], indirect=True)
 CONTINUE = pytest.mark.parametrize(
@@ -231,3 +232,31 @@ def test_when_opentok_fails_to_start_the_next_part_the_callback_fails_and_its_re
     held = _opentok_archives(stack, archive["sessionId"])
     assert len(held) == 2
     assert stack.get(f"/archive/{archive['id']}").json()["nextPart"] == held[1]["id"]
+
+
+@FAST
+@CONTINUE
+def test_when_the_stop_callback_was_lost_the_reconciler_starts_the_next_part(
+    stack: Stack,
+) -> None:
+    """No callback reaches the stack here. The reconciler asks OpenTok about a recording it
+    still thinks records only past two hours, which OpenTok's fast clock cannot make of ours:
+    the record's createdAt is set back three hours in the table, as those hours would have."""
+    archive = stack.record("callback-lost")
+    _stopped_at_limit(stack, archive["id"])
+    stack.wait_until_uploaded(archive["id"])  # the recording is in the bucket already
+    three_hours_ago = archive["createdAt"] - 3 * 3600 * 1000
+    boto3.client("dynamodb").update_item(
+        TableName=stack.table,
+        Key={"pk": {"S": f"archive#{archive['id']}"}},
+        UpdateExpression="SET createdAt = :then",
+        ExpressionAttributeValues={":then": {"N": str(three_hours_ago)}},
+    )
+
+    stack.invoke("ReconcileArchivesFunction", load_event("scheduled_reconcile"))
+
+    shown = stack.get(f"/archive/{archive['id']}").json()
+    assert (shown["ready"], shown["reason"]) == (True, TOO_LONG)
+    held = _opentok_archives(stack, archive["sessionId"])
+    assert [a["id"] for a in held] == [archive["id"], shown["nextPart"]]
+    assert stack.get(f"/archive/{shown['nextPart']}").json()["part"] == 2

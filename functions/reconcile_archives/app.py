@@ -58,21 +58,21 @@ def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> str:
         logger.info("marked ready from S3: its bucket event was lost", extra={"key": key})
         if changed and ready:
             room_signals.announce(ready, "ready")
+        if ask_opentok and archive["status"] in archives.RECORDING:
+            # Its stop callback was lost as well: only OpenTok says why it stopped.
+            try:
+                _learn_from_opentok(archive["id"])
+            except ApiError as error:
+                logger.warning("could not check the archive", extra={"reason": error.message})
         return READY
     if archive["status"] != "available":
         if not ask_opentok:
             return STUCK
         try:
-            # OpenTok's own JSON: the SDK's Archive drops why it stopped or failed.
-            fields = read_archive(archive["id"])
-            archive = archives.record(fields)
+            archive = _learn_from_opentok(archive["id"])
         except ApiError as error:
             logger.warning("could not check the archive", extra={"reason": error.message})
             return STUCK
-        try:
-            archive_parts.continue_after_limit(archive, fields)
-        except ApiError as error:  # asked again on the next run, the stop still unrepaired
-            logger.warning("could not start the next part", extra={"reason": error.message})
     if archive["status"] in archives.FINISHED:
         # The index holds no failed archive: this run is the one that found it failed.
         if archive["status"] == "failed":
@@ -87,6 +87,19 @@ def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> str:
         logger.info("asked for a copy of the archive", extra={"archive_id": archive["id"]})
         return COPYING
     return STUCK
+
+
+def _learn_from_opentok(archive_id: str) -> dict[str, Any]:
+    """Stores what OpenTok says of the archive, and goes on in a next part if OpenTok stopped
+    it at its 4-hour limit (ContinueAfterLimit); returns the archive as stored."""
+    # OpenTok's own JSON: the SDK's Archive drops why it stopped or failed.
+    fields = read_archive(archive_id)
+    archive = archives.record(fields)
+    try:
+        archive_parts.continue_after_limit(archive, fields)
+    except ApiError as error:  # the claim is let go, for a callback or run still to come
+        logger.warning("could not start the next part", extra={"reason": error.message})
+    return archive
 
 
 @logger.inject_lambda_context
