@@ -62,6 +62,7 @@ def test_the_page_counts_down_to_the_four_hour_limit_and_warns_in_the_last_ten_m
     guest.locator("#limit-warning").wait_for(state="visible")
     assert guest.locator("#limit-warning").inner_text() == (
         "Less than 10 minutes left: OpenTok stops a recording after 4 hours."
+        " The next part then starts by itself."
     )
     assert guest.locator("#stop-reason").inner_text() == (
         "OpenTok stopped part 1 at its 4-hour limit; the recording goes on in part 2."

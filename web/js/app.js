@@ -72,6 +72,7 @@
     elapsed: document.getElementById('recording-elapsed'),
     left: document.getElementById('recording-left'),
     limitWarning: document.getElementById('limit-warning'),
+    limitContinues: document.getElementById('limit-continues'),
     viewLink: document.getElementById('view-link'),
     hostOnly: document.getElementById('host-only-note'),
     automatic: document.getElementById('automatic-note'),
@@ -220,6 +221,8 @@
     state.control = credentials.archiveControl || 'open';
     state.mode = credentials.archiveMode || 'manual';
     state.created = credentials.created === true;
+    // The server starts the next part after OpenTok's 4-hour limit (ContinueAfterLimit).
+    el.limitContinues.hidden = credentials.continueAfterLimit !== true;
 
     const session = OT.initSession(credentials.apiKey, credentials.sessionId);
     state.session = session;
