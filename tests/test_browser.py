@@ -391,7 +391,7 @@ def test_the_page_says_why_opentok_stopped_a_recording(dev: DevProcess, browser)
     reason = guest.locator("#stop-reason")
     reason.wait_for(state="visible")
     assert reason.inner_text() == (
-        "The recording stopped on its own: it reached the longest recording OpenTok makes."
+        "The recording stopped on its own: it reached OpenTok's 4-hour limit."
     )
     host.locator("#view-link").wait_for(state="visible")
     assert host.locator("#stop-reason").is_hidden()

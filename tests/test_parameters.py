@@ -53,6 +53,7 @@ def test_what_format_overrides_writes_parse_reads_back() -> None:
         ({"Nope": "1"}, "Nope: template.yaml has no such parameter"),
         ({"ArchiveControll": "open"}, "did you mean ArchiveControl?"),
         ({"ArchiveControl": "closed"}, "ArchiveControl='closed' is refused: it must be one of"),
+        ({"ContinueAfterLimit": "yes"}, "ContinueAfterLimit='yes' is refused: it must be one of"),
         ({"PresignedUrlTtlSeconds": "59"}, "PresignedUrlTtlSeconds='59' .* at least 60"),
         ({"PresignedUrlTtlSeconds": "3601"}, "at most 3600"),
         ({"PresignedUrlTtlSeconds": "soon"}, "must be a number"),
@@ -95,6 +96,7 @@ def test_values_the_template_allows_pass() -> None:
         {
             "ArchiveControl": "open",
             "ArchiveMode": "always",
+            "ContinueAfterLimit": "true",
             "PresignedUrlTtlSeconds": "3600",
             "LogRetentionDays": "7",
             "AllowedOrigins": "http://localhost:8000",

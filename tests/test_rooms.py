@@ -76,6 +76,7 @@ def test_concurrent_first_requests_for_a_new_room_get_the_same_session(stack: St
 def test_manual_rooms_record_only_when_asked(stack: Stack) -> None:
     session = stack.join("manual-room")
     assert session["archiveMode"] == "manual"
+    assert session["continueAfterLimit"] is False  # the page's warning promises no next part
     stack.publish(session["connectionId"])
     assert list(stack.sdk().list_archives(session_id=session["sessionId"])) == []
     started = stack.post("/archive/start", {"sessionId": session["sessionId"]})

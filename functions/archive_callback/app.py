@@ -3,7 +3,9 @@
 The body is not trusted: anyone can post to this URL. Only its archive id is read, and what
 we store is what the OpenTok API says of that archive. With a signature secret configured
 (CallbackSignatureSecret), a request without OpenTok's signature is refused with a 401 first.
-An archive that this callback finds failed is announced to its room (room_signals).
+An archive that this callback finds failed is announced to its room (room_signals). One OpenTok
+stopped at its 4-hour limit goes on in a next part with ContinueAfterLimit (archive_parts);
+when OpenTok cannot be asked for it, the callback fails, and OpenTok's retry asks again.
 """
 
 from typing import Any
@@ -12,7 +14,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backend import api, archives, copy_requests, signed_callbacks, validation
+from backend import api, archive_parts, archives, copy_requests, signed_callbacks, validation
 from backend.observability import tracer
 from backend.opentok_client import read_archive
 
@@ -34,6 +36,7 @@ def archive_callback() -> dict[str, Any]:
         from backend import room_signals  # here: the rare failure alone needs it
 
         room_signals.announce(archive, "failed")
+    archive_parts.continue_after_limit(archive, fields)
     if archive["status"] == "available" and not archive.get("ready"):
         copy_requests.send(archive["id"])  # OpenTok keeps it 72 hours: ours once copied
     return {"id": archive["id"], "status": archive["status"], "ready": bool(archive.get("ready"))}

@@ -18,7 +18,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from backend import archives, bucket, config, copy_requests, room_signals, stream_requests
+from backend import (
+    archive_parts,
+    archives,
+    bucket,
+    config,
+    copy_requests,
+    room_signals,
+    stream_requests,
+)
 from backend.errors import ApiError
 from backend.observability import tracer
 from backend.opentok_client import read_archive
@@ -54,26 +62,14 @@ def reconcile(archive: dict[str, Any], *, ask_opentok: bool = True) -> str:
 def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> str:
     stored = bucket.find(config.OPENTOK_API_KEY, archive["id"])
     if stored and stored[0].endswith(".zip"):
-        # An individual archive is ready once split into streams: asked for (again) unless a
-        # split is under way, whose own retries and dead-letter queue count.
-        archive = archives.mark_zip_uploaded(archive["id"], *stored) or archive
-        if not archives.copy_under_way(archive):
-            stream_requests.send(archive["id"])
-            logger.info("asked to split the archive into streams", extra={"key": stored[0]})
-        return SPLITTING
+        return _split(archive, stored)
     if stored:
-        key, size = stored
-        ready, changed = archives.mark_ready(archive["id"], key, size)
-        logger.info("marked ready from S3: its bucket event was lost", extra={"key": key})
-        if changed and ready:
-            room_signals.announce(ready, "ready")
-        return READY
+        return _ready_from_bucket(archive, stored, ask_opentok)
     if archive["status"] != "available":
         if not ask_opentok:
             return STUCK
         try:
-            # OpenTok's own JSON: the SDK's Archive drops why it stopped or failed.
-            archive = archives.record(read_archive(archive["id"]))
+            archive = _learn_from_opentok(archive["id"])
         except ApiError as error:
             logger.warning("could not check the archive", extra={"reason": error.message})
             return STUCK
@@ -91,6 +87,44 @@ def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> str:
         logger.info("asked for a copy of the archive", extra={"archive_id": archive["id"]})
         return COPYING
     return STUCK
+
+
+def _split(archive: dict[str, Any], stored: tuple[str, int]) -> str:
+    # An individual archive is ready once split into streams: asked for (again) unless a
+    # split is under way, whose own retries and dead-letter queue count.
+    archive = archives.mark_zip_uploaded(archive["id"], *stored) or archive
+    if not archives.copy_under_way(archive):
+        stream_requests.send(archive["id"])
+        logger.info("asked to split the archive into streams", extra={"key": stored[0]})
+    return SPLITTING
+
+
+def _ready_from_bucket(archive: dict[str, Any], stored: tuple[str, int], ask_opentok: bool) -> str:
+    key, size = stored
+    ready, changed = archives.mark_ready(archive["id"], key, size)
+    logger.info("marked ready from S3: its bucket event was lost", extra={"key": key})
+    if changed and ready:
+        room_signals.announce(ready, "ready")
+    if ask_opentok and archive["status"] in archives.RECORDING:
+        # Its stop callback was lost as well: only OpenTok says why it stopped.
+        try:
+            _learn_from_opentok(archive["id"])
+        except ApiError as error:
+            logger.warning("could not check the archive", extra={"reason": error.message})
+    return READY
+
+
+def _learn_from_opentok(archive_id: str) -> dict[str, Any]:
+    """Stores what OpenTok says of the archive, and goes on in a next part if OpenTok stopped
+    it at its 4-hour limit (ContinueAfterLimit); returns the archive as stored."""
+    # OpenTok's own JSON: the SDK's Archive drops why it stopped or failed.
+    fields = read_archive(archive_id)
+    archive = archives.record(fields)
+    try:
+        archive_parts.continue_after_limit(archive, fields)
+    except ApiError as error:  # the claim is let go, for a callback or run still to come
+        logger.warning("could not start the next part", extra={"reason": error.message})
+    return archive
 
 
 @logger.inject_lambda_context

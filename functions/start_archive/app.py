@@ -19,7 +19,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backend import api, archives, config, moderator_tokens, validation
+from backend import api, archive_start, archives, config, moderator_tokens, validation
 from backend.errors import Conflict
 from backend.observability import tracer
 from backend.opentok_client import archive_fields, calling_opentok, client
@@ -28,11 +28,6 @@ logger = Logger()
 metrics = Metrics()
 app = api.resolver()
 
-NOBODY_CONNECTED = (
-    "nobody is connected to the session yet (OpenTok says the same of a session it does not"
-    " know): join the session first, then start recording"
-)
-RELAYED = "the session is relayed (peer-to-peer): OpenTok records only routed sessions"
 AUTOMATIC = (
     "this room records automatically: recording starts when someone shares their camera,"
     " and ends when everyone leaves"
@@ -46,7 +41,7 @@ def start_archive() -> dict[str, Any]:
     moderator_tokens.require_session(host, options["session_id"], "start this recording")
     opentok_client = client()
     with calling_opentok("start the archive"):
-        started = _start(opentok_client, options)
+        started = archive_start.start(opentok_client, options)
     if started is None:
         # Already being recorded, most often by a double click: answer with that recording.
         return archives.public(_recording_of(opentok_client, options["session_id"]))
@@ -59,32 +54,6 @@ def _layout_of(options: dict[str, Any]) -> dict[str, str] | None:
     if options["output_mode"] != opentok.OutputModes.composed:
         return None
     return options.get("layout") or {"type": "bestFit"}
-
-
-def _start(opentok_client: opentok.Client, options: dict[str, Any]) -> opentok.Archive | None:
-    """The started archive, or None when the session is being recorded already.
-
-    The SDK passes on little of OpenTok's refusals (contract §5), so they are told apart by
-    what is left: a 404 becomes NotFoundError("Session not found") without OpenTok's body, and
-    means nobody connected as much as an unknown session; older answers gave a 400 with
-    "No clients are actively connected" (RequestError with that message). A 409 becomes
-    ArchiveError with OpenTok's message but not its code, and only the message tells a relayed
-    session (15008, "Only routed sessions...") from one recorded already (15001).
-    """
-    try:
-        return opentok_client.start_archive(**options)
-    except opentok.exceptions.NotFoundError:
-        raise Conflict(NOBODY_CONNECTED) from None
-    except opentok.exceptions.ArchiveError as error:
-        message = str(error).lower()
-        if "routed" in message or "relayed" in message or "media router" in message:
-            raise Conflict(RELAYED) from None
-        return None
-    except opentok.exceptions.RequestError as error:
-        message = str(error.args[0] if error.args else "").lower()
-        if len(error.args) < 2 and "clients" in message and "connected" in message:
-            raise Conflict(NOBODY_CONNECTED) from None
-        raise
 
 
 def _archive_options(fields: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,9 @@
  * With ArchiveMode `always` nobody does: the room records by itself, and the page says so.
  *
  * When OpenTok stops a recording itself (too long, nobody publishing, everyone gone), the
- * page reads the archive's reason and says it in plain words.
+ * page reads the archive's reason and says it in plain words. While recording, it counts down
+ * the time left before OpenTok's 4-hour limit, and warns in the last 10 minutes; a next part
+ * that the server started after that limit (ContinueAfterLimit) is named as such.
  *
  * What becomes of a recording afterwards (ready, failed, deleted) the server tells the whole
  * room as an OpenTok signal of type `archive`: the page shows it when it arrives and never
@@ -32,10 +34,13 @@
   const CLOCK_SKEW_TOLERANCE_MS = 3000;
   // Why OpenTok stopped a recording nobody here stopped: its `reason`, in plain words.
   const STOP_REASONS = {
-    'maximum duration exceeded': 'it reached the longest recording OpenTok makes.',
+    'maximum duration exceeded': 'it reached OpenTok\'s 4-hour limit.',
     'maximum idle time exceeded': 'nobody shared a camera or microphone for too long.',
     'session ended': 'everyone left the call.'
   };
+  // OpenTok stops a recording once it has recorded 4 hours (contract §6); warn 10 minutes ahead.
+  const RECORDING_LIMIT_MS = 4 * 3600 * 1000;
+  const LIMIT_WARNING_MS = 10 * 60 * 1000;
   // The archive's reason arrives with its status; look a few times, a second apart.
   const STOP_REASON_TRIES = 5;
   const STOP_REASON_WAIT_MS = 1000;
@@ -65,6 +70,9 @@
     stop: document.getElementById('stop'),
     indicator: document.getElementById('recording-indicator'),
     elapsed: document.getElementById('recording-elapsed'),
+    left: document.getElementById('recording-left'),
+    limitWarning: document.getElementById('limit-warning'),
+    limitContinues: document.getElementById('limit-continues'),
     viewLink: document.getElementById('view-link'),
     hostOnly: document.getElementById('host-only-note'),
     automatic: document.getElementById('automatic-note'),
@@ -103,8 +111,8 @@
     publisherReady: false,
     published: false,
     participantName: `Guest ${Math.floor(100 + Math.random() * 900)}`,
-    // {id, name, since} while the session records; for hosts also {layout, outputMode,
-    // streamMode, streams} once the server has told them.
+    // {id, name, since} while the session records, with {createdAt} once the API has said it;
+    // for hosts also {layout, outputMode, streamMode, streams} once the server has told them.
     recording: null,
     started: {}, // archive id -> what start answered, for the recording's event to pick up
     changing: false, // a layout or stream change waits for the server
@@ -213,6 +221,8 @@
     state.control = credentials.archiveControl || 'open';
     state.mode = credentials.archiveMode || 'manual';
     state.created = credentials.created === true;
+    // The server starts the next part after OpenTok's 4-hour limit (ContinueAfterLimit).
+    el.limitContinues.hidden = credentials.continueAfterLimit !== true;
 
     const session = OT.initSession(credentials.apiKey, credentials.sessionId);
     state.session = session;
@@ -508,6 +518,7 @@
     Object.assign(recording, {
       layout: archive.layout, outputMode: archive.outputMode, streamMode: archive.streamMode
     });
+    learnCreatedAt(recording, archive.createdAt);
     showLayout(recording);
     render();
   }
@@ -596,6 +607,7 @@
     if (started) {
       Object.assign(recording, {layout: started.layout, outputMode: started.outputMode,
         streamMode: started.streamMode, streams: []});
+      learnCreatedAt(recording, started.createdAt);
     }
     setRecording(recording);
     showLayout(recording);
@@ -665,6 +677,7 @@
     try {
       const archive = await api.get(`/archive/${encodeURIComponent(id)}`);
       adjustStart(id, archive.createdAt);
+      notePart(archive);
     } catch (ignored) {
       // The local clock is a fine approximation; nothing for the person to do about this.
     }
@@ -673,12 +686,30 @@
   function adjustStart(id, createdAt) {
     const recording = state.recording;
     if (!recording || recording.id !== id || typeof createdAt !== 'number') return;
+    learnCreatedAt(recording, createdAt);
     const shownSince = Date.now() - recording.since;
     const serverSince = Date.now() - createdAt;
     if (serverSince > shownSince + CLOCK_SKEW_TOLERANCE_MS && serverSince < 86400000) {
       recording.since = createdAt;
       renderElapsed();
     }
+  }
+
+  function learnCreatedAt(recording, createdAt) {
+    if (typeof createdAt === 'number' && createdAt > 0) {
+      recording.createdAt = createdAt;
+      renderElapsed();
+    }
+  }
+
+  // A part the server started after OpenTok's 4-hour limit stopped the one before.
+  function notePart(archive) {
+    const recording = state.recording;
+    if (!recording || recording.id !== archive.id || !(archive.part > 1)) return;
+    el.stopReason.textContent = `OpenTok stopped part ${archive.part - 1} at its 4-hour ` +
+      `limit; the recording goes on in part ${archive.part}.`;
+    el.stopReason.hidden = false;
+    announce(el.stopReason.textContent);
   }
 
   function setRecording(recording) {
@@ -844,7 +875,28 @@
 
   function renderElapsed() {
     const recording = state.recording;
-    el.elapsed.textContent = format.clock(recording ? (Date.now() - recording.since) / 1000 : 0);
+    // h:mm:ss past the first hour, beside the time left before the 4-hour limit.
+    const elapsedMs = recording ? Date.now() - recording.since : 0;
+    el.elapsed.textContent = format.duration(Math.floor(elapsedMs / 1000));
+    renderTimeLeft(recording);
+  }
+
+  // Time left before OpenTok's 4-hour limit, from the archive's createdAt as the API gives it
+  // (and this device's clock): shown only once the API has said when it began. OpenTok counts
+  // recorded time only, and the API says that a recording is paused but not for how long, so
+  // this assumes it recorded all along: the limit may come later than shown, never sooner.
+  function renderTimeLeft(recording) {
+    const known = Boolean(recording && recording.createdAt);
+    const left = known ? RECORDING_LIMIT_MS - (Date.now() - recording.createdAt) : Infinity;
+    const warn = known && left < LIMIT_WARNING_MS;
+    el.left.hidden = !known;
+    if (known) {
+      el.left.textContent = `${format.duration(Math.floor(Math.max(0, left) / 1000))} left`;
+    }
+    el.indicator.toggleAttribute('data-warning', warn);
+    if (el.limitWarning.hidden === warn) {
+      el.limitWarning.hidden = !warn; // shown once as it crosses: a status, read out once
+    }
   }
 
   function setConnection(kind, text) {

@@ -3,7 +3,9 @@
  * cursor. ?sessionId=... on this page's address narrows it to one session.
  *
  * Rows still recording or processing are looked at again (GET /archive/{id}) every few
- * seconds, and only those, until they settle; the host may delete a recording.
+ * seconds, and only those, until they settle; the host may delete a recording. The parts of a
+ * recording that OpenTok's 4-hour limit split (ContinueAfterLimit) are listed together,
+ * newest part first, each labelled "Part 2 of 3".
  */
 (function () {
   'use strict';
@@ -114,6 +116,7 @@
     // A keyboard user on the row's link or button stays there.
     const focused = old.contains(document.activeElement) && document.activeElement.dataset.role;
     old.replaceWith(row);
+    labelParts(row.dataset.seriesId);
     if (focused) {
       const again = row.querySelector(`[data-role="${focused}"]`);
       if (again) again.focus();
@@ -166,7 +169,7 @@
 
   function addRow(archive) {
     if (!archive || !archive.id || rowOf(archive.id)) return;
-    el.rows.append(buildRow(archive));
+    placeRow(buildRow(archive));
   }
 
   // The room the recording was made in, from the name our call page gives it.
@@ -188,6 +191,7 @@
     id.className = 'archive-id';
     id.textContent = archive.id;
     name.append(room, id);
+    if (archive.seriesId && archive.part) name.append(partLabel(row, archive));
 
     const recording = archive.status === 'started' || archive.status === 'paused';
     const status = cell('', 'Status');
@@ -203,6 +207,38 @@
       actionCell(archive)
     );
     return row;
+  }
+
+  function partLabel(row, archive) {
+    row.dataset.seriesId = archive.seriesId;
+    row.dataset.part = String(archive.part);
+    const label = document.createElement('span');
+    label.className = 'archive-part';
+    label.dataset.testid = 'archive-part';
+    return label;
+  }
+
+  // A part goes after the parts of its series already listed, wherever the list has got to
+  // (other rooms' recordings may fall between them in time, or on another page). The count
+  // is of the parts listed: the newest is listed first, so the last part is always among them.
+  function placeRow(row) {
+    const series = partsOf(row.dataset.seriesId);
+    if (series.length) series[series.length - 1].after(row);
+    else el.rows.append(row);
+    labelParts(row.dataset.seriesId);
+  }
+
+  function labelParts(seriesId) {
+    const series = partsOf(seriesId);
+    const parts = Math.max(...series.map((part) => Number(part.dataset.part)));
+    for (const part of series) {
+      part.querySelector('.archive-part').textContent = `Part ${part.dataset.part} of ${parts}`;
+    }
+  }
+
+  function partsOf(seriesId) {
+    if (!seriesId) return [];
+    return [...el.rows.querySelectorAll(`tr[data-series-id="${CSS.escape(seriesId)}"]`)];
   }
 
   function actionCell(archive) {

@@ -46,6 +46,9 @@ OPENTOK_FIELDS = (
     "hasVideo",
     "reason",
 )
+# Where an archive stands in a recording of several parts: the id of its first part, its
+# number (from 1), and the parts before and after it (archive_parts).
+SERIES_FIELDS = ("seriesId", "part", "previousPart", "nextPart")
 # The index of all archives by time has a single key, as there is one list to page through.
 ALL_ARCHIVES = "archive"
 BY_TIME_INDEX = "ArchivesByTime"
@@ -67,11 +70,16 @@ def get(archive_id: str) -> dict[str, Any] | None:
     return table.get(_pk(archive_id))
 
 
-def record(fields: dict[str, Any], layout: dict[str, str] | None = None) -> dict[str, Any]:
+def record(
+    fields: dict[str, Any],
+    layout: dict[str, str] | None = None,
+    series: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Stores what OpenTok says of an archive, unless we already know of a later status.
 
     `layout`, when given, is the one it was started with: OpenTok's archive JSON has none.
-    Returns the archive as stored afterwards, whichever of the two won.
+    `series`, when given, places it in a recording of several parts: `{seriesId, part,
+    previousPart}` (archive_parts). Returns the archive as stored afterwards, whichever won.
     """
     status = fields["status"]
     rank = STATUS_RANK.get(status)
@@ -95,6 +103,10 @@ def record(fields: dict[str, Any], layout: dict[str, str] | None = None) -> dict
         values[":layout"] = layout
         attribute_names["#layout"] = "layout"
         assignments.append("#layout = :layout")
+    for name, value in (series or {}).items():
+        values[f":{name}"] = value
+        attribute_names[f"#{name}"] = name  # `part` is one of DynamoDB's reserved words
+        assignments.append(f"#{name} = :{name}")
     assignments += [
         "statusRank = :rank",
         "kind = :kind",
@@ -386,6 +398,9 @@ def public(
     """
     view = {name: archive.get(name) for name in OPENTOK_FIELDS}
     view["layout"] = archive.get("layout")
+    # A recording OpenTok stopped at its 4-hour limit goes on in parts (archive_parts).
+    for name in SERIES_FIELDS:
+        view[name] = archive.get(name)
     view["ready"] = bool(archive.get("ready"))
     view["url"] = url
     if archive.get("outputMode") == "individual":

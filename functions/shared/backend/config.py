@@ -21,6 +21,8 @@ HOST_KEY_SECRET_ARN = os.environ.get("HOST_KEY_SECRET_ARN", "")
 # Empty: no callback signature secret was configured, and callbacks are not checked for one.
 CALLBACK_SECRET_ARN = os.environ.get("CALLBACK_SECRET_ARN", "")
 ARCHIVE_MODE = os.environ.get("ARCHIVE_MODE") or "manual"
+# `true`: a recording OpenTok stops at its 4-hour limit goes on in a next part (archive_parts).
+CONTINUE_AFTER_LIMIT = os.environ.get("CONTINUE_AFTER_LIMIT") == "true"
 SITE_URL = (os.environ.get("SITE_URL") or "").rstrip("/")
 PRESIGNED_URL_TTL_SECONDS = int(os.environ.get("PRESIGNED_URL_TTL_SECONDS") or 300)
 STUCK_AFTER_SECONDS = 60 * int(os.environ.get("STUCK_AFTER_MINUTES") or 15)

@@ -39,12 +39,14 @@ def answer(joined: dict[str, str]) -> api.Response:
 
 def join(room: str, *, host: bool = False) -> dict[str, str | bool]:
     """What a page needs to join the room:
-    `{apiKey, sessionId, token, role, archiveControl, archiveMode, created}`; `created` is
-    true for the request that made the room (a mistyped name makes a new, empty one).
+    `{apiKey, sessionId, token, role, archiveControl, archiveMode, created,
+    continueAfterLimit}`; `created` is true for the request that made the room (a mistyped
+    name makes a new, empty one).
 
     Hosts get a moderator token, which also lets them start and stop the room's recording;
     everyone else a publisher token. In archiveMode `always` the room records by itself, and
-    nobody starts or stops it.
+    nobody starts or stops it. With continueAfterLimit, a recording OpenTok stops at its
+    4-hour limit goes on in a next part (archive_parts), which the page says in its warning.
     """
     client = opentok_client.client()
 
@@ -69,4 +71,5 @@ def join(room: str, *, host: bool = False) -> dict[str, str | bool]:
         "archiveControl": config.ARCHIVE_CONTROL,
         "archiveMode": config.ARCHIVE_MODE,
         "created": created,
+        "continueAfterLimit": config.CONTINUE_AFTER_LIMIT and config.ARCHIVE_MODE != "always",
     }
