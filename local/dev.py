@@ -99,7 +99,7 @@ class DevStack:
         ).start()
         self.opentok = self.stack.emulator
         threading.Thread(target=self.server.serve_forever, name="http", daemon=True).start()
-        self.stack.deliver_until(self._stopping, self._delivery_failed)
+        self._deliveries = self.stack.deliver_until(self._stopping, self._delivery_failed)
         return self
 
     def _delivery_failed(self, function: str, error: Exception) -> None:
@@ -111,6 +111,8 @@ class DevStack:
             if hasattr(self, "stack"):  # shutdown() waits for serve_forever, which may not run
                 self.server.shutdown()
             self.server.server_close()
+        for thread in getattr(self, "_deliveries", []):
+            thread.join(timeout=5)  # each ends within its poll's second, before moto goes
         if hasattr(self, "stack"):
             self.stack.stop()
 

@@ -380,8 +380,9 @@ class Harness:
 
     def deliver_until(
         self, stopped: threading.Event, on_error: Callable[[str, Exception], None]
-    ) -> None:
-        """Delivers to every queue-fed function, a thread each, until `stopped` is set."""
+    ) -> list[threading.Thread]:
+        """Delivers to every queue-fed function, a thread each, until `stopped` is set; the
+        threads, to join before the stack stops (they use its AWS)."""
 
         def loop(function: str) -> None:
             while not stopped.is_set():
@@ -392,5 +393,10 @@ class Harness:
                         on_error(function, error)
                         stopped.wait(1)
 
-        for function in self.queues:
-            threading.Thread(target=loop, args=(function,), name=function, daemon=True).start()
+        threads = [
+            threading.Thread(target=loop, args=(function,), name=function, daemon=True)
+            for function in self.queues
+        ]
+        for thread in threads:
+            thread.start()
+        return threads

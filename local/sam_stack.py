@@ -22,7 +22,7 @@ from local.template import ROOT, Template
 
 ENV_FILE = ROOT / "local" / "env.json"
 # Endpoints as a container sees them; this process reaches the same ports on loopback.
-CONTAINER_ENDPOINTS = ("AWS_ENDPOINT_URL", "OPENTOK_API_URL")
+CONTAINER_ENDPOINTS = ("AWS_ENDPOINT_URL", "OPENTOK_API_URL", "STREAMS_QUEUE_URL")
 
 
 def container_environment() -> dict[str, str]:
