@@ -137,7 +137,7 @@ def test_ctrl_c_stops_everything() -> None:
     stack = DevProcess()
     port = int(stack.url.rsplit(":", 1)[1])
     started = time.monotonic()
-    assert stack.stop() == 0
+    assert stack.stop() == 0, "".join(stack.output)
     assert time.monotonic() - started < 15
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/session", timeout=2)
