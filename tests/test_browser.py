@@ -676,13 +676,18 @@ def test_broken_links_and_room_names_get_a_plain_sentence_and_a_way_back(
 ) -> None:
     """A mangled, unknown or missing recording id, an expired recording (served by the browser
     as GET /archive/{id} describes one, as in the failed test above), and a room name the API
-    would refuse: each gets a sentence in plain words and a way back, never the API's wording."""
-    for archive_id, title in [
-        ("garbage", "This link is broken"),
-        ("0b7c6a1e-2f43-4d6b-9a51-3f0c2d9e8a18", "Recording not found"),
-        ("", "No recording chosen"),
+    would refuse: each gets a sentence in plain words and a way back, never the API's wording.
+    The same for the original sample's View Archive links (/archive/{id}/view) that lead nowhere."""
+    unknown = "0b7c6a1e-2f43-4d6b-9a51-3f0c2d9e8a18"
+    for link, title in [
+        ("view.html?archiveId=garbage", "This link is broken"),
+        (f"view.html?archiveId={unknown}", "Recording not found"),
+        ("view.html?archiveId=", "No recording chosen"),
+        ("archive/garbage/view", "This link is broken"),
+        (f"archive/{unknown}/view", "Recording not found"),
     ]:
-        page = _page(browser, f"{dev.url}/view.html?archiveId={archive_id}")
+        page = _page(browser, f"{dev.url}/{link}")
+        assert "/view.html?" in page.url
         page.wait_for_function(f"document.querySelector('#title').textContent === {title!r}")
         status = page.locator("#status").inner_text()
         assert "{" not in status and "HTTP" not in status and "UUID" not in status

@@ -83,17 +83,38 @@ def test_view_of_an_archive_that_cannot_be_watched_is_a_clear_4xx(
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues={":s": {"S": status}, ":r": {"N": "4"}},
     )
-    for accept in ("text/html", "application/json"):
-        view = stack.get(f"/archive/{archive['id']}/view", accept=accept)
-        assert view.status == code
-        assert status in view.json()["error"]
-        assert "location" not in view.headers
+    view = stack.get(f"/archive/{archive['id']}/view", accept="application/json")
+    assert view.status == code
+    assert status in view.json()["error"]
+    assert "location" not in view.headers
+    _sends_browsers_to_the_page(stack, archive["id"])
 
 
 def test_view_of_an_unknown_archive_is_not_found(stack: Stack) -> None:
     view = stack.get(f"/archive/{uuid.uuid4()}/view")
     assert view.status == 404
     assert "location" not in view.headers
+
+
+def test_a_stale_or_mangled_view_link_takes_a_browser_to_the_page_and_others_to_a_4xx(
+    stack: Stack,
+) -> None:
+    """The original sample opens /archive/{id}/view in a new window: a person following a dead
+    link gets our page, which says what happened; API clients keep the JSON error."""
+    for archive_id, code in [(str(uuid.uuid4()), 404), ("not-an-archive", 400)]:
+        for accept in ("*/*", "application/json"):
+            view = stack.get(f"/archive/{archive_id}/view", accept=accept)
+            assert view.status == code
+            assert view.json()["error"]
+        _sends_browsers_to_the_page(stack, archive_id)
+
+
+def _sends_browsers_to_the_page(stack: Stack, archive_id: str) -> None:
+    # What Chromium sends when a person opens a link.
+    navigation = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    view = stack.get(f"/archive/{archive_id}/view", accept=navigation)
+    assert view.status == 302
+    assert view.headers["location"] == f"{SITE_URL}/view.html?archiveId={archive_id}"
 
 
 @pytest.mark.parametrize("stack_parameters", [{"SiteUrl": ""}], indirect=True)
@@ -111,11 +132,11 @@ def test_a_failed_recording_says_so_with_opentoks_reason(stack: Stack) -> None:
     archive = stack.failed_recording()
     reason = stack.opentok.state.archives[archive["id"]].reason
     assert reason
-    for accept in ("application/json", "text/html"):
-        view = stack.get(f"/archive/{archive['id']}/view", accept=accept)
-        assert view.status == 409
-        assert view.json()["error"] == f"the archive failed: {reason}"
-        assert "location" not in view.headers
+    view = stack.get(f"/archive/{archive['id']}/view", accept="application/json")
+    assert view.status == 409
+    assert view.json()["error"] == f"the archive failed: {reason}"
+    assert "location" not in view.headers
+    _sends_browsers_to_the_page(stack, archive["id"])  # which says why, from GET /archive/{id}
     shown = stack.get(f"/archive/{archive['id']}").json()
     assert (shown["status"], shown["reason"], shown["ready"]) == ("failed", reason, False)
 

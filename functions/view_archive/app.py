@@ -1,7 +1,10 @@
 """GET /archive/{archiveId}/view: the sample's "View Archive" link, opened by a browser.
 
 Ready: a redirect to our copy. Not ready: a redirect to the site's waiting page, which polls
-GET /archive/{archiveId}. Clients that ask for JSON get the same answer as JSON instead. An
+GET /archive/{archiveId}. Clients that ask for JSON get the same answer as JSON instead. A
+browser following a link that leads nowhere (a mistyped id, a deleted, expired or failed
+recording) goes to that page too, which says what happened in plain words; other clients get
+the 4xx JSON. An
 archive this view finds failed is announced to its room (room_signals). An individual
 archive has a video per stream, not one: browsers go to the site's page, which plays each,
 and JSON clients get a link per stream besides the zip's.
@@ -16,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backend import api, archives, bucket, config, validation
 from backend.api import Response
-from backend.errors import Conflict, Gone, NotFound
+from backend.errors import BadRequest, Conflict, Gone, NotFound
 from backend.observability import tracer
 
 logger = Logger()
@@ -29,6 +32,15 @@ RETRY_AFTER_SECONDS = 2
 
 @app.get("/archive/<archive_id>/view")
 def view_archive(archive_id: str) -> Response:
+    try:
+        return _view(archive_id)
+    except (BadRequest, NotFound, Gone, Conflict):
+        if not (config.SITE_URL and api.opened_by_browser(app.current_event)):
+            raise
+        return _to_page(archive_id)
+
+
+def _view(archive_id: str) -> Response:
     archive = archives.get(validation.archive_id(archive_id))
     if archive is None:
         raise NotFound("no archive with that id")
@@ -69,19 +81,19 @@ def _watch_streams(archive: dict[str, Any]) -> Response:
         shown = archives.public(archive, stream_url=bucket.presigned_url)
         summary = _summary(archive, bucket.presigned_url(archive["s3Key"]))
         return api.json_response(200, summary | {"streams": shown["streams"]}, NO_STORE)
-    return _to_page(archive)
+    return _to_page(archive["id"])
 
 
 def _wait(archive: dict[str, Any]) -> Response:
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS), **NO_STORE}
     if api.wants_json(app.current_event) or not config.SITE_URL:
         return api.json_response(202, _summary(archive, None), headers)
-    return _to_page(archive)
+    return _to_page(archive["id"])
 
 
-def _to_page(archive: dict[str, Any]) -> Response:
+def _to_page(archive_id: str) -> Response:
     """The site's page of the archive, which follows it until it plays and then plays it."""
-    query = urlencode({"archiveId": archive["id"]})
+    query = urlencode({"archiveId": archive_id})
     return Response(status_code=302, headers={"Location": f"{config.SITE_URL}/view.html?{query}"})
 
 

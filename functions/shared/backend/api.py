@@ -219,3 +219,8 @@ def _form_fields(body: str) -> dict[str, Any]:
 def wants_json(event: Request) -> bool:
     accept = (event.headers.get("accept") or "").lower()
     return "application/json" in accept and "text/html" not in accept
+
+
+def opened_by_browser(event: Request) -> bool:
+    """A page a person navigates to: browsers ask for HTML first, API clients never do."""
+    return "text/html" in (event.headers.get("accept") or "").lower()
