@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backend import api, archive_parts, archives, copy_requests, signed_callbacks, validation
+from backend import api, archive_parts, archive_requests, archives, signed_callbacks, validation
 from backend.observability import tracer
 from backend.opentok_client import read_archive
 
@@ -38,7 +38,8 @@ def archive_callback() -> dict[str, Any]:
         room_signals.announce(archive, "failed")
     archive_parts.continue_after_limit(archive, fields)
     if archive["status"] == "available" and not archive.get("ready"):
-        copy_requests.send(archive["id"])  # OpenTok keeps it 72 hours: ours once copied
+        # OpenTok keeps it 72 hours: ours once copied.
+        archive_requests.request("copy", archive["id"])
     return {"id": archive["id"], "status": archive["status"], "ready": bool(archive.get("ready"))}
 
 
