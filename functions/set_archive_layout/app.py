@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backend import api, archives, moderator_tokens, validation
 from backend.errors import Conflict
 from backend.observability import tracer
-from backend.opentok_client import calling_opentok, client, read_archive
+from backend.opentok_client import calling_opentok
 
 logger = Logger()
 app = api.resolver()
@@ -29,28 +29,27 @@ ENDED = "this recording has ended: its layout can no longer change"
 
 @app.put("/archive/<archive_id>/layout")
 def set_archive_layout(archive_id: str) -> dict[str, Any]:
-    host = moderator_tokens.authorize(app.current_event, "change the layout of recordings")
-    archive_id = validation.archive_id(archive_id)
-    layout = validation.archive_layout(api.request_fields(app.current_event), required=True)
-    opentok_client = client()
-    known = archives.get(archive_id)
-    # Not started through us, or its start timed out: OpenTok knows it.
-    archive = known or read_archive(archive_id, opentok_client)
-    moderator_tokens.require_session(host, archive["sessionId"], "change this recording")
+    recording = moderator_tokens.authorize_recording_change(
+        app.current_event,
+        archive_id,
+        "change the layout of recordings",
+        lambda fields: validation.archive_layout(fields, required=True),
+    )
+    archive, layout = recording.archive, recording.change
     if archive.get("outputMode") == "individual":
         raise Conflict(INDIVIDUAL)
     if archive["status"] not in archives.RECORDING:
         raise Conflict(ENDED)
     with calling_opentok("change the layout"):
-        opentok_client.set_archive_layout(
-            archive_id,
+        recording.sdk.set_archive_layout(
+            recording.archive_id,
             layout["type"],
             stylesheet=layout.get("stylesheet"),
             screenshare_type=layout.get("screenshareType"),
         )
-    if known is None:  # kept only now: a refusal leaves nothing behind
+    if recording.known is None:  # kept only now: a refusal leaves nothing behind
         return archives.public(archives.record(archive, layout))
-    return archives.public(archives.set_layout(archive_id, layout))
+    return archives.public(archives.set_layout(recording.archive_id, layout))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
