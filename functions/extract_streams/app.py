@@ -24,7 +24,6 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# The OpenTok SDK loads with room_signals: a split that makes an archive ready tells its room.
 from backend import archive_requests, archive_zip, archives, config, room_signals
 from backend.observability import tracer
 

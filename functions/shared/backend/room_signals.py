@@ -6,7 +6,8 @@ is stored, and is a courtesy to whoever is still there: one that fails (OpenTok'
 is connected any more, the usual case, or any OpenTok, network or credentials error) is logged
 and counted as `RoomSignalsFailed`, never raised, and waits at most SIGNAL_TIMEOUT_SECONDS.
 
-Imports the OpenTok SDK: only functions that announce something import this module.
+Sent over OpenTok's REST API as the SDK would send it (opentok_rest), without loading the SDK:
+the functions that make recordings ready announce every one, and need OpenTok for nothing else.
 """
 
 import json
@@ -14,9 +15,8 @@ from typing import Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from opentok.exceptions import RequestError
 
-from backend.opentok_client import client
+from backend import config, opentok_rest
 
 logger = Logger(child=True)
 metrics = Metrics()  # Powertools' metrics are one set per function, flushed by its handler
@@ -39,13 +39,11 @@ def announce(archive: dict[str, Any], state: State) -> bool:
     if not session_id:
         return False
     payload = {"type": SIGNAL_TYPE, "data": signal_data(archive["id"], state)}
+    timeout = min(config.OPENTOK_TIMEOUT_SECONDS, SIGNAL_TIMEOUT_SECONDS)
     try:
-        sdk = client()
-        sdk.timeout = min(sdk.timeout, SIGNAL_TIMEOUT_SECONDS)
-        sdk.send_signal(session_id, payload)
+        opentok_rest.post_json(f"/session/{session_id}/signal", payload, timeout)
     except Exception as error:  # noqa: BLE001 - nothing a signal meets may undo what it tells
-        # The SDK raises a bare RequestError(message, status) for every error status.
-        status = error.args[1] if isinstance(error, RequestError) and len(error.args) > 1 else None
+        status = error.status if isinstance(error, opentok_rest.Refused) else None
         log = logger.info if status == NOBODY_CONNECTED else logger.warning
         log(
             "the room was not told of its recording",
