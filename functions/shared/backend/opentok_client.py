@@ -206,7 +206,11 @@ def _upstream_error(action: str, error: Exception) -> ApiError:
             )
         cause = cause.__cause__ or cause.__context__
     status = error.args[1] if len(error.args) > 1 else None
-    if status == 409:  # the SDK passes some of OpenTok's answers on as a bare status
+    # The SDK passes some of OpenTok's answers on as a bare status (set_archive_layout's 404
+    # and 409, delete_archive's 409): they mean what its NotFoundError and ArchiveError mean.
+    if status == 404:
+        return NotFound(f"OpenTok does not know it: could not {action}")
+    if status == 409:
         return Conflict(f"OpenTok could not {action} in the archive's present state")
     # A bare RequestError is OpenTok's 400: something about the request itself (no one connected).
     if isinstance(error, opentok.exceptions.RequestError) and status is None:
