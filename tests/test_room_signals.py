@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import jwt
@@ -211,6 +212,26 @@ def test_the_room_hears_once_that_a_recording_failed(
     with pytest.raises(TimeoutError):
         reader.next("signal", timeout=0.3)
     assert stack.get(f"/archive/{archive['id']}").json()["status"] == "failed"
+
+
+def test_two_callbacks_at_once_tell_the_room_once_that_a_recording_failed(
+    stack: Stack, readers: list[EventReader]
+) -> None:
+    """OpenTok may send a callback twice at once (contract §9: retried, duplicated): both read
+    the archive from OpenTok, held there together, and both find it failed."""
+    archive = stack.failed_recording()
+    session = stack.opentok.state.sessions[archive["sessionId"]]
+    reader = _listen(stack, readers, next(iter(session.connections)))
+    stack.opentok.faults.delay("GET", f"/archive/{archive['id']}$", seconds=0.5, times=2)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(
+            pool.map(lambda _: stack.post("/archive/callback", {"id": archive["id"]}), range(2))
+        )
+
+    assert [answer.status for answer in answers] == [200, 200]
+    assert _told(reader) == {"archiveId": archive["id"], "state": "failed"}
+    with pytest.raises(TimeoutError):
+        reader.next("signal", timeout=0.5)
 
 
 @pytest.mark.parametrize("stack_parameters", [{"StuckAfterMinutes": "0"}], indirect=True)

@@ -29,13 +29,11 @@ def archive_callback() -> dict[str, Any]:
     archive_id = validation.archive_id(api.request_fields(app.current_event).get("id"))
     # OpenTok's own JSON, not the SDK's Archive: that drops `reason` (why it stopped or failed).
     fields = read_archive(archive_id)
-    # Failed news for the room only once: a repeated callback finds it failed already.
-    known = archives.get(archive_id) if fields["status"] == "failed" else None
     archive = archives.record(fields)
-    if archive["status"] == "failed" and (known or {}).get("status") != "failed":
+    if archive["status"] == "failed":
         from backend import room_signals  # here: the rare failure alone needs it
 
-        room_signals.announce(archive, "failed")
+        room_signals.announce_failure(archive)  # once, however many callbacks find it failed
     archive_parts.continue_after_limit(archive, fields)
     if archive["status"] == "available" and not archive.get("ready"):
         # OpenTok keeps it 72 hours: ours once copied.

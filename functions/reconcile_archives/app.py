@@ -66,9 +66,8 @@ def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> str:
             logger.warning("could not check the archive", extra={"reason": error.message})
             return STUCK
     if archive["status"] in archives.FINISHED:
-        # The index holds no failed archive: this run is the one that found it failed.
         if archive["status"] == "failed":
-            room_signals.announce(archive, "failed")
+            room_signals.announce_failure(archive)
         return ENDED  # failed or expired is an end, not a stuck state
     if archive["status"] == "available":
         # Kept in OpenTok's cloud for 72 hours only: ours once copied into the bucket. A copy

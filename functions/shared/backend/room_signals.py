@@ -16,7 +16,7 @@ from typing import Any, Literal
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from backend import config, opentok_rest
+from backend import archives, config, opentok_rest
 
 logger = Logger(child=True)
 metrics = Metrics()  # Powertools' metrics are one set per function, flushed by its handler
@@ -57,3 +57,9 @@ def announce(archive: dict[str, Any], state: State) -> bool:
         metrics.add_metric(name="RoomSignalsFailed", unit=MetricUnit.Count, value=1)
         return False
     return True
+
+
+def announce_failure(archive: dict[str, Any]) -> bool:
+    """Tells the archive's room that it failed, once, whoever finds it failed first; True if
+    this call told it and OpenTok took the signal."""
+    return archives.claim_failure_news(archive["id"]) and announce(archive, "failed")
