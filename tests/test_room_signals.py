@@ -234,6 +234,22 @@ def test_two_callbacks_at_once_tell_the_room_once_that_a_recording_failed(
         reader.next("signal", timeout=0.5)
 
 
+def test_a_failure_news_claim_dynamodb_refuses_is_a_missed_signal_not_a_failed_callback(
+    stack: Stack, readers: list[EventReader], capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = stack.failed_recording()
+    session = stack.opentok.state.sessions[archive["sessionId"]]
+    reader = _listen(stack, readers, next(iter(session.connections)))
+    stack.moto.refuse(lambda call: "failureToldAt" in json.dumps(call.request), times=100)
+    capsys.readouterr()
+
+    assert stack.post("/archive/callback", {"id": archive["id"]}).status == 200
+    assert stack.get(f"/archive/{archive['id']}").json()["status"] == "failed"
+    assert _metrics(capsys.readouterr().out)["RoomSignalsFailed"] == [1.0]
+    with pytest.raises(TimeoutError):
+        reader.next("signal", timeout=0.3)
+
+
 @pytest.mark.parametrize("stack_parameters", [{"StuckAfterMinutes": "0"}], indirect=True)
 def test_the_reconciler_tells_the_room_of_what_a_lost_event_did_not(
     stack: Stack, readers: list[EventReader]

@@ -44,17 +44,7 @@ def announce(archive: dict[str, Any], state: State) -> bool:
         opentok_rest.post_json(f"/session/{session_id}/signal", payload, timeout)
     except Exception as error:  # noqa: BLE001 - nothing a signal meets may undo what it tells
         status = error.status if isinstance(error, opentok_rest.Refused) else None
-        log = logger.info if status == NOBODY_CONNECTED else logger.warning
-        log(
-            "the room was not told of its recording",
-            extra={
-                "archive_id": archive["id"],
-                "state": state,
-                "status": status,
-                "reason": type(error).__name__,
-            },
-        )
-        metrics.add_metric(name="RoomSignalsFailed", unit=MetricUnit.Count, value=1)
+        _missed(archive, state, type(error).__name__, status)
         return False
     return True
 
@@ -62,4 +52,18 @@ def announce(archive: dict[str, Any], state: State) -> bool:
 def announce_failure(archive: dict[str, Any]) -> bool:
     """Tells the archive's room that it failed, once, whoever finds it failed first; True if
     this call told it and OpenTok took the signal."""
-    return archives.claim_failure_news(archive["id"]) and announce(archive, "failed")
+    try:
+        claimed = archives.claim_failure_news(archive["id"])
+    except Exception as error:  # noqa: BLE001 - as a signal, its claim undoes nothing it tells
+        _missed(archive, "failed", type(error).__name__)
+        return False
+    return claimed and announce(archive, "failed")
+
+
+def _missed(archive: dict[str, Any], state: State, reason: str, status: int | None = None) -> None:
+    log = logger.info if status == NOBODY_CONNECTED else logger.warning
+    log(
+        "the room was not told of its recording",
+        extra={"archive_id": archive["id"], "state": state, "status": status, "reason": reason},
+    )
+    metrics.add_metric(name="RoomSignalsFailed", unit=MetricUnit.Count, value=1)
