@@ -243,6 +243,55 @@ def test_the_layout_of_an_individual_or_ended_recording_cannot_change(stack: Sta
     assert _at_opentok(stack, ended["id"])["layout"] == {"type": "bestFit"}
 
 
+@pytest.mark.parametrize("opentok_answers", [409, 404])
+def test_a_layout_change_after_opentok_stopped_the_recording_is_a_409_unverified(
+    stack: Stack, opentok_answers: int
+) -> None:
+    """Our record still says recording (OpenTok's stop callback was lost); OpenTok refuses the
+    change. What it answers is sourced nowhere: SPEC's PUT layout lists 200, 400 and 403 only,
+    PY raises RequestError(status) and RUBYLIB/JAVA a generic error for any other status. Its
+    409 for a stopped archive (as stop and PATCH .../streams answer), or its 404 (the archive not
+    found as one recording), is the host's 409, saying the recording has ended, and our record
+    takes OpenTok's status, as the page then shows."""
+    archive = stack.record()
+    stack.opentok.faults.drop_callbacks(times=10)  # the stop's, and the upload's after it
+    stack.sdk().stop_archive(archive["id"])
+    assert stack.get(f"/archive/{archive['id']}").json()["status"] == "started"
+    if opentok_answers == 404:
+        stack.opentok.faults.fail("PUT", "/layout$", 404)
+
+    answer = _put_layout(stack, archive, {"layout": "pip"})
+
+    assert answer.status == 409, answer.body
+    assert "ended" in answer.json()["error"]
+    assert ("PUT", f"/v2/project/{stack.opentok.api_key}/archive/{archive['id']}/layout") in (
+        stack.opentok.calls
+    )
+    assert _at_opentok(stack, archive["id"])["layout"] == {"type": "bestFit"}
+    shown = stack.get(f"/archive/{archive['id']}").json()
+    assert shown["status"] in ("stopped", "uploaded")  # by now OpenTok may have uploaded it
+    assert shown["layout"] == {"type": "bestFit"}
+
+
+def test_a_layout_change_for_a_recording_opentok_does_not_know_is_a_404_unverified(
+    stack: Stack,
+) -> None:
+    """OpenTok answers the change 404, and then its GET of the archive too (contract §5: 404
+    for an unknown archive): the host's 404 says OpenTok does not know the recording; nothing
+    changes. The layout's 404 itself is sourced nowhere (see above)."""
+    archive = stack.record()
+    stack.opentok.faults.fail("PUT", "/layout$", 404)
+    stack.opentok.faults.fail("GET", f"/archive/{archive['id']}$", 404)
+
+    answer = _put_layout(stack, archive, {"layout": "pip"})
+
+    assert answer.status == 404, answer.body
+    assert "OpenTok does not know" in answer.json()["error"]
+    assert _at_opentok(stack, archive["id"])["layout"] == {"type": "bestFit"}
+    shown = stack.get(f"/archive/{archive['id']}").json()
+    assert (shown["status"], shown["layout"]) == ("started", {"type": "bestFit"})
+
+
 def test_only_the_rooms_host_changes_layout_or_streams(stack: Stack) -> None:
     archive = stack.record(streamMode="manual")
     participant = stack.join("standup", host=False)

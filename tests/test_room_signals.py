@@ -4,13 +4,17 @@ the emulator. A signal that cannot be sent never undoes, fails or holds up what 
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
+import jwt
 import pytest
 
 from tests.conftest import Stack, load_event
 from tests.contract.support import EventReader
+from tests.test_vonage_credentials import APPLICATION_ID, PRIVATE_KEY
 
 
 @pytest.fixture
@@ -37,7 +41,7 @@ def _room(stack: Stack, readers: list[EventReader]) -> tuple[dict, list[EventRea
 
 def _uploaded(stack: Stack, archive: dict) -> None:
     assert stack.post(f"/archive/{archive['id']}/stop").status == 200
-    stack.wait_until_uploaded(archive["id"])
+    stack.wait_until_uploaded(archive["id"], prefix=stack.opentok.api_key)
 
 
 def _told(reader: EventReader, timeout: float = 5.0) -> dict:
@@ -68,6 +72,56 @@ def test_everyone_in_the_room_hears_that_the_recording_is_ready(
     for reader in room:
         assert _told(reader) == {"archiveId": archive["id"], "state": "ready"}
     assert stack.get(f"/archive/{archive['id']}").json()["ready"] is True
+
+
+def _as_signed(headers: dict[str, str]) -> dict:
+    """What a request's headers say of its client and signature, beyond their changing values."""
+    named = {name.lower(): value for name, value in headers.items()}
+    named.pop("content-length")  # the body's
+    auth = "x-opentok-auth" if "x-opentok-auth" in named else "authorization"
+    token = named.pop(auth).removeprefix("Bearer ")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return {
+        "headers": named,
+        "auth": auth,
+        "jwt": jwt.get_unverified_header(token),
+        "claims": sorted(claims),
+        "issuer": [claims.get(name) for name in ("iss", "application_id", "ist")],
+        "lifetime": claims["exp"] - claims["iat"],
+        "nonce": _nonce_kind(claims["jti"]),
+    }
+
+
+def _nonce_kind(jti: str) -> str:
+    try:
+        return f"uuid{uuid.UUID(jti).version}"
+    except ValueError:
+        return "random()" if 0 <= float(jti) < 1 else jti
+
+
+@pytest.mark.parametrize(
+    "emulator",
+    [{}, {"api_key": APPLICATION_ID, "api_secret": PRIVATE_KEY}],
+    ids=["opentok", "vonage"],
+    indirect=True,
+)
+def test_the_rooms_signal_reaches_opentok_as_the_sdks_own_would(
+    stack: Stack, readers: list[EventReader]
+) -> None:
+    """Sent without the SDK, which MarkReady no longer loads, the signal is still the request
+    of the SDK's `send_signal` (opentok 3.15.0): its client headers and its JWT's header and
+    claims (HS256 `iss`/`ist`/`jti` for OpenTok credentials, RS256 `application_id` and a uuid
+    `jti` for Vonage ones, 3 minutes each), on the path of contract §10."""
+    archive, (reader, *_) = _room(stack, readers)
+    _uploaded(stack, archive)
+    assert stack.deliver_s3_events() == 1
+    assert _told(reader) == {"archiveId": archive["id"], "state": "ready"}
+    stack.sdk().send_signal(archive["sessionId"], {"type": "archive", "data": "{}"})
+    assert _told(reader) == {}
+
+    path = f"/v2/project/{stack.opentok.api_key}/session/{archive['sessionId']}/signal"
+    ours, sdks = [h for method, p, h in stack.opentok.received if (method, p) == ("POST", path)]
+    assert _as_signed(ours) == _as_signed(sdks)
 
 
 def test_a_duplicate_bucket_event_tells_the_room_nothing_more(
@@ -158,6 +212,42 @@ def test_the_room_hears_once_that_a_recording_failed(
     with pytest.raises(TimeoutError):
         reader.next("signal", timeout=0.3)
     assert stack.get(f"/archive/{archive['id']}").json()["status"] == "failed"
+
+
+def test_two_callbacks_at_once_tell_the_room_once_that_a_recording_failed(
+    stack: Stack, readers: list[EventReader]
+) -> None:
+    """OpenTok may send a callback twice at once (contract §9: retried, duplicated): both read
+    the archive from OpenTok, held there together, and both find it failed."""
+    archive = stack.failed_recording()
+    session = stack.opentok.state.sessions[archive["sessionId"]]
+    reader = _listen(stack, readers, next(iter(session.connections)))
+    stack.opentok.faults.delay("GET", f"/archive/{archive['id']}$", seconds=0.5, times=2)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(
+            pool.map(lambda _: stack.post("/archive/callback", {"id": archive["id"]}), range(2))
+        )
+
+    assert [answer.status for answer in answers] == [200, 200]
+    assert _told(reader) == {"archiveId": archive["id"], "state": "failed"}
+    with pytest.raises(TimeoutError):
+        reader.next("signal", timeout=0.5)
+
+
+def test_a_failure_news_claim_dynamodb_refuses_is_a_missed_signal_not_a_failed_callback(
+    stack: Stack, readers: list[EventReader], capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = stack.failed_recording()
+    session = stack.opentok.state.sessions[archive["sessionId"]]
+    reader = _listen(stack, readers, next(iter(session.connections)))
+    stack.moto.refuse(lambda call: "failureToldAt" in json.dumps(call.request), times=100)
+    capsys.readouterr()
+
+    assert stack.post("/archive/callback", {"id": archive["id"]}).status == 200
+    assert stack.get(f"/archive/{archive['id']}").json()["status"] == "failed"
+    assert _metrics(capsys.readouterr().out)["RoomSignalsFailed"] == [1.0]
+    with pytest.raises(TimeoutError):
+        reader.next("signal", timeout=0.3)
 
 
 @pytest.mark.parametrize("stack_parameters", [{"StuckAfterMinutes": "0"}], indirect=True)

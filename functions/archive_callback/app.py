@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backend import api, archive_parts, archives, copy_requests, signed_callbacks, validation
+from backend import api, archive_parts, archive_requests, archives, signed_callbacks, validation
 from backend.observability import tracer
 from backend.opentok_client import read_archive
 
@@ -29,16 +29,15 @@ def archive_callback() -> dict[str, Any]:
     archive_id = validation.archive_id(api.request_fields(app.current_event).get("id"))
     # OpenTok's own JSON, not the SDK's Archive: that drops `reason` (why it stopped or failed).
     fields = read_archive(archive_id)
-    # Failed news for the room only once: a repeated callback finds it failed already.
-    known = archives.get(archive_id) if fields["status"] == "failed" else None
     archive = archives.record(fields)
-    if archive["status"] == "failed" and (known or {}).get("status") != "failed":
+    if archive["status"] == "failed":
         from backend import room_signals  # here: the rare failure alone needs it
 
-        room_signals.announce(archive, "failed")
+        room_signals.announce_failure(archive)  # once, however many callbacks find it failed
     archive_parts.continue_after_limit(archive, fields)
     if archive["status"] == "available" and not archive.get("ready"):
-        copy_requests.send(archive["id"])  # OpenTok keeps it 72 hours: ours once copied
+        # OpenTok keeps it 72 hours: ours once copied.
+        archive_requests.request("copy", archive["id"])
     return {"id": archive["id"], "status": archive["status"], "ready": bool(archive.get("ready"))}
 
 

@@ -10,14 +10,12 @@ Messages that name no archive we know, or one with nothing to copy, are logged a
 Two requests for the same archive do not copy it twice: the first takes it (copyingUntil).
 """
 
-import json
-
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backend import archives, config, copy_requests, copy_upload, validation
-from backend.errors import BadRequest, NotFound
+from backend import archive_requests, archives, config, copy_upload
+from backend.errors import NotFound
 from backend.observability import tracer
 from backend.opentok_client import read_archive
 
@@ -25,11 +23,7 @@ logger = Logger()
 metrics = Metrics()
 
 
-def copy_recording(body: str, context: LambdaContext) -> None:
-    archive_id = _archive_id(body)
-    if archive_id is None:
-        return
-    logger.append_keys(archive_id=archive_id)
+def copy_recording(archive_id: str, context: LambdaContext) -> None:
     archive = archives.get(archive_id)
     if archive is None:
         logger.warning("dropped a copy request for an archive we do not know")
@@ -37,17 +31,8 @@ def copy_recording(body: str, context: LambdaContext) -> None:
     if archive.get("ready") or archive["status"] in archives.FINISHED:
         logger.info("nothing to copy", extra={"status": archive["status"]})
         return
-    until = archives.now_ms() + context.get_remaining_time_in_millis()
-    if not archives.claim_copy(archive_id, until):
-        logger.info("another invocation is copying the archive, or it is ready")
-        return
-    try:
-        done = _copy(archive_id, context)
-    finally:
-        archives.release_copy(archive_id)
-    if done is False:
-        copy_requests.send(archive_id)  # the rest in a new invocation, from the open upload
-        logger.info("copied what fitted in this invocation; carrying on in the next")
+    # What does not fit goes on in a new invocation, from the open upload.
+    archive_requests.do_while_held(archive_id, "copy", context, lambda: _copy(archive_id, context))
 
 
 def _copy(archive_id: str, context: LambdaContext) -> bool | None:
@@ -72,27 +57,10 @@ def _copy(archive_id: str, context: LambdaContext) -> bool | None:
     return done
 
 
-def _archive_id(body: str) -> str | None:
-    try:
-        message = json.loads(body)
-        return validation.archive_id(
-            message.get("archiveId") if isinstance(message, dict) else None
-        )
-    except (ValueError, BadRequest):
-        logger.warning("dropped a copy request that names no archive", extra={"body": body[:200]})
-        return None
-
-
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict[str, list[dict[str, str]]]:
-    # ReportBatchItemFailures: only the messages that failed come back, to be tried again.
-    failures = []
-    for message in event.get("Records") or []:
-        try:
-            copy_recording(message["body"], context)
-        except Exception:
-            logger.exception("copy failed; SQS tries again")
-            failures.append({"itemIdentifier": message["messageId"]})
-    return {"batchItemFailures": failures}
+    return archive_requests.handle_batch(
+        event, "copy", lambda archive_id: copy_recording(archive_id, context)
+    )

@@ -24,9 +24,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# The OpenTok SDK loads with room_signals: a split that makes an archive ready tells its room.
-from backend import archive_zip, archives, config, room_signals, stream_requests, validation
-from backend.errors import BadRequest
+from backend import archive_requests, archive_zip, archives, config, room_signals
 from backend.observability import tracer
 
 logger = Logger()
@@ -40,11 +38,7 @@ MAX_MANIFEST_BYTES = 1024 * 1024
 MAX_CONNECTION_DATA = 1000
 
 
-def extract_streams(body: str, context: LambdaContext) -> None:
-    archive_id = _archive_id(body)
-    if archive_id is None:
-        return
-    logger.append_keys(archive_id=archive_id)
+def extract_streams(archive_id: str, context: LambdaContext) -> None:
     archive = archives.get(archive_id)
     key = (archive or {}).get("s3Key") or ""
     if archive is None or not key.endswith("/archive.zip"):
@@ -57,17 +51,10 @@ def extract_streams(body: str, context: LambdaContext) -> None:
     ):
         logger.info("nothing to split", extra={"status": archive["status"]})
         return
-    until = archives.now_ms() + context.get_remaining_time_in_millis()
-    if not archives.claim_copy(archive_id, until):
-        logger.info("another invocation is splitting the archive, or it is ready")
-        return
-    try:
-        done = _split(archive, key, context)
-    finally:
-        archives.release_copy(archive_id)
-    if not done:
-        stream_requests.send(archive_id)  # the rest in a new invocation, from what is copied
-        logger.info("split what fitted in this invocation; carrying on in the next")
+    # What does not fit goes on in a new invocation, from what is copied.
+    archive_requests.do_while_held(
+        archive_id, "split", context, lambda: _split(archive, key, context)
+    )
 
 
 def _split(archive: dict[str, Any], key: str, context: LambdaContext) -> bool:
@@ -162,27 +149,10 @@ def _milliseconds(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) and value >= 0 else None
 
 
-def _archive_id(body: str) -> str | None:
-    try:
-        message = json.loads(body)
-        return validation.archive_id(
-            message.get("archiveId") if isinstance(message, dict) else None
-        )
-    except (ValueError, BadRequest):
-        logger.warning("dropped a request that names no archive", extra={"body": body[:200]})
-        return None
-
-
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict[str, list[dict[str, str]]]:
-    # ReportBatchItemFailures: only the messages that failed come back, to be tried again.
-    failures = []
-    for message in event.get("Records") or []:
-        try:
-            extract_streams(message["body"], context)
-        except Exception:
-            logger.exception("splitting failed; SQS tries again")
-            failures.append({"itemIdentifier": message["messageId"]})
-    return {"batchItemFailures": failures}
+    return archive_requests.handle_batch(
+        event, "split", lambda archive_id: extract_streams(archive_id, context)
+    )

@@ -15,12 +15,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# The OpenTok SDK loads with room_signals while the function starts, not at its first
-# recording: every recording marked ready is announced to its room through it.
-from backend import archives, config, object_keys, room_signals, stream_requests
+from backend import archive_requests, archives, config, object_keys, room_signals
 from backend.errors import NotFound
 from backend.observability import tracer
-from backend.opentok_client import read_archive
 
 logger = Logger()
 metrics = Metrics()
@@ -71,12 +68,15 @@ def _split_streams(archive_id: str, key: str, size: int) -> None:
         return
     # Asked on every event, duplicates too: the split is idempotent, and a request lost
     # between the write above and this send is asked again by S3's retry.
-    stream_requests.send(archive_id)
+    archive_requests.request("split", archive_id)
     logger.info("asked to split the archive into streams", extra={"archive_id": archive_id})
 
 
 def _adopt(archive_id: str, key: str, size: int, *, ready: bool = True) -> tuple[dict | None, bool]:
     """Creates the record of a recording OpenTok made without us (automatic archiving)."""
+    # Here: the SDK costs cold-start time, and only a recording we did not start needs it.
+    from backend.opentok_client import read_archive
+
     try:
         fields = read_archive(archive_id)
     except NotFound:

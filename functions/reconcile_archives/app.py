@@ -18,15 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from backend import (
-    archive_parts,
-    archives,
-    bucket,
-    config,
-    copy_requests,
-    room_signals,
-    stream_requests,
-)
+from backend import archive_parts, archive_requests, archives, bucket, config, room_signals
 from backend.errors import ApiError
 from backend.observability import tracer
 from backend.opentok_client import read_archive
@@ -74,16 +66,15 @@ def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> str:
             logger.warning("could not check the archive", extra={"reason": error.message})
             return STUCK
     if archive["status"] in archives.FINISHED:
-        # The index holds no failed archive: this run is the one that found it failed.
         if archive["status"] == "failed":
-            room_signals.announce(archive, "failed")
+            room_signals.announce_failure(archive)
         return ENDED  # failed or expired is an end, not a stuck state
     if archive["status"] == "available":
         # Kept in OpenTok's cloud for 72 hours only: ours once copied into the bucket. A copy
         # under way is not asked for again: its own retries and dead-letter queue count.
         if archives.copy_under_way(archive):
             return COPYING
-        copy_requests.send(archive["id"])
+        archive_requests.request("copy", archive["id"])
         logger.info("asked for a copy of the archive", extra={"archive_id": archive["id"]})
         return COPYING
     return STUCK
@@ -94,7 +85,7 @@ def _split(archive: dict[str, Any], stored: tuple[str, int]) -> str:
     # split is under way, whose own retries and dead-letter queue count.
     archive = archives.mark_zip_uploaded(archive["id"], *stored) or archive
     if not archives.copy_under_way(archive):
-        stream_requests.send(archive["id"])
+        archive_requests.request("split", archive["id"])
         logger.info("asked to split the archive into streams", extra={"key": stored[0]})
     return SPLITTING
 

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backend import api, archives, moderator_tokens, validation
 from backend.errors import Conflict
 from backend.observability import tracer
-from backend.opentok_client import client, read_archive, select_archive_stream
+from backend.opentok_client import read_archive, select_archive_stream
 
 logger = Logger()
 app = api.resolver()
@@ -31,22 +31,21 @@ ENDED = "this recording has ended: its streams can no longer change"
 
 @app.post("/archive/<archive_id>/streams")
 def select_archive_streams(archive_id: str) -> dict[str, Any]:
-    host = moderator_tokens.authorize(app.current_event, "choose the streams of recordings")
-    archive_id = validation.archive_id(archive_id)
-    selection = validation.stream_selection(api.request_fields(app.current_event))
-    opentok_client = client()
-    known = archives.get(archive_id)
-    # Not started through us, or its start timed out; or started before we kept streamMode.
-    archive = known if known and known.get("streamMode") else None
-    archive = archive or read_archive(archive_id, opentok_client)
-    moderator_tokens.require_session(host, archive["sessionId"], "change this recording")
-    if archive["status"] not in archives.RECORDING:
+    recording = moderator_tokens.authorize_recording_change(
+        app.current_event,
+        archive_id,
+        "choose the streams of recordings",
+        validation.stream_selection,
+        # A record from before we kept streamMode does not say whether its streams are chosen.
+        record_suffices=lambda known: bool(known.get("streamMode")),
+    )
+    if recording.archive["status"] not in archives.RECORDING:
         raise Conflict(ENDED)
-    if archive.get("streamMode") != "manual":
+    if recording.archive.get("streamMode") != "manual":
         raise Conflict(AUTOMATIC)
-    select_archive_stream(archive_id, selection, opentok_client)
+    select_archive_stream(recording.archive_id, recording.change, recording.sdk)
     # OpenTok's archive lists the streams it records; our record keeps no such list.
-    now = read_archive(archive_id, opentok_client)
+    now = read_archive(recording.archive_id, recording.sdk)
     return archives.public(archives.record(now)) | {"streams": now.get("streams") or []}
 
 

@@ -3,7 +3,9 @@
 In `host` control, only with a moderator token for the archive's session. The body is the
 layout as start takes it: `{"layout": "pip"}`, `{"layout": {"type": "custom", "stylesheet":
 "..."}}`, or a form's `layout`, `stylesheet`, `screenshareType`. An individual recording, or
-one that has ended, is a 409 that says so; OpenTok is not asked.
+one that has ended, is a 409 that says so; OpenTok is not asked. One that OpenTok refuses to
+change (404 or 409: neither is documented for this call) is asked of OpenTok again: one it no
+longer records is the same 409, and our record takes its status; one it does not know is a 404.
 """
 
 from typing import Any
@@ -13,9 +15,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backend import api, archives, moderator_tokens, validation
-from backend.errors import Conflict
+from backend.errors import Conflict, NotFound
+from backend.moderator_tokens import RecordingChange
 from backend.observability import tracer
-from backend.opentok_client import calling_opentok, client, read_archive
+from backend.opentok_client import calling_opentok, read_archive
 
 logger = Logger()
 app = api.resolver()
@@ -25,32 +28,51 @@ INDIVIDUAL = (
     " layout to change"
 )
 ENDED = "this recording has ended: its layout can no longer change"
+UNKNOWN = "OpenTok does not know this recording: its layout cannot change"
 
 
 @app.put("/archive/<archive_id>/layout")
 def set_archive_layout(archive_id: str) -> dict[str, Any]:
-    host = moderator_tokens.authorize(app.current_event, "change the layout of recordings")
-    archive_id = validation.archive_id(archive_id)
-    layout = validation.archive_layout(api.request_fields(app.current_event), required=True)
-    opentok_client = client()
-    known = archives.get(archive_id)
-    # Not started through us, or its start timed out: OpenTok knows it.
-    archive = known or read_archive(archive_id, opentok_client)
-    moderator_tokens.require_session(host, archive["sessionId"], "change this recording")
+    recording = moderator_tokens.authorize_recording_change(
+        app.current_event,
+        archive_id,
+        "change the layout of recordings",
+        lambda fields: validation.archive_layout(fields, required=True),
+    )
+    archive, layout = recording.archive, recording.change
     if archive.get("outputMode") == "individual":
         raise Conflict(INDIVIDUAL)
     if archive["status"] not in archives.RECORDING:
         raise Conflict(ENDED)
-    with calling_opentok("change the layout"):
-        opentok_client.set_archive_layout(
-            archive_id,
-            layout["type"],
-            stylesheet=layout.get("stylesheet"),
-            screenshare_type=layout.get("screenshareType"),
-        )
-    if known is None:  # kept only now: a refusal leaves nothing behind
+    try:
+        with calling_opentok("change the layout"):
+            recording.sdk.set_archive_layout(
+                recording.archive_id,
+                layout["type"],
+                stylesheet=layout.get("stylesheet"),
+                screenshare_type=layout.get("screenshareType"),
+            )
+    except (NotFound, Conflict):
+        _explain_refusal(recording)
+        raise
+    if recording.known is None:  # kept only now: a refusal leaves nothing behind
         return archives.public(archives.record(archive, layout))
-    return archives.public(archives.set_layout(archive_id, layout))
+    return archives.public(archives.set_layout(recording.archive_id, layout))
+
+
+def _explain_refusal(recording: RecordingChange[dict[str, str]]) -> None:
+    """Raises what OpenTok's archive says of a change it refused: it has ended (our record
+    then takes its status, as the page shows), or OpenTok does not know it. Returns if OpenTok
+    still says it records, and its refusal stands."""
+    try:
+        now = read_archive(recording.archive_id, recording.sdk)
+    except NotFound:
+        raise NotFound(UNKNOWN) from None
+    if now["status"] in archives.RECORDING:
+        return
+    if recording.known is not None:  # one we did not keep stays so, as for any refusal
+        archives.record(now)
+    raise Conflict(ENDED)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

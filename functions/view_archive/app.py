@@ -113,7 +113,7 @@ def _ask_opentok(archive_id: str) -> tuple[dict[str, Any], str | None]:
     found = read_archive(archive_id)  # OpenTok's own JSON: a failed archive's reason with it
     archive = archives.record(found)
     if archive["status"] == "failed":  # it was stopped or available: this view found it failed
-        room_signals.announce(archive, "failed")
+        room_signals.announce_failure(archive)
     return archive, found.get("url")
 
 

@@ -95,7 +95,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self,
         address: tuple[str, int],
         state: EmulatorState,
-        on_call: Callable[[str, str], None],
+        on_call: Callable[[str, str, dict[str, str]], None],
         keepalive_interval: float,
         faults: Faults,
     ) -> None:
@@ -168,7 +168,7 @@ class Handler(BaseHTTPRequestHandler):
         self.route_path = url.path
         self.query = {k: v[0] for k, v in parse_qs(url.query).items()}
         if not self._is_emulator_route():
-            self.server.on_call(self.command, url.path)
+            self.server.on_call(self.command, url.path, dict(self.headers.items()))
         try:
             self.body = self._read_body()
             if not self._is_emulator_route() and self._injected_failure(url.path):

@@ -60,6 +60,8 @@ class OpenTokEmulator:
         self.port = port
         self.keepalive_interval = keepalive_interval
         self.calls: list[tuple[str, str]] = []
+        # Every REST call with its headers: how it was signed, and by what client.
+        self.received: list[tuple[str, str, dict[str, str]]] = []
         self.faults = Faults()
         self._callback_url = callback_url
         if callback_retries not in RETRY_POLICIES:
@@ -181,9 +183,10 @@ class OpenTokEmulator:
         """True when no callback is being sent or waiting for a retry."""
         return self._callbacks is None or self._callbacks.idle()
 
-    def _record_call(self, method: str, path: str) -> None:
+    def _record_call(self, method: str, path: str, headers: dict[str, str]) -> None:
         with self.state.lock:
             self.calls.append((method, path))
+            self.received.append((method, path, headers))
 
     def _archive_status_changed(self, payload: dict) -> None:
         url = self.callback_url

@@ -299,6 +299,23 @@ def release_copy(archive_id: str) -> None:
     table.update(_pk(archive_id), "REMOVE copyingUntil", "attribute_exists(pk)", {}, {})
 
 
+def claim_failure_news(archive_id: str) -> bool:
+    """True for the one caller that is to tell the archive's room it failed: the callback
+    (which OpenTok may send twice at once), a view and the reconciler may each find it failed,
+    and this conditional write lets only the first tell."""
+    try:
+        table.update(
+            _pk(archive_id),
+            "SET failureToldAt = :now",
+            "attribute_exists(pk) AND attribute_not_exists(failureToldAt)",
+            {":now": now_ms()},
+            {},
+        )
+    except table.ConditionFailed:
+        return False
+    return True
+
+
 def create_ready(fields: dict[str, Any], key: str, size: int, *, ready: bool = True) -> bool:
     """Creates the record of an archive we did not start, already uploaded: ready, or (an
     individual archive's zip, whose streams are still to be split out) not yet and unfinished.

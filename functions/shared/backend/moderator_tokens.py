@@ -1,17 +1,19 @@
-"""Moderator tokens: what a host's page sends to start and stop the recording of its room.
+"""Moderator tokens: what a host's page sends to start, stop and change the recording of its room.
 
 They are the OpenTok tokens we issue with role `moderator` (JWTs the SDK signs with the
 project's secret, or with the Vonage application's private key), so checking one needs no
 store of our own: the signature, the project, the role, the session and the expiry.
 """
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import jwt
+import opentok
 from cryptography.hazmat.primitives import serialization
 
-from backend import api, host_key, opentok_client
+from backend import api, archives, host_key, opentok_client, validation
 from backend.errors import Forbidden, Unauthorized
 
 # Clocks of OpenTok's and ours may differ a little; a token's life is hours.
@@ -40,6 +42,43 @@ def authorize(request: api.Request, action: str) -> dict[str, Any] | None:
 def require_session(claims: dict[str, Any] | None, session_id: str, action: str) -> None:
     if claims is not None and claims.get("session_id") != session_id:
         raise Forbidden(f"this moderator token is for another session: it cannot {action}")
+
+
+class RecordingChange[Change](NamedTuple):
+    """A host's change to a recording under way, checked as far as we can without OpenTok."""
+
+    archive_id: str  # validated, as our records and OpenTok's paths take it
+    change: Change  # what the request asks, validated
+    archive: dict[str, Any]  # our record of the recording, or OpenTok's archive
+    known: dict[str, Any] | None  # our record, None if we keep none
+    sdk: opentok.Client
+
+
+def authorize_recording_change[Change](
+    request: api.Request,
+    archive_id: str,
+    action: str,
+    read_change: Callable[[dict[str, Any]], Change],
+    *,
+    record_suffices: Callable[[dict[str, Any]], bool] = bool,
+) -> RecordingChange[Change]:
+    """Checks a host's request to change a recording while it records: the moderator token
+    (as `authorize`, for `action`), the archive id, the change `read_change` makes of the
+    request's fields, then the recording, whose session the token must be for (Forbidden).
+
+    The recording is our record when `record_suffices`, else OpenTok's archive (one not
+    started through us, or whose start timed out; NotFound if OpenTok does not know it)."""
+    claims = authorize(request, action)
+    archive_id = validation.archive_id(archive_id)
+    change = read_change(api.request_fields(request))
+    sdk = opentok_client.client()
+    known = archives.get(archive_id)
+    if known and record_suffices(known):
+        archive = known
+    else:
+        archive = opentok_client.read_archive(archive_id, sdk)
+    require_session(claims, archive["sessionId"], "change this recording")
+    return RecordingChange(archive_id, change, archive, known, sdk)
 
 
 def _verified(token: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 import opentok
 import requests
 
-from backend import config, secret_store, snapstart
+from backend import config, snapstart
 from backend.errors import (
     ApiError,
     BadRequest,
@@ -24,13 +24,13 @@ from backend.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
+from backend.opentok_rest import DEFAULT_API_URL, credentials, is_vonage
 
 # Credentials stay out of the logs even at DEBUG: the SDK logs its signed auth header there.
 logging.getLogger("opentok").setLevel(logging.WARNING)
 # The SDK's nonces and request ids come from `random`, which a snapshot would freeze.
 snapstart.register()
 
-DEFAULT_API_URL = "https://api.opentok.com"
 RETRY_AFTER = {"Retry-After": "5"}
 # The statuses OpenTok gives an archive (contract §3), `deleted` included.
 ARCHIVE_STATUSES = (
@@ -45,14 +45,6 @@ ARCHIVE_STATUSES = (
 )
 
 
-def credentials() -> dict[str, str]:
-    """`{"apiKey", "apiSecret"}` from Secrets Manager, cached for a few minutes."""
-    if not config.OPENTOK_SECRET_ARN:
-        raise RuntimeError("OPENTOK_SECRET_ARN is not set for this function")
-    secret = secret_store.json_secret(config.OPENTOK_SECRET_ARN)
-    return {"apiKey": str(secret["apiKey"]), "apiSecret": str(secret["apiSecret"])}
-
-
 def client() -> opentok.Client:
     secret = credentials()
     return build_client(secret["apiKey"], secret["apiSecret"], config.OPENTOK_API_URL)
@@ -64,7 +56,7 @@ def build_client(api_key: str, api_secret: str, api_url: str = "") -> opentok.Cl
     The SDK takes a Vonage private key as the path of a file, and then talks to Vonage's API
     URL; an explicit `api_url` still wins, so that the same code runs against the emulator.
     """
-    if not api_secret.lstrip().startswith("-----BEGIN"):
+    if not is_vonage(api_secret):
         sdk = opentok.Client(api_key, api_secret, api_url=api_url or DEFAULT_API_URL)
     else:
         sdk = opentok.Client(api_key, str(_private_key_file(api_secret)))
@@ -214,7 +206,11 @@ def _upstream_error(action: str, error: Exception) -> ApiError:
             )
         cause = cause.__cause__ or cause.__context__
     status = error.args[1] if len(error.args) > 1 else None
-    if status == 409:  # the SDK passes some of OpenTok's answers on as a bare status
+    # The SDK passes some of OpenTok's answers on as a bare status (set_archive_layout's 404
+    # and 409, delete_archive's 409): they mean what its NotFoundError and ArchiveError mean.
+    if status == 404:
+        return NotFound(f"OpenTok does not know it: could not {action}")
+    if status == 409:
         return Conflict(f"OpenTok could not {action} in the archive's present state")
     # A bare RequestError is OpenTok's 400: something about the request itself (no one connected).
     if isinstance(error, opentok.exceptions.RequestError) and status is None:

@@ -6,7 +6,8 @@ is stored, and is a courtesy to whoever is still there: one that fails (OpenTok'
 is connected any more, the usual case, or any OpenTok, network or credentials error) is logged
 and counted as `RoomSignalsFailed`, never raised, and waits at most SIGNAL_TIMEOUT_SECONDS.
 
-Imports the OpenTok SDK: only functions that announce something import this module.
+Sent over OpenTok's REST API as the SDK would send it (opentok_rest), without loading the SDK:
+the functions that make recordings ready announce every one, and need OpenTok for nothing else.
 """
 
 import json
@@ -14,9 +15,8 @@ from typing import Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from opentok.exceptions import RequestError
 
-from backend.opentok_client import client
+from backend import archives, config, opentok_rest
 
 logger = Logger(child=True)
 metrics = Metrics()  # Powertools' metrics are one set per function, flushed by its handler
@@ -39,23 +39,31 @@ def announce(archive: dict[str, Any], state: State) -> bool:
     if not session_id:
         return False
     payload = {"type": SIGNAL_TYPE, "data": signal_data(archive["id"], state)}
+    timeout = min(config.OPENTOK_TIMEOUT_SECONDS, SIGNAL_TIMEOUT_SECONDS)
     try:
-        sdk = client()
-        sdk.timeout = min(sdk.timeout, SIGNAL_TIMEOUT_SECONDS)
-        sdk.send_signal(session_id, payload)
+        opentok_rest.post_json(f"/session/{session_id}/signal", payload, timeout)
     except Exception as error:  # noqa: BLE001 - nothing a signal meets may undo what it tells
-        # The SDK raises a bare RequestError(message, status) for every error status.
-        status = error.args[1] if isinstance(error, RequestError) and len(error.args) > 1 else None
-        log = logger.info if status == NOBODY_CONNECTED else logger.warning
-        log(
-            "the room was not told of its recording",
-            extra={
-                "archive_id": archive["id"],
-                "state": state,
-                "status": status,
-                "reason": type(error).__name__,
-            },
-        )
-        metrics.add_metric(name="RoomSignalsFailed", unit=MetricUnit.Count, value=1)
+        status = error.status if isinstance(error, opentok_rest.Refused) else None
+        _missed(archive, state, type(error).__name__, status)
         return False
     return True
+
+
+def announce_failure(archive: dict[str, Any]) -> bool:
+    """Tells the archive's room that it failed, once, whoever finds it failed first; True if
+    this call told it and OpenTok took the signal."""
+    try:
+        claimed = archives.claim_failure_news(archive["id"])
+    except Exception as error:  # noqa: BLE001 - as a signal, its claim undoes nothing it tells
+        _missed(archive, "failed", type(error).__name__)
+        return False
+    return claimed and announce(archive, "failed")
+
+
+def _missed(archive: dict[str, Any], state: State, reason: str, status: int | None = None) -> None:
+    log = logger.info if status == NOBODY_CONNECTED else logger.warning
+    log(
+        "the room was not told of its recording",
+        extra={"archive_id": archive["id"], "state": state, "status": status, "reason": reason},
+    )
+    metrics.add_metric(name="RoomSignalsFailed", unit=MetricUnit.Count, value=1)
