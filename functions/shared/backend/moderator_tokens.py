@@ -13,7 +13,7 @@ import jwt
 import opentok
 from cryptography.hazmat.primitives import serialization
 
-from backend import api, archives, host_key, opentok_client, validation
+from backend import api, archives, host_key, opentok_client, opentok_rest, validation
 from backend.errors import Forbidden, Unauthorized
 
 # Clocks of OpenTok's and ours may differ a little; a token's life is hours.
@@ -85,9 +85,8 @@ def _verified(token: str) -> dict[str, Any]:
     if len(token) > _MAX_TOKEN or not token.isascii():  # a JWT is short ASCII
         raise Unauthorized("that token is not one of ours")
     secret = opentok_client.credentials()
-    vonage = secret["apiSecret"].lstrip().startswith("-----BEGIN")
     key: Any
-    if vonage:
+    if opentok_rest.is_vonage(secret["apiSecret"]):
         key, algorithm, issuer_claim = _public_key(secret["apiSecret"]), "RS256", "application_id"
     else:
         key, algorithm, issuer_claim = secret["apiSecret"], "HS256", "iss"
