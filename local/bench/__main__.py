@@ -26,7 +26,7 @@ from local.bench import progress
 from local.template import ROOT
 
 # Each section, by the module that measures it (a function of the section's name there).
-SECTIONS = dict(cold="cold", warm="warm", calls="waiting", growth="growth", copy="copy")
+SECTIONS = dict(cold="cold", warm="cold", calls="waiting", growth="growth", copy="copy")
 SECTIONS |= dict(package="package", signal="signal", streams="copy")
 PAGE = ROOT / "docs" / "performance.md"
 # Everything from this line on in docs/performance.md is written by hand and kept by the bench.

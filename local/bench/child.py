@@ -52,11 +52,11 @@ def run_function(job: dict) -> dict:
     return {"failed": failed, "imported": imported, "init_peak_kb": init_peak_kb}
 
 
-def run_requests(job: dict, naive: bool) -> dict:
+def run_requests(job: dict) -> dict:
     if job["layer_first"]:
         # A built layer: the OpenTok SDK and Powertools come from it, as they would in Lambda.
         sys.path.insert(0, job["layer_dir"])
-    if naive:
+    if job["variant"] == "naive":
         import boto3  # noqa: F401
         import opentok  # noqa: F401
         from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -159,11 +159,8 @@ def strategies(job: dict) -> dict:
 
 
 def main() -> None:
-    variant = JOB["variant"]
-    if variant in ("function", "strategies"):
-        result = (run_function if variant == "function" else strategies)(JOB)
-    else:
-        result = run_requests(JOB, naive=variant == "naive")
+    run = {"function": run_function, "strategies": strategies}.get(JOB["variant"], run_requests)
+    result = run(JOB)
     done = time.perf_counter()
     imported = result.pop("imported", STARTED)
     result |= {"init": imported - STARTED, "event": done - imported, "peak_kb": peak_kb()}

@@ -8,8 +8,8 @@ import uuid
 from typing import Any
 
 from local.bench import median, progress, section, table
+from local.bench.cold import invoke
 from local.bench.stack import BenchHarness, event
-from local.bench.warm import invoke
 
 UNFINISHED = 10  # recordings under way, left to the reconciler's later runs
 WINDOW_MS = 71 * 3600 * 1000  # inside the reconciler's three days
