@@ -16,8 +16,9 @@ from local.bench import median, percentile, progress, section, table, verdict
 from local.bench.stack import BenchHarness, Run, event
 
 VARIANTS = ("floor", "sdk", "function", "naive")
+# The functions with a cold-start job, in the template's order.
 FUNCTIONS = ("Session", "Room", "StartArchive", "StopArchive", "GetArchive", "ListArchives")
-FUNCTIONS += ("ViewArchive", "ArchiveCallback", "MarkReady", "DeleteArchive", "ReconcileArchives")
+FUNCTIONS += ("ViewArchive", "DeleteArchive", "ArchiveCallback", "ReconcileArchives", "MarkReady")
 Job = dict[str, Any]
 KEPT = ("method", "path", "target")  # of the functions' requests to AWS
 

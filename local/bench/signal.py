@@ -26,11 +26,13 @@ API_REQUESTS = """() => performance.getEntriesByType('resource')
   .map((e) => [new URL(e.name).pathname, performance.timeOrigin + e.startTime])"""
 
 
-def _explains(answer: Any, archive: str) -> bool:
-    """An answer to the page's look-up of why the archive stopped, which says why."""
-    if not (answer.ok and re.search(rf"/archive/{archive}$", answer.url)):
-        return False
-    return bool(answer.json().get("reason"))
+def _explains(archive: str) -> Any:
+    """Whether an answer is to the page's look-up of why the archive stopped, and says why."""
+    return lambda answer: (
+        answer.url.endswith(f"/archive/{archive}")
+        and answer.ok
+        and bool(answer.json().get("reason"))
+    )
 
 
 def _measure(rounds: int) -> tuple[dict[str, float], list[dict], list[list]]:
@@ -67,13 +69,11 @@ def _measure(rounds: int) -> tuple[dict[str, float], list[dict], list[list]]:
                 host.wait_for_selector("#start:enabled")
                 with host.expect_response(re.compile(r"/archive/start$")) as started:
                     host.click("#start")
-                archive = re.escape(started.value.json()["id"])
+                archive = started.value.json()["id"]
                 host.wait_for_selector("#stop:enabled")
                 # The next round waits for the room to settle, as between two real recordings:
                 # the participant, who did not press Stop, has learnt why this one stopped.
-                with guest.expect_response(
-                    lambda answer, archive=archive: _explains(answer, archive)
-                ):
+                with guest.expect_response(_explains(archive)):
                     host.click("#stop")
                     for page in pages:
                         page.wait_for_function(f"Object.keys(window.__ready).length >= {number}")

@@ -157,7 +157,7 @@ def calls(options: argparse.Namespace) -> tuple[Any, str]:
         progress("time to notice ready")
         _, first, growth, _ = page_schedule()
         # The page's own schedule beside a higher and a lower ceiling: why it is the one.
-        schedules = [page_schedule(), *((f"ceiling {c} s", first, growth, c) for c in (4.0, 3.0))]
+        schedules = [page_schedule(), *((f"ceiling {c:g} s", first, growth, c) for c in (4.0, 3.0))]
         # The same landing moments in every run and for every schedule; not for secrets.
         draw = random.Random(7)  # noqa: S311
         moments = [PROCESSING_SECONDS] + [draw.uniform(2, 120) for _ in range(options.landings)]
