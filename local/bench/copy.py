@@ -132,10 +132,10 @@ def streams(options: argparse.Namespace) -> tuple[Any, str]:
     a PUT (through the function) against one UploadPartCopy (inside S3), the median of 5 of
     each, against moto, which is not S3: the times say what the requests cost here, the memory
     what passes through."""
-    from backend import archives
-
     count, mib, function = options.streams, options.stream_mib, "ExtractStreamsFunction"
     with tempfile.TemporaryDirectory(prefix="bench-streams-") as workdir, BenchHarness() as stack:
+        from backend import archives  # once the harness has set AWS up
+
         s3, zipped = boto3.client("s3"), Path(workdir) / "archive.zip"
         archive_id = stack.put_archive(ready=False, outputMode="individual")
         key = stack.recording_key(archive_id, "archive.zip")

@@ -81,8 +81,6 @@ def growth(options: argparse.Namespace) -> tuple[Any, str]:
     queries are eventually consistent; a GetItem's by its item). moto answers an index query by
     going through every item, so its time grows with the table where DynamoDB's does not: the
     table shows it apart."""
-    from backend import rooms
-
     counts, rows, figures = options.archives or [100, 10_000, 100_000], [], []
 
     def read(what: str, records: int, seeded: float | None, function: str, one: dict) -> None:
@@ -95,6 +93,8 @@ def growth(options: argparse.Namespace) -> tuple[Any, str]:
 
     # The default wait before the reconciler looks: the few under way are not its work.
     with BenchHarness(StuckAfterMinutes="15") as stack:
+        from backend import rooms  # once the harness has set AWS up
+
         now, seeded, spacing = int(time.time() * 1000), 0, WINDOW_MS // max(counts)
         for _ in range(UNFINISHED):
             stack.put_archive(status="started", ready=False)
