@@ -44,7 +44,8 @@ def job(stack: BenchHarness, function: str) -> Job:
             return {"event": event("start_archive_json", **ids, token=token), **ids}
         case "MarkReady":  # a stopped recording we know of lands, its room told: the usual
             archive_id = stack.put_archive(session_id=stack.connected_session(), ready=False)
-            return {"event": stack.s3_event(archive_id), "archive_id": archive_id}
+            landed = event("s3_recording_uploaded", archive_id=archive_id, bucket=stack.bucket)
+            return {"event": landed, "archive_id": archive_id}
         case "ReconcileArchives":  # the only unfinished one: stopped, not ready, not in S3
             for archive in archives.unfinished(0):
                 archives.mark_deleted(archive["id"])

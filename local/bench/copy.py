@@ -33,7 +33,9 @@ def _md5(chunks: Any) -> str:
 def _copy_once(stack: BenchHarness, recording: Path, part_mib: int) -> dict[str, Any]:
     # A recording whose upload failed, so that OpenTok keeps it, served from the file.
     stack.point_storage_at("no-such-bucket", fallback="opentok")
-    session_id, archive_id = stack.finished_archive()
+    session_id, archive_id = stack.started_archive()
+    stack.sdk.stop_archive(archive_id)
+    stack.opentok.state._process(archive_id)
     if stack.sdk.get_archive(archive_id).status != "available":
         raise RuntimeError("the emulator did not keep the recording")
     stack.opentok.state.serve_from_disk(archive_id, recording)

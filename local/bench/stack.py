@@ -24,6 +24,7 @@ EXAMPLE_SESSION = "1_MX40NzAwMDAwMH5-MTc2NDE1ODQwMDAwMH5leGFtcGxlLXNlc3Npb24tMDA
 # The ids and credentials written in events/*.json, swapped for those the benchmark made.
 PLACEHOLDERS = {"token": "MODERATOR_TOKEN", "host_key": "HOST_KEY", "session_id": EXAMPLE_SESSION}
 PLACEHOLDERS["archive_id"] = "b40ef09b-3811-4726-b508-e41a0f96c68f"
+PLACEHOLDERS["bucket"] = "archives-123456789012-example"
 # What OpenTok says of a stopped recording, besides its ids.
 ARCHIVE = {"status": "stopped", "name": "Weekly standup", "duration": 42, "size": 0}
 ARCHIVE |= {"outputMode": "composed", "resolution": "640x480", "reason": None}
@@ -33,8 +34,8 @@ RECORDING_BYTES = 1234567
 
 
 def event(name: str, **ids: str) -> dict[str, Any]:
-    """An event of events/ with the example's ids (session_id, archive_id, room) and a host's
-    credentials (token, host_key) replaced by those given."""
+    """An event of events/ with the example's ids (session_id, archive_id, room, bucket) and a
+    host's credentials (token, host_key) replaced by those given."""
     text = (ROOT / "events" / f"{name}.json").read_text()
     for given, value in ids.items():
         if given == "room":
@@ -121,13 +122,6 @@ class BenchHarness(Harness):
         session_id = self.connected_session()
         return session_id, self.sdk.start_archive(session_id, name="Weekly standup").id
 
-    def finished_archive(self) -> tuple[str, str]:
-        """(session id, archive id) of a recording OpenTok has stopped and processed."""
-        session_id, archive_id = self.started_archive()
-        self.sdk.stop_archive(archive_id)
-        self.opentok.state._process(archive_id)
-        return session_id, archive_id
-
     def put_archive(
         self, archive_id: str = "", session_id: str = "", ready: bool = True, **fields: Any
     ) -> str:
@@ -148,11 +142,3 @@ class BenchHarness(Harness):
     def recording_key(self, archive_id: str, name: str = "archive.mp4") -> str:
         assert self.emulator is not None
         return f"{self.emulator.api_key}/{archive_id}/{name}"
-
-    def s3_event(self, archive_id: str) -> dict[str, Any]:
-        """S3's event for the recording of `archive_id` landing in the bucket."""
-        answer = event("s3_recording_uploaded")
-        record = answer["Records"][0]["s3"]
-        record["bucket"] |= {"name": self.bucket, "arn": f"arn:aws:s3:::{self.bucket}"}
-        record["object"] |= {"key": self.recording_key(archive_id), "size": RECORDING_BYTES}
-        return answer
