@@ -1,15 +1,13 @@
-"""One run in a fresh interpreter, as a cold start is: `python local/bench/child.py`, its job
-in BENCH_JOB (JSON). It prints `BENCH_RESULT {...}`, its own timings and peak memory; the parent
-times the whole process. Variants (a built layer comes first on every variant's path):
-function: the function's app.py imported with the layer's folder on the path, as Lambda does,
-  and its handler given the event and a context of the function's timeout;
+"""One run in a fresh interpreter, as a cold start is: `python local/bench/child.py`, its job in
+BENCH_JOB (JSON); it prints `BENCH_RESULT {...}`, its own timings and peak memory. Variants:
+function: app.py imported as Lambda does (its folder, then the layer's, first on the path), its
+  handler given the event and a context of the function's timeout;
 sdk: only what the function cannot avoid: the requests it made for such an event (recorded by
   moto's server and the emulator) made again by boto3 and the OpenTok SDK, no code of ours;
 naive: the same after importing boto3, the OpenTok SDK and Powertools' utilities eagerly;
 strategies: an entry copied by a ranged GET and a PUT, against one UploadPartCopy.
-Deliberately small: what it imports, every variant imports alike, but for the function's
-context (local/lambda_context.py: os, time and uuid, which boto3 loads anyway).
-"""
+What this imports, every variant imports alike (local/lambda_context.py, the function's
+context: os, time and uuid, which boto3 loads anyway)."""
 
 import json
 import os

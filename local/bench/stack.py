@@ -1,8 +1,6 @@
-"""The harness the benchmark runs on, the events it sends, the records it makes and its runs in
-fresh interpreters (child.py). Records are made as the product makes them: recordings through
-OpenTok (the emulator, by the SDK), our records of them by backend.archives and backend.rooms,
-run here with the table's name as the functions are given it.
-"""
+"""The harness the benchmark runs on, the events it sends, its runs in fresh interpreters
+(child.py), and the records it makes as the product does: recordings through the emulator, by
+the SDK; our records of them by backend.archives, run here with the functions' table."""
 
 import json
 import resource
@@ -129,12 +127,8 @@ class BenchHarness(Harness):
         from backend import archives
 
         archive_id, session_id = archive_id or str(uuid.uuid4()), session_id or EXAMPLE_SESSION
-        opentok_fields = {
-            "id": archive_id,
-            "sessionId": session_id,
-            "createdAt": int(time.time() * 1000),
-        }
-        archives.record(ARCHIVE | opentok_fields | fields)
+        ids = {"id": archive_id, "sessionId": session_id, "createdAt": int(time.time() * 1000)}
+        archives.record(ARCHIVE | ids | fields)
         if ready:
             archives.mark_ready(archive_id, self.recording_key(archive_id), RECORDING_BYTES)
         return archive_id
