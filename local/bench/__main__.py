@@ -1,11 +1,8 @@
-"""`make bench`: figures on cold starts, warm latency, OpenTok calls, readiness, growth, copies
-of large recordings, package size and how soon the room hears of its recording, each beside
-references measured in the same run, all on the one harness (local/harness.py).
-
-A benchmark, not a test: it prints what it measured and which targets were met, and fails only
-when something it runs fails. A run of every section also writes its figures to
-docs/performance.md, keeping the page's hand-written part.
-"""
+"""`make bench`: cold starts, warm latency, OpenTok calls, readiness, growth, copies of large
+recordings, package size, how soon the room hears of its recording: each figure beside its
+references, measured in the same run on the one harness (local/harness.py). A benchmark, not a
+test: it fails only when something it runs fails. A run of every section writes its figures to
+docs/performance.md, keeping the page's hand-written part."""
 
 import argparse
 import contextlib

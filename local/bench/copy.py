@@ -87,26 +87,17 @@ def _mb(kib: float) -> str:
     return f"{kib / 1024:.0f}"
 
 
-class _Stream(io.RawIOBase):
+class _Stream(io.FileIO):
     """A file that cannot seek, as OpenTok's zips are written: entries with data descriptors."""
 
-    def __init__(self, file: io.BufferedWriter) -> None:
-        self.file = file
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        return self.file.write(data)
-
-    def tell(self) -> int:
-        return self.file.tell()
+    def seek(self, *_: Any) -> int:
+        raise OSError("a stream")
 
 
 def _write_zip(path: Path, archive_id: str, streams: int, mib: int) -> dict[str, str]:
     """An individual archive of `streams` stored entries of `mib` MiB each: each's MD5."""
     block, files, digests = os.urandom(MIB), [], {}
-    with path.open("wb") as file, zipfile.ZipFile(_Stream(file), "w") as bundle:
+    with _Stream(path, "w") as file, zipfile.ZipFile(file, "w") as bundle:
         for number in range(streams):
             stream_id = str(uuid.uuid4())
             chunk, digest = block[number:] + block[:number], hashlib.md5(usedforsecurity=False)
