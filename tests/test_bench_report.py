@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from local.bench import __main__ as bench
-from local.bench import report
-from local.bench.waiting import Step
+from local.bench.waiting import calls_table
 
 MACHINE = {
     "cpu": "Imaginary CPU @ 1.00GHz",
@@ -22,20 +21,16 @@ MACHINE = {
     "date": "2026-12-01 09:00 UTC",
 }
 OPTIONS = argparse.Namespace(rounds=11, invocations=300, reads=5)
-HAND_WRITTEN = f"{report.HAND_WRITTEN}\n\n## What the figures say\n\nWhy, in words.\n"
+HAND_WRITTEN = f"{bench.HAND_WRITTEN}\n\n## What the figures say\n\nWhy, in words.\n"
 
 
-def fake_section(name: str):
-    def run(options: argparse.Namespace, results: dict) -> str:
-        results[name] = "measured"
-        return f"### {name}\n\n| figure |\n|---|\n| {name} of this run |"
-
-    return run
+def fake_section(name: str, options: argparse.Namespace) -> tuple[str, str]:
+    return "measured", f"### {name}\n\n| figure |\n|---|\n| {name} of this run |"
 
 
 @pytest.fixture
 def fake_sections(monkeypatch, tmp_path):
-    monkeypatch.setattr(bench, "RUNNERS", {name: fake_section(name) for name in bench.SECTIONS})
+    monkeypatch.setattr(bench, "run_section", fake_section)
     monkeypatch.setattr(bench, "PAGE", tmp_path / "performance.md")
     return bench.PAGE
 
@@ -43,7 +38,7 @@ def fake_sections(monkeypatch, tmp_path):
 def test_the_header_says_when_where_on_which_code_and_with_which_command():
     run = {"machine": MACHINE, "commit": "commit abc1234", "command": "python -m local.bench"}
 
-    text = report.header(run, OPTIONS)
+    text = bench.header(run, OPTIONS)
 
     assert "2026-12-01 09:00 UTC" in text
     assert "Imaginary CPU @ 1.00GHz (2 cores, x86_64)" in text
@@ -53,29 +48,29 @@ def test_the_header_says_when_where_on_which_code_and_with_which_command():
 
 
 def test_a_new_page_holds_the_figures_and_where_hand_written_text_goes():
-    page = report.page("## make bench\n\n| a | table |", previous="")
+    page = bench.page("## make bench\n\n| a | table |", previous="")
 
     assert page.startswith("# Performance\n")
     assert "| a | table |" in page
-    assert page.rstrip().endswith(report.HAND_WRITTEN)
+    assert page.rstrip().endswith(bench.HAND_WRITTEN)
 
 
 def test_the_figures_of_the_last_run_replace_the_old_ones_and_the_hand_written_part_stays():
-    old = report.page("## make bench\n\n| old figures |", previous=HAND_WRITTEN)
+    old = bench.page("## make bench\n\n| old figures |", previous=HAND_WRITTEN)
 
-    new = report.page("## make bench\n\n| new figures |", previous=old)
+    new = bench.page("## make bench\n\n| new figures |", previous=old)
 
     assert "| new figures |" in new
     assert "old figures" not in new
     assert new.endswith(HAND_WRITTEN)
-    assert report.page("## make bench\n\n| new figures |", previous=new) == new
+    assert bench.page("## make bench\n\n| new figures |", previous=new) == new
 
 
 def test_a_page_without_its_hand_written_mark_is_rewritten_and_says_so(tmp_path):
     path = tmp_path / "performance.md"
     path.write_text("# Performance\n\nsomething edited by hand, mark and all\n")
 
-    kept = report.write_page(path, "## make bench\n\n| figures |")
+    kept = bench.write_page(path, "## make bench\n\n| figures |")
 
     assert kept is False
     assert "| figures |" in path.read_text()
@@ -83,15 +78,15 @@ def test_a_page_without_its_hand_written_mark_is_rewritten_and_says_so(tmp_path)
 
 def test_the_page_holds_the_same_tables_the_bench_prints(tmp_path):
     steps = [
-        Step("start (POST /archive/start)", 1, 1),
-        Step("waiting page, recording lands after 60 s (S3 event included)", 20, 0),
-        Step("view 1 of the ready recording", 1, 0),
-        Step("status callbacks, if the project's callback URL is set", 3, 3),
+        ["start (POST /archive/start)", 1, 1, 0],
+        ["waiting page, recording lands after 60 s (S3 event included)", 20, 0, 0],
+        ["view 1 of the ready recording", 1, 0, 0],
+        ["status callbacks, if the project's callback URL is set", 3, 3, 0],
     ]
-    table = report.calls(steps)
+    table = calls_table(steps)
     path = tmp_path / "performance.md"
 
-    report.write_page(path, table)
+    bench.write_page(path, table)
 
     assert table in path.read_text()
     assert "| start (POST /archive/start) | 1 | 1 |" in table
@@ -99,7 +94,7 @@ def test_the_page_holds_the_same_tables_the_bench_prints(tmp_path):
 
 
 def test_make_bench_writes_every_section_to_docs_performance_md(fake_sections, capsys):
-    fake_sections.write_text(report.page("| old figures |", previous=HAND_WRITTEN))
+    fake_sections.write_text(bench.page("| old figures |", previous=HAND_WRITTEN))
 
     assert bench.main([]) == 0
 
@@ -133,4 +128,4 @@ def test_no_page_prints_the_figures_only(fake_sections):
 def test_the_performance_page_keeps_a_hand_written_part():
     page = Path(__file__).parent.parent / "docs" / "performance.md"
 
-    assert report.HAND_WRITTEN in page.read_text()
+    assert bench.HAND_WRITTEN in page.read_text()

@@ -1,21 +1,13 @@
-"""One cold start, run as a script by a fresh interpreter: `python local/bench/child.py`.
-
-The job comes in the BENCH_JOB environment variable (JSON). The script prints one line,
-`BENCH_RESULT {...}`, with its own timings; the parent times the whole process.
-
-Variants (with a built layer, every one finds its packages there first, as in Lambda):
-  function  imports the function's app.py with the layer folder on the path, as Lambda
-            does, and hands its handler the event;
-  sdk       only what the function cannot avoid: the same requests to AWS, by boto3, and to
-            OpenTok, by its SDK, as the function made for the same kind of event (recorded
-            by moto's server and the emulator), with no code of ours;
-  naive     the same requests after importing boto3, the OpenTok SDK and the Powertools
-            utilities eagerly, as a function written without care for cold starts would.
-
-Deliberately small: everything imported here is imported by every variant alike, but for the
-context the function is handed (local/lambda_context.py: os, time and uuid, which boto3 loads
-anyway).
-"""
+"""One run in a fresh interpreter, as a cold start is: `python local/bench/child.py`, its job in
+BENCH_JOB (JSON); it prints `BENCH_RESULT {...}`, its own timings and peak memory. Variants:
+function: app.py imported as Lambda does (its folder, then the layer's, first on the path), its
+  handler given the event and a context of the function's timeout;
+sdk: only what the function cannot avoid: the requests it made for such an event (recorded by
+  moto's server and the emulator) made again by boto3 and the OpenTok SDK, no code of ours;
+naive: the same after importing boto3, the OpenTok SDK and Powertools' utilities eagerly;
+strategies: an entry copied by a ranged GET and a PUT, against one UploadPartCopy.
+What this imports, every variant imports alike (local/lambda_context.py, the function's
+context: os, time and uuid, which boto3 loads anyway)."""
 
 import json
 import os
@@ -28,6 +20,16 @@ JOB = json.loads(os.environ["BENCH_JOB"])
 # The JSON APIs' X-Amz-Target prefixes, by boto3's service name.
 SERVICES = {"DynamoDB_20120810": "dynamodb", "secretsmanager": "secretsmanager", "AmazonSQS": "sqs"}
 S3_OPERATIONS = {"HEAD": "head_object", "GET": "get_object", "DELETE": "delete_object"}
+MIB = 1024 * 1024
+CLIENTS: dict = {}
+SECRETS: dict = {}
+
+
+def peak_kb() -> int:
+    """The process's peak resident set since exec (Linux's VmHWM), in KiB. Not ru_maxrss:
+    Linux carries the parent's peak into it across exec."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 
 
 def run_function(job: dict) -> dict:
@@ -38,30 +40,21 @@ def run_function(job: dict) -> dict:
 
     from local.lambda_context import LambdaContext
 
-    imported = time.perf_counter()
-    init_peak_kb = _peak_kb()
+    imported, init_peak_kb = time.perf_counter(), peak_kb()
     context = LambdaContext(job["name"], job["account_id"], job["timeout"])
     answer = app.lambda_handler(job["event"], context)
-    status = answer.get("statusCode") if isinstance(answer, dict) else None
-    if isinstance(answer, dict) and answer.get("checked"):  # the reconciler's summary
-        status = "reconciled"
-    if answer == {"batchItemFailures": []}:  # a queue's messages, all handled
-        status = "handled"
-    return {"status": status, "imported": imported, "init_peak_kb": init_peak_kb}
+    # A run that failed fast would look like a fast run: the parent refuses it.
+    failed = isinstance(answer, dict) and (
+        answer.get("statusCode", 200) >= 400 or bool(answer.get("batchItemFailures"))
+    )
+    return {"failed": failed, "imported": imported, "init_peak_kb": init_peak_kb}
 
 
-def _peak_kb() -> int:
-    """The process's peak resident set since exec (Linux's VmHWM), in KiB. Not ru_maxrss:
-    Linux carries the parent's peak into it across exec."""
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-
-
-def run_requests(job: dict, naive: bool) -> dict:
+def run_requests(job: dict) -> dict:
     if job["layer_first"]:
         # A built layer: the OpenTok SDK and Powertools come from it, as they would in Lambda.
         sys.path.insert(0, job["layer_dir"])
-    if naive:
+    if job["variant"] == "naive":
         import boto3  # noqa: F401
         import opentok  # noqa: F401
         from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -69,31 +62,24 @@ def run_requests(job: dict, naive: bool) -> dict:
         from aws_lambda_powertools.utilities import parameters  # noqa: F401
         from aws_lambda_powertools.utilities.data_classes import S3Event  # noqa: F401
 
-        Logger()
-        Tracer()
-        Metrics()
-        APIGatewayHttpResolver()
+        Logger(), Tracer(), Metrics(), APIGatewayHttpResolver()
     imported = time.perf_counter()
     for call in job["aws"]:
-        _replay(call)
+        replay(call)
     for method, path in job["opentok"]:
-        _ask_opentok(method, path)
-    return {"status": "ok", "imported": imported}
+        ask_opentok(method, path)
+    return {"imported": imported}
 
 
-_CLIENTS: dict = {}
-_SECRETS: dict = {}
-
-
-def _client(service: str) -> object:
-    if service not in _CLIENTS:
+def client(service: str) -> object:
+    if service not in CLIENTS:
         import boto3
 
-        _CLIENTS[service] = boto3.client(service)
-    return _CLIENTS[service]
+        CLIENTS[service] = boto3.client(service)
+    return CLIENTS[service]
 
 
-def _replay(call: dict) -> None:
+def replay(call: dict) -> None:
     """The AWS request again. Refused this time (a conditional write whose record has moved
     on since it was recorded), it cost the same round trip: that is all the floor needs."""
     from botocore import xform_name
@@ -101,66 +87,83 @@ def _replay(call: dict) -> None:
 
     if call["target"]:
         prefix, operation = call["target"].rsplit(".", 1)
-        method = getattr(_client(SERVICES[prefix]), xform_name(operation))
-        request = call["request"]
+        method, request = getattr(client(SERVICES[prefix]), xform_name(operation)), call["request"]
     else:  # S3, path style: /bucket/key
         bucket, key = call["path"].lstrip("/").split("/", 1)
         operation = S3_OPERATIONS[call["method"]]
-        method = getattr(_client("s3"), operation)
-        request = {"Bucket": bucket, "Key": key}
+        method, request = getattr(client("s3"), operation), {"Bucket": bucket, "Key": key}
     try:
         answer = method(**request)
     except ClientError:
         return
     if operation == "GetSecretValue":
-        _SECRETS[request["SecretId"]] = answer["SecretString"]
+        SECRETS[request["SecretId"]] = answer["SecretString"]
 
 
-def _ask_opentok(method: str, path: str) -> None:
+def ask_opentok(method: str, path: str) -> None:
     """The OpenTok request the function made, by the SDK's method for it; OpenTok's refusal
     (the recording has moved on) cost the same round trip."""
     import opentok
 
-    if "opentok" not in _CLIENTS:
-        credentials = json.loads(_SECRETS[os.environ["OPENTOK_SECRET_ARN"]])
-        _CLIENTS["opentok"] = opentok.Client(
-            credentials["apiKey"], credentials["apiSecret"], api_url=os.environ["OPENTOK_API_URL"]
-        )
-    client = _CLIENTS["opentok"]
-    parts = path.strip("/").split("/")
+    if "opentok" not in CLIENTS:
+        secret = json.loads(SECRETS[os.environ["OPENTOK_SECRET_ARN"]])
+        url = os.environ["OPENTOK_API_URL"]
+        CLIENTS["opentok"] = opentok.Client(secret["apiKey"], secret["apiSecret"], api_url=url)
+    sdk, parts = CLIENTS["opentok"], path.strip("/").split("/")
     try:
         if path.endswith("/session/create"):
-            client.create_session(media_mode=opentok.MediaModes.routed)
+            sdk.create_session(media_mode=opentok.MediaModes.routed)
         elif method == "POST" and parts[-1] == "archive":
-            client.start_archive(JOB["session_id"], name="Weekly standup")
+            sdk.start_archive(JOB["session_id"], name="Weekly standup")
         elif parts[-1] == "stop":
-            client.stop_archive(parts[-2])
+            sdk.stop_archive(parts[-2])
         elif parts[-2] == "archive":
-            {"GET": client.get_archive, "DELETE": client.delete_archive}[method](parts[-1])
+            {"GET": sdk.get_archive, "DELETE": sdk.delete_archive}[method](parts[-1])
         elif parts[-1] == "signal":
-            client.send_signal(parts[-2], {"type": "archive", "data": "{}"})
+            sdk.send_signal(parts[-2], {"type": "archive", "data": "{}"})
         else:
             raise RuntimeError(f"no SDK method for OpenTok's {method} {path}")
     except opentok.exceptions.OpenTokException:
         pass
 
 
+def strategies(job: dict) -> dict:
+    """For each entry size, the median ms of a ranged GET and a PUT (the bytes pass through
+    this process) and of a multipart upload of one UploadPartCopy (create, copy, complete)."""
+    import statistics
+
+    s3, bucket, found = client("s3"), job["bucket"], {}
+    for mib in job["sizes"]:
+        source = {"Bucket": bucket, "Key": job["source"]}
+        ranged = {**source, "Range": f"bytes=0-{mib * MIB - 1}"}
+        through, inside = [], []
+        for number in range(job["rounds"]):
+            key = f"{job['source']}-{mib}-{number}"
+            began = time.perf_counter()
+            s3.put_object(Bucket=bucket, Key=key, Body=s3.get_object(**ranged)["Body"].read())
+            through.append(time.perf_counter() - began)
+            began = time.perf_counter()
+            upload = {"Bucket": bucket, "Key": f"{key}-copy"}
+            upload["UploadId"] = s3.create_multipart_upload(**upload)["UploadId"]
+            copied = s3.upload_part_copy(
+                **upload, PartNumber=1, CopySource=source, CopySourceRange=ranged["Range"]
+            )
+            etag = copied["CopyPartResult"]["ETag"]
+            parts = {"Parts": [{"PartNumber": 1, "ETag": etag}]}
+            s3.complete_multipart_upload(**upload, MultipartUpload=parts)
+            inside.append(time.perf_counter() - began)
+        found[mib] = [statistics.median(through) * 1000, statistics.median(inside) * 1000]
+    return {"sizes": found}
+
+
 def main() -> None:
-    if JOB["variant"] == "function":
-        result = run_function(JOB)
-    else:
-        result = run_requests(JOB, naive=JOB["variant"] == "naive")
+    run = {"function": run_function, "strategies": strategies}.get(JOB["variant"], run_requests)
+    result = run(JOB)
     done = time.perf_counter()
-    imported = result.pop("imported")
-    report = {
-        **result,
-        "init": imported - STARTED,
-        "event": done - imported,
-        "peak_kb": _peak_kb(),
-        "opentok_loaded": "opentok" in sys.modules,
-        "modules": len(sys.modules),
-    }
-    sys.stdout.write("BENCH_RESULT " + json.dumps(report) + "\n")
+    imported = result.pop("imported", STARTED)
+    result |= {"init": imported - STARTED, "event": done - imported, "peak_kb": peak_kb()}
+    result["opentok_loaded"] = "opentok" in sys.modules
+    sys.stdout.write("BENCH_RESULT " + json.dumps(result) + "\n")
     sys.stdout.flush()
 
 

@@ -1,47 +1,54 @@
-"""The harness the benchmark runs on, the events it sends and the records it makes.
-
-Records are made as the product makes them: recordings through OpenTok (the emulator, by the
-SDK), our records of them by backend.archives and backend.rooms, run here with the table's
-name as the functions are given it.
-"""
+"""The harness the benchmark runs on, the events it sends, its runs in fresh interpreters
+(child.py), and the records it makes as the product does: recordings through the emulator, by
+the SDK; our records of them by backend.archives, run here with the functions' table."""
 
 import json
+import resource
+import subprocess
+import sys
 import time
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import opentok
 
 from local.harness import Harness
-from local.template import ROOT
+from local.template import ACCOUNT_ID, ROOT
 
-EVENTS = ROOT / "events"
-# The ids written in events/*.json, swapped for the ids of what the benchmark created.
-EVENT_SESSION_ID = "1_MX40NzAwMDAwMH5-MTc2NDE1ODQwMDAwMH5leGFtcGxlLXNlc3Npb24tMDAwMX5-"
-EVENT_ARCHIVE_ID = "b40ef09b-3811-4726-b508-e41a0f96c68f"
-EVENT_ROOM = "standup"
-# Long enough that OpenTok's timers never fire in a run: the benchmark lands recordings.
-NEVER = 24 * 3600.0
+CHILD = ROOT / "local" / "bench" / "child.py"
+EXAMPLE_SESSION = "1_MX40NzAwMDAwMH5-MTc2NDE1ODQwMDAwMH5leGFtcGxlLXNlc3Npb24tMDAwMX5-"
+# The ids and credentials written in events/*.json, swapped for those the benchmark made.
+PLACEHOLDERS = {"token": "MODERATOR_TOKEN", "host_key": "HOST_KEY", "session_id": EXAMPLE_SESSION}
+PLACEHOLDERS["archive_id"] = "b40ef09b-3811-4726-b508-e41a0f96c68f"
+PLACEHOLDERS["bucket"] = "archives-123456789012-example"
+# What OpenTok says of a stopped recording, besides its ids.
+ARCHIVE = {"status": "stopped", "name": "Weekly standup", "duration": 42, "size": 0}
+ARCHIVE |= {"outputMode": "composed", "resolution": "640x480", "reason": None}
+ARCHIVE |= {"hasAudio": True, "hasVideo": True}
+NEVER = 24 * 3600.0  # OpenTok's timers never fire in a run: the benchmark lands recordings
 RECORDING_BYTES = 1234567
 
 
 def event(name: str, **ids: str) -> dict[str, Any]:
-    """An event of events/ with its example ids replaced (session_id, archive_id, room), and
-    a host's credentials where the event has their placeholders (token, host_key)."""
-    text = (EVENTS / f"{name}.json").read_text()
-    placeholders = {
-        "token": "MODERATOR_TOKEN",
-        "host_key": "HOST_KEY",
-        "session_id": EVENT_SESSION_ID,
-        "archive_id": EVENT_ARCHIVE_ID,
-    }
-    for given, placeholder in placeholders.items():
-        if given in ids:
-            text = text.replace(placeholder, ids[given])
-    if "room" in ids:
-        text = text.replace(f"/room/{EVENT_ROOM}", f"/room/{ids['room']}")
-        text = text.replace(f'"name": "{EVENT_ROOM}"', f'"name": "{ids["room"]}"')
+    """An event of events/ with the example's ids (session_id, archive_id, room, bucket) and a
+    host's credentials (token, host_key) replaced by those given."""
+    text = (ROOT / "events" / f"{name}.json").read_text()
+    for given, value in ids.items():
+        if given == "room":
+            text = text.replace("/room/standup", f"/room/{value}")
+            text = text.replace('"name": "standup"', f'"name": "{value}"')
+        else:
+            text = text.replace(PLACEHOLDERS[given], value)
     return json.loads(text)
+
+
+@dataclass
+class Run:
+    wall: float  # seconds, the whole process
+    cpu: float  # seconds, the process's user and system time
+    report: dict[str, Any]  # what child.py printed
 
 
 class BenchHarness(Harness):
@@ -64,12 +71,39 @@ class BenchHarness(Harness):
         self.sdk = opentok.Client(
             self.emulator.api_key, self.emulator.api_secret, api_url=self.emulator.url
         )
-        # The product's modules, run here, write to the table the functions are given
-        # (backend.table reads the name at each call).
+        # The product's modules, run here, write to the functions' table (read at each call).
         from backend import config
 
         config.TABLE_NAME = self.table
         return self
+
+    def run_child(
+        self, function: str, variant: str, job: dict[str, Any], layer: Path | None = None
+    ) -> Run:
+        """One fresh interpreter with the function's environment: `python -c pass` for the
+        floor, child.py otherwise. `layer`: a built layer's python/ folder, with no bytecode
+        written (Lambda cannot write under /opt); functions/shared when None."""
+        spec = self.template.functions()[function]
+        job = job | {"variant": variant, "name": function, "timeout": spec.timeout}
+        job |= {"account_id": ACCOUNT_ID, "root": str(ROOT), "code_dir": str(spec.code_dir)}
+        job |= {"layer_dir": str(layer or spec.layer_dirs[0]), "layer_first": layer is not None}
+        environment = self.environment(function) | {"BENCH_JOB": json.dumps(job)}
+        if layer:
+            environment["PYTHONDONTWRITEBYTECODE"] = "1"
+        command = ["-c", "pass"] if variant == "floor" else [str(CHILD)]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        done = subprocess.run(  # noqa: S603 - this interpreter and our own script
+            [sys.executable, *command], env=environment, capture_output=True, text=True, check=False
+        )
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        found = [line for line in done.stdout.splitlines() if line.startswith("BENCH_RESULT ")]
+        report = json.loads(found[-1].removeprefix("BENCH_RESULT ")) if found else {}
+        if done.returncode or report.get("failed") or (variant != "floor" and not found):
+            raise RuntimeError(f"{function} ({variant}) failed: {report}\n{done.stderr[-3000:]}")
+        return Run(wall, cpu, report)
 
     def moderator_token(self, session_id: str) -> str:
         """What the room route gives the host: start and stop want it (ArchiveControl host)."""
@@ -86,58 +120,19 @@ class BenchHarness(Harness):
         session_id = self.connected_session()
         return session_id, self.sdk.start_archive(session_id, name="Weekly standup").id
 
-    def finished_archive(self) -> tuple[str, str]:
-        """(session id, archive id) of a recording OpenTok has stopped and processed."""
-        session_id, archive_id = self.started_archive()
-        self.sdk.stop_archive(archive_id)
-        self.opentok.state._process(archive_id)
-        return session_id, archive_id
-
     def put_archive(
-        self,
-        archive_id: str = "",
-        session_id: str = EVENT_SESSION_ID,
-        created_ms: int = 0,
-        status: str = "stopped",
-        ready: bool = True,
+        self, archive_id: str = "", session_id: str = "", ready: bool = True, **fields: Any
     ) -> str:
         """Our record of an archive, written by backend.archives from OpenTok's fields."""
         from backend import archives
 
-        archive_id = archive_id or str(uuid.uuid4())
-        archives.record(
-            {
-                "id": archive_id,
-                "status": status,
-                "name": "Weekly standup",
-                "sessionId": session_id,
-                "createdAt": created_ms or int(time.time() * 1000),
-                "duration": 42,
-                "size": 0,
-                "outputMode": "composed",
-                "resolution": "640x480",
-                "hasAudio": True,
-                "hasVideo": True,
-                "reason": None,
-            }
-        )
+        archive_id, session_id = archive_id or str(uuid.uuid4()), session_id or EXAMPLE_SESSION
+        ids = {"id": archive_id, "sessionId": session_id, "createdAt": int(time.time() * 1000)}
+        archives.record(ARCHIVE | ids | fields)
         if ready:
             archives.mark_ready(archive_id, self.recording_key(archive_id), RECORDING_BYTES)
         return archive_id
 
-    def put_room(self, room: str, session_id: str) -> None:
-        from backend import rooms
-
-        rooms.session_id(room, lambda: session_id)
-
-    def recording_key(self, archive_id: str) -> str:
+    def recording_key(self, archive_id: str, name: str = "archive.mp4") -> str:
         assert self.emulator is not None
-        return f"{self.emulator.api_key}/{archive_id}/archive.mp4"
-
-    def s3_event(self, archive_id: str) -> dict[str, Any]:
-        """S3's event for the recording of `archive_id` landing in the bucket."""
-        answer = event("s3_recording_uploaded")
-        record = answer["Records"][0]["s3"]
-        record["bucket"] |= {"name": self.bucket, "arn": f"arn:aws:s3:::{self.bucket}"}
-        record["object"] |= {"key": self.recording_key(archive_id), "size": RECORDING_BYTES}
-        return answer
+        return f"{self.emulator.api_key}/{archive_id}/{name}"

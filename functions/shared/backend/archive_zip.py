@@ -10,7 +10,7 @@ directory are read with ranged GETs, and each entry becomes an object of its own
   so S3 copies the bytes inside itself and none pass through the function;
 - deflated: streamed through a decompressor into a multipart upload, a part in memory.
 
-Why the 8 MiB line, measured by local/bench/streams.py (against moto, which is not S3): the
+Why the 8 MiB line, measured by make bench's streams section (against moto, not S3): the
 two ways took about as long at every size tried (1 to 64 MiB), but a GET and a PUT hold the
 entry (with a 64 MiB one that process peaked at 153 MB), while a split of a 1.26 GB zip by
 part copies peaked 1 MB above the function's 85 MB after its imports. So below 8 MiB the two
