@@ -12,8 +12,9 @@ directory are read with ranged GETs, and each entry becomes an object of its own
 
 Why the 8 MiB line, measured by make bench's streams section (against moto, not S3): the
 two ways took about as long at every size tried (1 to 64 MiB), but a GET and a PUT hold the
-entry (with a 64 MiB one that process peaked at 153 MB), while a split of a 1.26 GB zip by
-part copies peaked 1 MB above the function's 85 MB after its imports. So below 8 MiB the two
+entry (with a 64 MiB one that process peaked at 131 MB), while a split by part copies peaked
+1 to 2 MB above the function's 54 MB after its imports (a 403 MB zip; a 1.26 GB one grew by
+as little in an earlier run). So below 8 MiB the two
 requests of a GET and a PUT, with a CRC check for free; above it, memory that does not grow.
 
 Copies resume: an object already there with the entry's size is done, and a multipart upload
