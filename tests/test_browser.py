@@ -433,10 +433,13 @@ def test_the_room_hears_the_recording_is_ready_without_asking(dev: DevProcess, b
         "document.querySelector('#recording-indicator').textContent.includes('00:01')"
     )
     asked = {"host": _api_requests(host, dev.url), "guest": _api_requests(guest, dev.url)}
+    sent: list = []  # the guest's requests from here on: not one still in flight (its start's)
+    guest.on("request", lambda request: sent.append(request))  # noqa: PLW0108 - Playwright takes no builtin
     reasons: list[str] = []  # the `reason` of each archive the guest's lookups answered
 
     def answered(response) -> None:
-        if API_PATH.match(response.url.removeprefix(dev.url)) and response.ok:
+        ours = any(request is response.request for request in sent)
+        if ours and API_PATH.match(response.url.removeprefix(dev.url)) and response.ok:
             reasons.append(response.json().get("reason") or "")
 
     guest.on("response", answered)
