@@ -1,11 +1,12 @@
 """template.yaml as CloudFormation deploys it: the single source of truth for what runs locally.
 
 The SAM template is translated to CloudFormation by aws-sam-translator, as `sam deploy` does,
-after cloud-radar has expanded any Fn::ForEach (the SAM CLI's step, which the translator
-lacks); cloud-radar then renders the intrinsic functions and conditions for a deployment's
-parameters and its resources' physical names. Tests and the local stack take the table's
-keys, the functions, their handlers, environment and triggers from the result (the routes
-from the HttpApi events, plain strings), so they cannot drift from what is deployed.
+after cloud-radar has expanded any Fn::ForEach and the translator's own resolver the
+Fn::FindInMap a loop leaves (the SAM CLI's step, which the translator lacks); cloud-radar then
+renders the intrinsic functions and conditions for a deployment's parameters and its
+resources' physical names. Tests and the local stack take the table's keys, the functions,
+their handlers, environment and triggers from the result (the routes from the HttpApi events,
+plain strings once expanded), so they cannot drift from what is deployed.
 """
 
 import contextlib
@@ -21,6 +22,8 @@ from typing import Any
 import boto3
 from cfn_tools import load_yaml
 from cloud_radar.cf.unit import Template as CloudRadarTemplate
+from samtranslator.intrinsics.actions import FindInMapAction
+from samtranslator.intrinsics.resolver import IntrinsicsResolver
 from samtranslator.metrics.metrics import Metrics
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
@@ -225,7 +228,15 @@ def _expand_for_each(document: dict[str, Any]) -> dict[str, Any]:
         return document
     # Expanded without parameters: a loop's collection is written in the template.
     with contextlib.redirect_stdout(io.StringIO()):
-        return CloudRadarTemplate(copy.deepcopy(document)).transform().template
+        expanded = CloudRadarTemplate(copy.deepcopy(document)).transform().template
+    # AWS::LanguageExtensions also resolves each Fn::FindInMap whose keys a loop filled in (the
+    # SAM translator needs an event's Path as a string); cloud-radar leaves them, and the
+    # translator's own resolver does it.
+    mappings = IntrinsicsResolver(
+        expanded.get("Mappings", {}), {FindInMapAction.intrinsic_name: FindInMapAction()}
+    )
+    expanded["Resources"] = mappings.resolve_parameter_refs(expanded["Resources"])
+    return expanded
 
 
 def _typed(declared: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
