@@ -44,6 +44,9 @@
   // The archive's reason arrives with its status; look a few times, a second apart.
   const STOP_REASON_TRIES = 5;
   const STOP_REASON_WAIT_MS = 1000;
+  // The room hears of a stop from OpenTok, our table from the stop route or the callback, maybe
+  // later: an answer that still says it records uses no try, for this long at most.
+  const STOP_REASON_PATIENCE_MS = 30000;
   // The server's signal about a recording: {"archiveId", "state"}, in these states.
   const ARCHIVE_SIGNAL = 'signal:archive';
   const ARCHIVE_ID_PATTERN = /^[0-9a-fA-F-]{36}$/;
@@ -653,21 +656,24 @@
 
   // Somebody pressed Stop, or OpenTok stopped it: only the archive's reason tells which.
   async function explainStop(id) {
-    for (let attempt = 0; attempt < STOP_REASON_TRIES; attempt += 1) {
+    const giveUpAt = Date.now() + STOP_REASON_PATIENCE_MS;
+    let tries = 0;
+    while (tries < STOP_REASON_TRIES && Date.now() < giveUpAt) {
       let archive;
       try {
         archive = await api.get(`/archive/${encodeURIComponent(id)}`);
       } catch (ignored) {
         return; // a nicety: the View link works all the same
       }
+      if (!state.lastStopped || state.lastStopped.id !== id || state.recording) return;
       const words = STOP_REASONS[archive.reason];
       if (words) {
-        if (!state.lastStopped || state.lastStopped.id !== id || state.recording) return;
         el.stopReason.textContent = `The recording stopped on its own: ${words}`;
         el.stopReason.hidden = false;
         return;
       }
       if (archive.reason) return; // stopped by a person ("user initiated")
+      if (archive.status !== 'started' && archive.status !== 'paused') tries += 1;
       await new Promise((resolve) => setTimeout(resolve, STOP_REASON_WAIT_MS));
     }
   }

@@ -16,7 +16,8 @@
   // Statuses where the view route has nothing to show; the waiting page explains them instead.
   const GONE = new Set(['failed', 'expired', 'deleted']);
   // How often rows still changing are looked at again: processing takes seconds to minutes,
-  // so the first looks come quickly and later ones slow down, to one a minute at most.
+  // so the first looks come quickly and later ones slow down, to one a minute at most; a row
+  // that has just changed (a recording stopped, say) is soon to change again: quick again.
   const REFRESH_FIRST_MS = 3000;
   const REFRESH_GROWTH = 1.5;
   const REFRESH_MAX_MS = 60000;
@@ -99,19 +100,22 @@
   async function refreshUnsettled() {
     const ids = Array.from(el.rows.querySelectorAll('tr[data-settled="false"]'),
       (row) => row.dataset.archiveId);
+    let changed = false;
     await Promise.all(ids.map(async (id) => {
       try {
-        replaceRow(await api.get(`/archive/${encodeURIComponent(id)}`));
+        changed = replaceRow(await api.get(`/archive/${encodeURIComponent(id)}`)) || changed;
       } catch (ignored) {
         // Tried again at the next round; the row keeps what it last said.
       }
     }));
+    if (changed) list.refreshDelay = REFRESH_FIRST_MS;
     followUnsettled();
   }
 
+  // Whether the row's status changed.
   function replaceRow(archive) {
     const old = rowOf(archive.id);
-    if (!old) return;
+    if (!old) return false;
     const row = buildRow(archive);
     // A keyboard user on the row's link or button stays there.
     const focused = old.contains(document.activeElement) && document.activeElement.dataset.role;
@@ -121,6 +125,7 @@
       const again = row.querySelector(`[data-role="${focused}"]`);
       if (again) again.focus();
     }
+    return row.dataset.status !== old.dataset.status;
   }
 
   function rowOf(id) {
