@@ -368,6 +368,18 @@ def test_an_always_room_records_by_itself_and_offers_no_stop(always_dev: DevProc
     _assert_accessible(host, "a room that records by itself")
 
 
+def _rewrite_lookups(page, pattern: re.Pattern, rewrite) -> None:
+    """The page's GET /archive/{id} answered with the API's archive as `rewrite` changes it."""
+
+    def answer(route) -> None:
+        fetched = route.fetch()
+        archive = fetched.json()
+        rewrite(archive)
+        route.fulfill(response=fetched, body=json.dumps(archive))
+
+    page.route(pattern, answer)
+
+
 def test_the_page_says_why_opentok_stopped_a_recording(dev: DevProcess, browser) -> None:
     """Whoever did not press Stop is told why the recording ended, from the archive's reason.
     The 4-hour limit cannot be reached here, so the guest's browser gives the stopped archive
@@ -380,18 +392,15 @@ def test_the_page_says_why_opentok_stopped_a_recording(dev: DevProcess, browser)
     # still say it records, more of them than the page's tries, and it must keep asking.
     late: list[int] = []
 
-    def too_long(route) -> None:
-        answer = route.fetch()
-        archive = answer.json()
+    def too_long(archive: dict) -> None:
         if late:
             late.pop()
             archive["status"] = "started"
             archive.pop("reason", None)
         elif archive.get("status") not in ("started", "paused"):
             archive["reason"] = "maximum duration exceeded"
-        route.fulfill(response=answer, body=json.dumps(archive))
 
-    guest.route(re.compile(r"/archive/[0-9a-f-]{36}$"), too_long)
+    _rewrite_lookups(guest, re.compile(r"/archive/[0-9a-f-]{36}$"), too_long)
     guest.wait_for_selector("[data-testid=connection-status][data-state=connected]")
     host.wait_for_selector("#start:enabled")
     host.click("#start")
@@ -631,6 +640,15 @@ def test_the_host_stays_the_host_across_tabs_until_they_forget_the_key(
     _assert_accessible(history, "history, as a participant")
 
 
+def _host_records(dev: DevProcess, browser, room: str) -> tuple[object, str]:
+    """The host's page in the room, recording; and the recording's id."""
+    host = _page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
+    host.wait_for_selector("#start:enabled")
+    host.click("#start")
+    host.locator("#stop:enabled").wait_for()
+    return host, eventually(lambda: _recording_of_room(dev, room))["id"]
+
+
 def _row(page, archive_id: str):
     return page.locator(f"tr[data-archive-id='{archive_id}']")
 
@@ -642,11 +660,7 @@ def test_the_history_speaks_plainly_updates_itself_and_lets_the_host_delete(
     `uploaded`); a row still recording follows its recording to Ready without a reload; the
     host deletes one after confirming, and the row says Deleted."""
     room = "history-room"
-    host = _page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
-    host.wait_for_selector("#start:enabled")
-    host.click("#start")
-    host.locator("#stop:enabled").wait_for()
-    archive_id = eventually(lambda: _recording_of_room(dev, room))["id"]
+    host, archive_id = _host_records(dev, browser, room)
 
     history = host.context.new_page()
     history.set_default_timeout(WAIT_MS)
@@ -696,25 +710,18 @@ def test_the_history_looks_again_soon_once_a_row_changes(dev: DevProcess, browse
     come when the test moves it; the first look after Stop is shown Processing (processing here
     takes a second)."""
     room = "history-looks-room"
-    host = _page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
-    host.wait_for_selector("#start:enabled")
-    host.click("#start")
-    host.locator("#stop:enabled").wait_for()
-    archive_id = eventually(lambda: _recording_of_room(dev, room))["id"]
+    host, archive_id = _host_records(dev, browser, room)
     processing: list[int] = []
 
-    def shown_processing(route) -> None:
-        answer = route.fetch()
-        archive = answer.json()
+    def shown_processing(archive: dict) -> None:
         if processing:
             processing.pop()
             archive.update(status="stopped", ready=False)
-        route.fulfill(response=answer, body=json.dumps(archive))
 
     history = host.context.new_page()
     history.set_default_timeout(WAIT_MS)
     history.clock.install()
-    history.route(re.compile(rf"/archive/{archive_id}$"), shown_processing)
+    _rewrite_lookups(history, re.compile(rf"/archive/{archive_id}$"), shown_processing)
     history.goto(f"{dev.url}/archives.html")
     _row(history, archive_id).locator(".badge:text-is('Recording')").wait_for()
 
