@@ -112,7 +112,7 @@
     followUnsettled();
   }
 
-  // Whether the row's status changed.
+  // Shows the archive in its row; true when that changed its status.
   function replaceRow(archive) {
     const old = rowOf(archive.id);
     if (!old) return false;
