@@ -11,6 +11,7 @@
   behind the HTTP API (local/gateway.py).
 """
 
+import base64
 import json
 import logging
 import os
@@ -50,6 +51,16 @@ AWS_ENVIRONMENT = {
     "AWS_SECRET_ACCESS_KEY": "local",
 }
 INTERNAL_ERROR = b"<Error><Code>InternalError</Code><Message>refused</Message></Error>"
+EVENTS = ROOT / "events"
+# What events/*.json (the events of `sam local invoke -e`) write where ids and a host's
+# credentials go: load_event swaps in those given.
+EVENT_PLACEHOLDERS = {
+    "session_id": "1_MX40NzAwMDAwMH5-MTc2NDE1ODQwMDAwMH5leGFtcGxlLXNlc3Npb24tMDAwMX5-",
+    "archive_id": "b40ef09b-3811-4726-b508-e41a0f96c68f",
+    "bucket": "archives-123456789012-example",
+    "token": "MODERATOR_TOKEN",
+    "host_key": "HOST_KEY",
+}
 # Lambda runs an X-Ray daemon; here there is none.
 LOCAL_ONLY = {"POWERTOOLS_TRACE_DISABLED": "true"}
 
@@ -339,24 +350,37 @@ class Harness:
             return [call for call in calls if not call.target]
         return calls
 
+    @property
+    def opentok(self) -> OpenTokEmulator:
+        assert self.emulator is not None
+        return self.emulator
+
+    def sdk(self) -> Any:
+        """The real OpenTok SDK, pointed at the emulator: what OpenTok itself holds."""
+        from backend.opentok_client import build_client
+
+        return build_client(self.opentok.api_key, self.opentok.api_secret, self.opentok.url)
+
+    def moderator_token(self, session_id: str) -> str:
+        """What the room route gives a host: start and stop want it (ArchiveControl host)."""
+        import opentok
+
+        return self.sdk().generate_token(session_id, role=opentok.Roles.moderator)
+
     def invoke(self, function: str, event: Any, **options: Any) -> Any:
         return self.functions.invoke(function, event, **options)
 
     def point_storage_at(self, bucket: str, fallback: str = "none") -> None:
         """OpenTok's archive storage set to `bucket`, as `make configure-opentok` sets it (here
         with moto's any-credentials; fallback none by default, so that a failed upload shows)."""
-        from backend.opentok_client import build_client
-
-        assert self.emulator is not None
-        client = build_client(self.emulator.api_key, self.emulator.api_secret, self.emulator.url)
         requests.put(
-            f"{self.emulator.url}/v2/project/{self.emulator.api_key}/archive/storage",
+            f"{self.opentok.url}/v2/project/{self.opentok.api_key}/archive/storage",
             json={
                 "type": "s3",
                 "config": {"accessKey": "local", "secretKey": "local", "bucket": bucket},
                 "fallback": fallback,
             },
-            headers=client.get_json_headers(),
+            headers=self.sdk().get_json_headers(),
             timeout=5,
         ).raise_for_status()
 
@@ -400,3 +424,23 @@ class Harness:
         for thread in threads:
             thread.start()
         return threads
+
+
+def load_event(name: str, **replace: str) -> dict[str, Any]:
+    """An event of events/ with its example ids (session_id, archive_id, bucket, room) and a
+    host's credentials (token, host_key) replaced by those given, in a base64 body too."""
+    event = json.loads(_replaced((EVENTS / f"{name}.json").read_text(), replace))
+    if event.get("isBase64Encoded"):
+        body = base64.b64decode(event["body"]).decode()
+        event["body"] = base64.b64encode(_replaced(body, replace).encode()).decode()
+    return event
+
+
+def _replaced(text: str, replace: dict[str, str]) -> str:
+    for given, value in replace.items():
+        if given == "room":  # the example's room, standup, by path and by name
+            text = text.replace("/room/standup", f"/room/{value}")
+            text = text.replace('"name": "standup"', f'"name": "{value}"')
+        else:
+            text = text.replace(EVENT_PLACEHOLDERS[given], value)
+    return text

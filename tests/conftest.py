@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import boto3
-import opentok
 import pytest
 import requests
 from moto import mock_aws
 
 from local.emulator import OpenTokEmulator
 from local.gateway import ApiResponse
-from local.harness import Harness
+from local.harness import EVENTS, Harness, load_event  # noqa: F401 - the tests' too
 
 API_KEY = "47000000"
-EVENTS = Path(__file__).resolve().parent.parent / "events"
-# The ids written in events/*.json; tests swap in the ids of what they created.
-EVENT_SESSION_ID = "1_MX40NzAwMDAwMH5-MTc2NDE1ODQwMDAwMH5leGFtcGxlLXNlc3Npb24tMDAwMX5-"
-EVENT_ARCHIVE_ID = "b40ef09b-3811-4726-b508-e41a0f96c68f"
 SITE_URL = "https://site.example"
 # One project secret for the whole run: the stack's template is rendered once per distinct
 # set of parameters (local/template.py), and the secret is one of them.
@@ -44,34 +37,6 @@ def eventually(check: Callable[[], Any], timeout: float = 10.0, interval: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"still not true after {timeout} s: {check}")
         time.sleep(interval)
-
-
-def load_event(name: str, **replace: str) -> dict[str, Any]:
-    """An event file with its example ids replaced, e.g. archive_id=..., session_id=...
-
-    Events to start or stop say MODERATOR_TOKEN, and those to list or delete HOST_KEY, where
-    a host's request has its credential: token=... and host_key=... put real ones there.
-    """
-    event = json.loads(_replace_ids((EVENTS / f"{name}.json").read_text(), replace))
-    if event.get("isBase64Encoded"):
-        body = base64.b64decode(event["body"]).decode()
-        event["body"] = base64.b64encode(_replace_ids(body, replace).encode()).decode()
-    if "bucket" in replace:
-        for record in event.get("Records", []):
-            record["s3"]["bucket"]["name"] = replace["bucket"]
-    return event
-
-
-def _replace_ids(text: str, replace: dict[str, str]) -> str:
-    if "session_id" in replace:
-        text = text.replace(EVENT_SESSION_ID, replace["session_id"])
-    if "archive_id" in replace:
-        text = text.replace(EVENT_ARCHIVE_ID, replace["archive_id"])
-    if "token" in replace:
-        text = text.replace("MODERATOR_TOKEN", replace["token"])
-    if "host_key" in replace:
-        text = text.replace("HOST_KEY", replace["host_key"])
-    return text
 
 
 class Stack(Harness):
@@ -94,11 +59,6 @@ class Stack(Harness):
             **options,
         )
         self.moderator_tokens: dict[str, str] = {}
-
-    @property
-    def opentok(self) -> OpenTokEmulator:
-        assert self.emulator is not None
-        return self.emulator
 
     def get(self, path: str, query: dict[str, str] | None = None, **headers: str) -> ApiResponse:
         as_host = not headers and (path == "/archive" or path.startswith("/room/"))
@@ -150,8 +110,7 @@ class Stack(Harness):
 
     def host_headers(self, session_id: str) -> dict[str, str]:
         """A host's credential for the session: a moderator token, as the room route issues."""
-        token = self.sdk().generate_token(session_id, role=opentok.Roles.moderator)
-        return {"authorization": f"Bearer {token}"}
+        return {"authorization": f"Bearer {self.moderator_token(session_id)}"}
 
     def _host_credentials(self, path: str, fields: Any) -> dict[str, str]:
         session_id = None
@@ -162,10 +121,6 @@ class Stack(Harness):
             session_id = archive.session_id if archive else None
         token = self.moderator_tokens.get(session_id) if isinstance(session_id, str) else None
         return {"authorization": f"Bearer {token}"} if token else {}
-
-    def sdk(self) -> opentok.Client:
-        """The real SDK, pointed at the emulator: what OpenTok itself holds."""
-        return sdk_client(self.opentok)
 
     def publish(self, connection_id: str, name: str = "camera") -> str:
         """Publishes a stream from a connection, as OpenTok.js does."""
@@ -270,13 +225,6 @@ class CallbackRoute:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-def sdk_client(emulator: OpenTokEmulator) -> opentok.Client:
-    """An SDK client for the emulator's project, whichever kind of credentials it has."""
-    from backend.opentok_client import build_client
-
-    return build_client(emulator.api_key, emulator.api_secret, emulator.url)
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from local.bench import median, percentile, progress, section, table, verdict
-from local.bench.stack import BenchHarness, Run, event
+from local.bench.stack import BenchHarness, Run
+from local.harness import load_event
 
 VARIANTS = ("floor", "sdk", "function", "naive")
 # The functions with a cold-start job, in the template's order.
@@ -29,22 +30,22 @@ def job(stack: BenchHarness, function: str) -> Job:
 
     match function:
         case "Session":
-            return {"event": event("session")}
+            return {"event": load_event("session")}
         case "Room":  # a room of its own: its first request creates its session
             room = f"bench-{uuid.uuid4()}"
-            return {"event": event("room", room=room), "room": room}
+            return {"event": load_event("room", room=room), "room": room}
         case "GetArchive" | "ViewArchive":
             name = f"{function[:-7].lower()}_archive"
-            return {"event": event(name, archive_id=stack.ready_archive)}
+            return {"event": load_event(name, archive_id=stack.ready_archive)}
         case "ListArchives":
-            return {"event": event("list_archives", host_key=stack.host_key)}
+            return {"event": load_event("list_archives", host_key=stack.host_key)}
         case "StartArchive":
             ids = {"session_id": stack.connected_session()}
             token = stack.moderator_token(ids["session_id"])
-            return {"event": event("start_archive_json", **ids, token=token), **ids}
+            return {"event": load_event("start_archive_json", **ids, token=token), **ids}
         case "MarkReady":  # a stopped recording we know of lands, its room told: the usual
             archive_id = stack.put_archive(session_id=stack.connected_session(), ready=False)
-            landed = event("s3_recording_uploaded", archive_id=archive_id, bucket=stack.bucket)
+            landed = load_event("s3_recording_uploaded", archive_id=archive_id, bucket=stack.bucket)
             return {"event": landed, "archive_id": archive_id}
         case "ReconcileArchives":  # the only unfinished one: stopped, not ready, not in S3
             for archive in archives.unfinished(0):
@@ -54,16 +55,16 @@ def job(stack: BenchHarness, function: str) -> Job:
     match function:
         case "StopArchive":
             token = stack.moderator_token(session_id)
-            return {"event": event("stop_archive", **ids, token=token), **ids}
+            return {"event": load_event("stop_archive", **ids, token=token), **ids}
         case "ArchiveCallback":
-            return {"event": event("archive_callback", **ids), **ids}
-    stack.sdk.stop_archive(archive_id)
+            return {"event": load_event("archive_callback", **ids), **ids}
+    stack.sdk().stop_archive(archive_id)
     if function == "DeleteArchive":  # finished by OpenTok, ready in our bucket
         stack.opentok.state._process(archive_id)
         stack.put_archive(archive_id, session_id)
-        return {"event": event("delete_archive", **ids, host_key=stack.host_key), **ids}
+        return {"event": load_event("delete_archive", **ids, host_key=stack.host_key), **ids}
     stack.put_archive(archive_id, session_id, ready=False)
-    return {"event": event("scheduled_reconcile"), **ids}
+    return {"event": load_event("scheduled_reconcile"), **ids}
 
 
 def _recorded(stack: BenchHarness, function: str) -> tuple[Callable[[Job], Job], bool]:
@@ -236,7 +237,7 @@ def warm(options: argparse.Namespace) -> tuple[Any, str]:
         for offset in range(30):
             stack.put_archive(createdAt=1_700_000_000_000 + offset * 1000)
         # One room that exists already, the common case (a cold start is a room's first request).
-        room = event("room")
+        room = load_event("room")
         stack.invoke("RoomFunction", room)
         functions = [f for f in FUNCTIONS if f not in ("DeleteArchive", "ReconcileArchives")]
         for route, function in zip(ROUTES, functions, strict=True):

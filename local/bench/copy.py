@@ -16,7 +16,8 @@ from typing import Any
 import boto3
 
 from local.bench import progress, section, table
-from local.bench.stack import BenchHarness, event
+from local.bench.stack import BenchHarness
+from local.harness import load_event
 
 MIB = 1024 * 1024
 RECORDING_BYTES = 1024**3
@@ -34,14 +35,14 @@ def _copy_once(stack: BenchHarness, recording: Path, part_mib: int) -> dict[str,
     # A recording whose upload failed, so that OpenTok keeps it, served from the file.
     stack.point_storage_at("no-such-bucket", fallback="opentok")
     session_id, archive_id = stack.started_archive()
-    stack.sdk.stop_archive(archive_id)
+    stack.sdk().stop_archive(archive_id)
     stack.opentok.state._process(archive_id)
-    if stack.sdk.get_archive(archive_id).status != "available":
+    if stack.sdk().get_archive(archive_id).status != "available":
         raise RuntimeError("the emulator did not keep the recording")
     stack.opentok.state.serve_from_disk(archive_id, recording)
     stack.put_archive(archive_id, session_id, ready=False)
     stack.configure_functions(COPY_PART_SIZE_MIB=str(part_mib))
-    message = event("sqs_copy_recording", archive_id=archive_id)
+    message = load_event("sqs_copy_recording", archive_id=archive_id)
     run = stack.run_child("CopyRecordingFunction", "function", {"event": message})
     key = stack.recording_key(archive_id)
     head = boto3.client("s3").head_object(Bucket=stack.bucket, Key=key)
@@ -138,7 +139,7 @@ def streams(options: argparse.Namespace) -> tuple[Any, str]:
         s3.upload_file(str(zipped), stack.bucket, key)
         written, size = time.perf_counter() - began, zipped.stat().st_size
         archives.mark_zip_uploaded(archive_id, key, size)
-        message = event("sqs_extract_streams", archive_id=archive_id)
+        message = load_event("sqs_extract_streams", archive_id=archive_id)
         split = stack.run_child(function, "function", {"event": message}).report
         if not (archives.get(archive_id) or {}).get("ready"):
             raise RuntimeError("the archive is not ready after the split")

@@ -9,7 +9,8 @@ from typing import Any
 
 from local.bench import median, progress, section, table
 from local.bench.cold import invoke
-from local.bench.stack import BenchHarness, event
+from local.bench.stack import BenchHarness
+from local.harness import load_event
 
 UNFINISHED = 10  # recordings under way, left to the reconciler's later runs
 WINDOW_MS = 71 * 3600 * 1000  # inside the reconciler's three days
@@ -105,14 +106,14 @@ def growth(options: argparse.Namespace) -> tuple[Any, str]:
                 stack, [now - WINDOW_MS + n * spacing for n in range(seeded, count - UNFINISHED)]
             )
             seconds, seeded = time.perf_counter() - started, count - UNFINISHED
-            listing = event("list_archives", host_key=stack.host_key)
+            listing = load_event("list_archives", host_key=stack.host_key)
             read("GET /archive", count, seconds, "ListArchivesFunction", listing)
             read(
                 "reconciler run",
                 count,
                 None,
                 "ReconcileArchivesFunction",
-                event("scheduled_reconcile"),
+                load_event("scheduled_reconcile"),
             )
         session_id, seeded = stack.connected_session(), 0
         for count in sorted({min(count, 10_000) for count in counts}):
@@ -121,7 +122,7 @@ def growth(options: argparse.Namespace) -> tuple[Any, str]:
             for n in range(seeded, count):
                 rooms.session_id(f"room-{n:06d}", lambda: session_id)
             seconds, seeded = time.perf_counter() - started, count
-            room = event("room", room=f"room-{count // 2:06d}")
+            room = load_event("room", room=f"room-{count // 2:06d}")
             read("GET /room/{name}", count, seconds, "RoomFunction", room)
     head = (
         "request | records | seeding s | p50 ms (Lambda's duration) | of which moto answering"

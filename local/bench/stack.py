@@ -14,34 +14,16 @@ from typing import Any
 
 import opentok
 
-from local.harness import Harness
+from local.harness import EVENT_PLACEHOLDERS, Harness
 from local.template import ACCOUNT_ID, ROOT
 
 CHILD = ROOT / "local" / "bench" / "child.py"
-EXAMPLE_SESSION = "1_MX40NzAwMDAwMH5-MTc2NDE1ODQwMDAwMH5leGFtcGxlLXNlc3Npb24tMDAwMX5-"
-# The ids and credentials written in events/*.json, swapped for those the benchmark made.
-PLACEHOLDERS = {"token": "MODERATOR_TOKEN", "host_key": "HOST_KEY", "session_id": EXAMPLE_SESSION}
-PLACEHOLDERS["archive_id"] = "b40ef09b-3811-4726-b508-e41a0f96c68f"
-PLACEHOLDERS["bucket"] = "archives-123456789012-example"
 # What OpenTok says of a stopped recording, besides its ids.
 ARCHIVE = {"status": "stopped", "name": "Weekly standup", "duration": 42, "size": 0}
 ARCHIVE |= {"outputMode": "composed", "resolution": "640x480", "reason": None}
 ARCHIVE |= {"hasAudio": True, "hasVideo": True}
 NEVER = 24 * 3600.0  # OpenTok's timers never fire in a run: the benchmark lands recordings
 RECORDING_BYTES = 1234567
-
-
-def event(name: str, **ids: str) -> dict[str, Any]:
-    """An event of events/ with the example's ids (session_id, archive_id, room, bucket) and a
-    host's credentials (token, host_key) replaced by those given."""
-    text = (ROOT / "events" / f"{name}.json").read_text()
-    for given, value in ids.items():
-        if given == "room":
-            text = text.replace("/room/standup", f"/room/{value}")
-            text = text.replace('"name": "standup"', f'"name": "{value}"')
-        else:
-            text = text.replace(PLACEHOLDERS[given], value)
-    return json.loads(text)
 
 
 @dataclass
@@ -66,11 +48,6 @@ class BenchHarness(Harness):
 
     def start(self) -> "BenchHarness":
         super().start()
-        assert self.emulator is not None
-        self.opentok = self.emulator
-        self.sdk = opentok.Client(
-            self.emulator.api_key, self.emulator.api_secret, api_url=self.emulator.url
-        )
         # The product's modules, run here, write to the functions' table (read at each call).
         from backend import config
 
@@ -105,20 +82,17 @@ class BenchHarness(Harness):
             raise RuntimeError(f"{function} ({variant}) failed: {report}\n{done.stderr[-3000:]}")
         return Run(wall, cpu, report)
 
-    def moderator_token(self, session_id: str) -> str:
-        """What the room route gives the host: start and stop want it (ArchiveControl host)."""
-        return self.sdk.generate_token(session_id, role=opentok.Roles.moderator)
-
     def connected_session(self) -> str:
         """A new routed session with one client in it, so that it can be recorded."""
-        session_id = self.sdk.create_session(media_mode=opentok.MediaModes.routed).session_id
-        self.opentok.connect(session_id, self.sdk.generate_token(session_id))
+        sdk = self.sdk()
+        session_id = sdk.create_session(media_mode=opentok.MediaModes.routed).session_id
+        self.opentok.connect(session_id, sdk.generate_token(session_id))
         return session_id
 
     def started_archive(self) -> tuple[str, str]:
         """(session id, archive id) of a recording under way, started outside our functions."""
         session_id = self.connected_session()
-        return session_id, self.sdk.start_archive(session_id, name="Weekly standup").id
+        return session_id, self.sdk().start_archive(session_id, name="Weekly standup").id
 
     def put_archive(
         self, archive_id: str = "", session_id: str = "", ready: bool = True, **fields: Any
@@ -126,7 +100,10 @@ class BenchHarness(Harness):
         """Our record of an archive, written by backend.archives from OpenTok's fields."""
         from backend import archives
 
-        archive_id, session_id = archive_id or str(uuid.uuid4()), session_id or EXAMPLE_SESSION
+        archive_id, session_id = (
+            archive_id or str(uuid.uuid4()),
+            session_id or EVENT_PLACEHOLDERS["session_id"],
+        )
         ids = {"id": archive_id, "sessionId": session_id, "createdAt": int(time.time() * 1000)}
         archives.record(ARCHIVE | ids | fields)
         if ready:

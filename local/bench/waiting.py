@@ -12,7 +12,8 @@ from typing import Any
 import boto3
 
 from local.bench import median, progress, section, table, verdict
-from local.bench.stack import BenchHarness, event
+from local.bench.stack import BenchHarness
+from local.harness import load_event
 from local.template import ROOT
 
 PROCESSING_SECONDS = 60.0
@@ -47,7 +48,7 @@ def wait_for_ready(
     seconds from the landing to its knowing, OpenTok calls besides the room's signal."""
     _, first, growth, ceiling = schedule
     archive_id = archive_id or stack.put_archive(ready=False)
-    poll, calls = event("get_archive", archive_id=archive_id), len(stack.opentok.calls)
+    poll, calls = load_event("get_archive", archive_id=archive_id), len(stack.opentok.calls)
     now, wait, last_status, requests, ready_from = 0.0, first, None, 0, None
     while True:
         if ready_from is None and now >= landing:  # OpenTok's upload and S3's event
@@ -82,16 +83,16 @@ def _steps(stack: BenchHarness) -> list[list[Any]]:
     def asks(function: str, one: dict[str, Any], times: int = 1) -> Callable[[], int]:
         return lambda: sum(_ok(stack.invoke(f"{function}Function", one)) for _ in range(times))
 
-    joined = _json(stack.invoke("RoomFunction", event("room", room="calls")))
+    joined = _json(stack.invoke("RoomFunction", load_event("room", room="calls")))
     stack.opentok.connect(joined["sessionId"], joined["token"])
     ids = {"session_id": joined["sessionId"], "token": stack.moderator_token(joined["sessionId"])}
-    start = event("start_archive_json", **ids)
+    start = load_event("start_archive_json", **ids)
     started = step(
         "start (POST /archive/start)", lambda: _json(stack.invoke("StartArchiveFunction", start))
     )
     ids["archive_id"] = started["id"]
-    step("stop (POST /archive/{id}/stop)", asks("StopArchive", event("stop_archive", **ids)))
-    view = event("view_archive", **ids)
+    step("stop (POST /archive/{id}/stop)", asks("StopArchive", load_event("stop_archive", **ids)))
+    view = load_event("view_archive", **ids)
     step(
         "View clicked before it is ready (redirect to the waiting page)", asks("ViewArchive", view)
     )
@@ -103,7 +104,7 @@ def _steps(stack: BenchHarness) -> list[list[Any]]:
     callbacks = (
         "status callbacks, if the project's callback URL is set (started, stopped, uploaded)"
     )
-    step(callbacks, asks("ArchiveCallback", event("archive_callback", **ids), 3))
+    step(callbacks, asks("ArchiveCallback", load_event("archive_callback", **ids), 3))
     return steps
 
 
