@@ -17,7 +17,6 @@ import json
 import mimetypes
 import os
 import secrets
-import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,12 +38,6 @@ LOCAL_WORLD = (
 )
 # Headers of the emulator's answers that this server writes itself.
 HOP_HEADERS = ("connection", "transfer-encoding", "content-length", "server", "date")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class DevStack:

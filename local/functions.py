@@ -183,21 +183,6 @@ def _forker() -> _Forker:
 # --- In the forking process and its workers ------------------------------------------------
 
 
-class _Output(io.TextIOBase):
-    """stdout and stderr of a worker: kept until the answer carries them back."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-
-    def write(self, text: str) -> int:
-        self.parts.append(text)
-        return len(text)
-
-    def take(self) -> str:
-        text, self.parts = "".join(self.parts), []
-        return text
-
-
 def _serve(connection: Connection, spec: dict[str, Any]) -> None:
     """A worker: the function's environment and modules, then one event after another."""
     import importlib
@@ -205,8 +190,10 @@ def _serve(connection: Connection, spec: dict[str, Any]) -> None:
 
     os.environ.clear()
     os.environ.update(spec["environment"])
-    output = _Output()
-    sys.stdout = sys.stderr = output  # before the function's loggers bind to a stream
+    # stdout and stderr, kept until the answer carries them back; before the function's
+    # loggers bind to a stream.
+    output = io.StringIO()
+    sys.stdout = sys.stderr = output
     # Like Lambda's runtime: the root logger writes to the function's output.
     logging.basicConfig(
         stream=output, level=os.environ.get("AWS_LAMBDA_LOG_LEVEL", "WARNING"), force=True
@@ -238,7 +225,9 @@ def _serve(connection: Connection, spec: dict[str, Any]) -> None:
             answer = {"error": traceback.format_exc()}
             print(answer["error"])
         answer["duration_ms"] = (time.perf_counter() - started) * 1000
-        answer["output"] = output.take()
+        answer["output"] = output.getvalue()
+        output.seek(0)
+        output.truncate()
         connection.send_bytes(json.dumps(answer).encode())
 
 

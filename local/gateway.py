@@ -134,8 +134,6 @@ def _http_answer(result: Any) -> ApiResponse:
     body = result.get("body") or ""
     raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
     headers = {name.lower(): str(value) for name, value in (result.get("headers") or {}).items()}
-    for name, values in (result.get("multiValueHeaders") or {}).items():
-        headers[name.lower()] = ",".join(str(value) for value in values)
     return ApiResponse(int(result["statusCode"]), headers, raw, list(result.get("cookies") or []))
 
 

@@ -12,6 +12,8 @@
 """
 
 import base64
+import functools
+import io
 import json
 import logging
 import os
@@ -138,7 +140,7 @@ class Moto:
         def recorded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(length) if length else b""
-            environ["wsgi.input"] = _Replay(body)
+            environ["wsgi.input"] = io.BytesIO(body)
             call = AwsCall(
                 method=environ["REQUEST_METHOD"],
                 path=environ.get("PATH_INFO", ""),
@@ -181,19 +183,6 @@ class _Refusal:
     error: tuple[int, str, bytes]
 
 
-class _Replay:
-    def __init__(self, body: bytes) -> None:
-        import io
-
-        self._stream = io.BytesIO(body)
-
-    def read(self, *size: int) -> bytes:
-        return self._stream.read(*size)
-
-    def readline(self, *size: int) -> bytes:
-        return self._stream.readline(*size)
-
-
 def _decoded(body: bytes) -> Any:
     if body[:1] in (b"{", b"["):
         try:
@@ -203,15 +192,11 @@ def _decoded(body: bytes) -> Any:
     return body if len(body) <= 4096 else None  # a recording's bytes are not kept
 
 
-_MOTO: dict[tuple[str, int], Moto] = {}  # the process's servers, by address asked for
-
-
+@functools.cache
 def moto(host: str = "127.0.0.1", port: int = 0) -> Moto:
     """The process's moto server at that address (port 0: any), started at the first call.
     Servers of one process share their state, that of `mock_aws`."""
-    if (host, port) not in _MOTO:
-        _MOTO[(host, port)] = Moto(host, port)
-    return _MOTO[(host, port)]
+    return Moto(host, port)
 
 
 class Harness:
@@ -233,7 +218,6 @@ class Harness:
         moto_host: str = "127.0.0.1",
         moto_port: int = 0,
         stack_name: str = "local",
-        storage_fallback: str = "none",
     ) -> None:
         self.template = template or Template()
         self.parameters = dict(parameters or {})
@@ -243,7 +227,6 @@ class Harness:
         self._mock = mock
         self._moto_address = (moto_host, moto_port)
         self.stack_name = stack_name
-        self.storage_fallback = storage_fallback
         self.function_variables: dict[str, str] = {}
 
     def start(self) -> "Harness":
@@ -276,7 +259,7 @@ class Harness:
         )
         self.queues = notifications.connect(self.deployment, region=REGION)
         if "ArchiveBucket" in self.deployment.names:
-            self.point_storage_at(self.bucket, self.storage_fallback)
+            self.point_storage_at(self.bucket)
         self.functions = Functions(self.template.functions(), self.environment)
         self.api = HttpApi(self.template, self.functions)
         return self

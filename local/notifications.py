@@ -34,16 +34,11 @@ def connect(deployment: Deployment, region: str = "us-east-1") -> dict[str, str]
         queue_arn = sqs.get_queue_attributes(
             QueueUrl=queues[trigger.function], AttributeNames=["QueueArn"]
         )["Attributes"]["QueueArn"]
-        rules = [
-            {"Name": name, "Value": value}
-            for name, value in (("prefix", trigger.prefix), ("suffix", trigger.suffix))
-            if value
-        ]
         per_bucket.setdefault(deployment.physical(trigger.bucket), []).append(
             {
                 "QueueArn": queue_arn,
                 "Events": [trigger.events],
-                "Filter": {"Key": {"FilterRules": rules}},
+                "Filter": {"Key": {"FilterRules": trigger.rules}},
             }
         )
     for bucket, configurations in per_bucket.items():
@@ -147,10 +142,7 @@ def _deliver_batches(
             AttributeNames=["All"],
         ).get("Messages", [])
         if not messages or all(message["MessageId"] in failed for message in messages):
-            for message in messages:
-                sqs.change_message_visibility(
-                    QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
+            _retry_later(sqs, queue_url, messages, failed)
             return handled
         event = {
             "Records": [_sqs_record(message, arn["Attributes"]["QueueArn"]) for message in messages]

@@ -55,16 +55,10 @@ class Deployment:
             notifications = resource["Properties"].get("NotificationConfiguration", {})
             for notification in notifications.get("LambdaConfigurations", []):
                 rules = notification.get("Filter", {}).get("S3Key", {}).get("Rules", [])
-                value = {rule["Name"].lower(): rule["Value"] for rule in rules}
-                triggers.append(
-                    S3Trigger(
-                        function=self._function(notification["Function"]),
-                        bucket=bucket,
-                        events=notification["Event"],
-                        prefix=value.get("prefix", ""),
-                        suffix=value.get("suffix", ""),
-                    )
-                )
+                function = self._function(notification["Function"])
+                # S3's API names its rules in lower case, as moto matches them.
+                rules = [{"Name": r["Name"].lower(), "Value": r["Value"]} for r in rules]
+                triggers.append(S3Trigger(function, bucket, notification["Event"], rules))
         return triggers
 
     def sqs_triggers(self) -> list[SqsTrigger]:

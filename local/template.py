@@ -69,8 +69,7 @@ class S3Trigger:
     function: str
     bucket: str
     events: str
-    prefix: str
-    suffix: str
+    rules: list[dict[str, str]]  # S3's key filter rules: prefix, suffix
 
 
 @dataclass

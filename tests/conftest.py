@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +38,13 @@ def eventually(check: Callable[[], Any], timeout: float = 10.0, interval: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"still not true after {timeout} s: {check}")
         time.sleep(interval)
+
+
+def free_port() -> int:
+    """A port of loopback that nothing listens on now, for a process the test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class Stack(Harness):

@@ -23,11 +23,10 @@ import pytest
 import requests
 from moto import mock_aws
 
-from local.dev import free_port
 from local.sam_stack import CONTAINER_ENDPOINTS, ENV_FILE, check_env_file, container_environment
 from local.sam_stack import options as sam_stack_options
 from local.template import ROOT, Template
-from tests.conftest import EVENTS, Stack, load_event
+from tests.conftest import EVENTS, Stack, free_port, load_event
 from tests.test_events import EXPECTED_STATUS, _function_for
 
 pytestmark = [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from local.emulator import ApiError, OpenTokEmulator
 from local.emulator import auth as emulator_auth
 from local.emulator.media import RECORDING_PATH
 from local.emulator.server import wait_for
+from tests.conftest import free_port
 from tests.contract.support import (
     ARCHIVE_FIELDS,
     KEY,
@@ -564,12 +564,6 @@ def test_recording_fixture_is_a_small_mp4():
     assert data[4:8] == b"ftyp"
     assert b"moov" in data[:4096]  # faststart: the index comes before the media
     assert len(data) < 200_000
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
