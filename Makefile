@@ -10,7 +10,11 @@ REQUIREMENTS := functions/shared/requirements.txt tests/requirements.txt
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install dev test lint browser checkov sam-local sam-stack clean deploy configure-opentok host-link destroy logs
+# The venvs, the browser and the Lambda image are made side by side: on a fresh machine they
+# are a minute of downloads each. Each recipe still runs its own lines in order.
+MAKEFLAGS += --jobs=3
+
+.PHONY: install dev test lint browser checkov sam-cli sam-local sam-stack clean deploy configure-opentok host-link destroy logs
 
 install: $(VENV)/.installed
 
@@ -21,10 +25,10 @@ $(VENV)/.installed: $(REQUIREMENTS)
 	touch $@
 
 # make dev PARAMETER_OVERRIDES="ArchiveControl=open": template parameters, written as for
-# `sam deploy --parameter-overrides`. local.dev reads them from its environment, where make
+# `sam deploy --parameter-overrides`. local.tools.dev reads them from its environment, where make
 # puts the variables of its command line: no shell quoting stands between them.
 dev: install
-	$(BIN)/python -m local.dev --port $(PORT)
+	$(BIN)/python -m local.tools.dev --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .
@@ -52,8 +56,11 @@ $(CHECKOV_VENV)/.installed: tests/requirements-checkov.txt
 # and click to other versions than ours), a Docker engine and the Lambda python3.13 image.
 SAM_VENV := .venv-sam
 
-sam-local: $(SAM_VENV)/.installed
-	PYTHON=$(SAM_VENV)/bin/python local/lambda-image
+# `sam validate --lint` (a template test) needs the SAM CLI alone; `sam local`, its image too.
+sam-cli: $(SAM_VENV)/.installed
+
+sam-local: sam-cli
+	PYTHON=$(SAM_VENV)/bin/python local/tools/lambda-image
 
 $(SAM_VENV)/.installed: tests/requirements-sam.txt
 	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
@@ -61,13 +68,15 @@ $(SAM_VENV)/.installed: tests/requirements-sam.txt
 	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
 	touch $@
 
-# What the functions of `sam local` talk to, as local/env.json says: moto and the emulator.
+# What the functions of `sam local` talk to, as local/tools/env.json says: moto and the emulator.
 sam-stack: install
-	$(BIN)/python -m local.sam_stack
+	$(BIN)/python -m local.tools.sam_stack
 
 # SAM_TESTS=0 make test: without the sam local tests, and without preparing for them.
-test: lint browser checkov $(if $(filter 0,$(SAM_TESTS)),,sam-local)
-	$(BIN)/python -m pytest
+# Two files at once, each on a core of its own (a third overloads two cores); a file's tests in
+# one process, in order.
+test: lint browser checkov sam-cli $(if $(filter 0,$(SAM_TESTS)),,sam-local)
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Figures, not a test: cold starts, warm latency, OpenTok calls, readiness, growth, the copy,
 # package sizes, the room's signal, the streams split; a run of every section writes them to
@@ -76,7 +85,7 @@ test: lint browser checkov $(if $(filter 0,$(SAM_TESTS)),,sam-local)
 .PHONY: bench
 bench: install
 	SAM="$${SAM:-$(firstword $(wildcard $(SAM_VENV)/bin/sam) $(shell command -v sam 2>/dev/null))}" \
-		$(BIN)/python -m local.bench $(BENCH_ARGS)
+		$(BIN)/python -m local.tools.bench $(BENCH_ARGS)
 
 # Deploying needs the SAM CLI and AWS credentials; the first deploy asks its questions and
 # saves the answers to samconfig.toml, later ones reuse them.

@@ -97,11 +97,30 @@ def configure(
     )
     if not answer.ok:
         raise SystemExit(
-            f"OpenTok refused the storage settings ({answer.status_code}): {answer.text}"
+            f"OpenTok refused the storage settings: {in_plain_words(answer)}\n"
+            f"If it says it cannot write to the bucket: the upload key may only s3:PutObject "
+            f"under s3://{outputs['ArchiveBucketName']}/{api_key}/, and OpenTok does not "
+            "document what else its uploader needs (docs/deploy.md, first deploy)."
         )
     applied = json.loads(json.dumps(body))
     del applied["config"]["secretKey"]
+    applied["answer"] = in_plain_words(answer)
     return applied
+
+
+def in_plain_words(answer: requests.Response) -> str:
+    """OpenTok's answer for people: its status, and its message (the `message` of a JSON error,
+    contract §5: `{"code", "message", "description"}`) or its text, short."""
+    said = answer.text.strip()
+    try:
+        parsed = json.loads(said) if said else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
+        said = parsed["message"]
+    said = " ".join(said.split())[:300]
+    status = f"{answer.status_code} {answer.reason or ''}".strip()
+    return f"{status}, saying: {said}" if said else f"{status}, with nothing more to say"
 
 
 def describe(applied: dict[str, Any]) -> list[str]:
@@ -113,6 +132,7 @@ def describe(applied: dict[str, Any]) -> list[str]:
         f"  server-side encryption: {config['sse']}",
         f"  if an upload fails: {applied['fallback']}",
         f"  with the access key {config['accessKey']}",
+        f"OpenTok answered {applied['answer']}",
     ]
 
 

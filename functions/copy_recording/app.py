@@ -7,7 +7,7 @@ callback and the reconciler ask for copies. One invocation copies what fits in i
 asks to carry on; a copy that fails is tried again by SQS, then kept in FailedRecordingCopies.
 
 Messages that name no archive we know, or one with nothing to copy, are logged and dropped.
-Two requests for the same archive do not copy it twice: the first takes it (copyingUntil).
+Two requests for the same archive do not copy it twice: the first takes it (bucketWriteUntil).
 """
 
 from aws_lambda_powertools import Logger, Metrics

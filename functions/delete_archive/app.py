@@ -37,10 +37,10 @@ def delete_archive(archive_id: str) -> dict[str, Any]:
         return archives.public(archive)
     if archive["statusRank"] < archives.STATUS_RANK["stopped"]:
         raise Conflict("the archive is still recording: stop it first")
-    if archives.copy_under_way(archive):
-        # Deleted now, the copy would land afterwards: a recording nobody knows of.
+    if archives.bucket_write_under_way(archive):
+        # Deleted now, the copy or the split would land afterwards: a recording nobody knows of.
         raise Conflict(
-            "the recording is being copied into the bucket: delete it once that is done",
+            "the recording is being written into the bucket: delete it once that is done",
             headers={"Retry-After": "60"},
         )
     if archive["status"] not in NOTHING_AT_OPENTOK:

@@ -13,7 +13,7 @@ of a failure: the recording is not lost, and its page says why).
 Its own function, not the ready function's work: it may take minutes and a 15-minute
 timeout, carries on in a new invocation when time runs short (SQS), and needs to read and
 write recordings, which the ready function may not. Messages for archives that are ready,
-at an end, or unknown are dropped; two for one archive do not split it twice (copyingUntil).
+at an end, or unknown are dropped; two for one archive do not split it twice (bucketWriteUntil).
 """
 
 import json
@@ -97,20 +97,19 @@ def _streams(
     """The streams the manifest lists, each with its entry in the zip, earliest first."""
     manifest = _manifest(found, archive_id)
     files = manifest.get("files")
+    if files is None:
+        # The demo apps read each stream's id from its file's name alone: do the same.
+        files = [{"filename": name} for name in found.entries if _extension(name) in MEDIA_TYPES]
     if not isinstance(files, list) or not all(isinstance(f, dict) for f in files):
         raise archive_zip.Unreadable("the manifest lists no files")
     streams = []
     seen = set()
     for file in files:
-        name, stream_id = file.get("filename"), file.get("streamId")
-        if not isinstance(stream_id, str) or not STREAM_ID.fullmatch(stream_id):
-            raise archive_zip.Unreadable("the manifest names a stream without a valid id")
+        name, stream_id = _media_file(found, file)
         if stream_id in seen:
             raise archive_zip.Unreadable(f"the manifest names stream {stream_id} twice")
         seen.add(stream_id)
-        entry = found.entries.get(name) if isinstance(name, str) else None
-        if entry is None or _extension(entry.name) not in MEDIA_TYPES:
-            raise archive_zip.Unreadable(f"the zip has no media file for stream {stream_id}")
+        entry = found.entries[name]
         connection_data = file.get("connectionData")
         stream = {
             "streamId": stream_id,
@@ -126,6 +125,30 @@ def _streams(
         streams.append((stream, entry))
     streams.sort(key=lambda pair: (pair[0]["startTimeOffset"] or 0, pair[0]["streamId"]))
     return streams
+
+
+def _media_file(found: archive_zip.Zip, file: dict[str, Any]) -> tuple[str, str]:
+    """The zip entry of a stream the manifest lists, and the stream's id. OpenTok names each
+    file `<streamId>.webm` (or `.mkv`); the manifest's `filename` and `streamId` fields come
+    from an unconfirmed source (contract §8), so either one is enough to find the other."""
+    name = file.get("filename") if isinstance(file.get("filename"), str) else None
+    stream_id = file.get("streamId") if isinstance(file.get("streamId"), str) else None
+    if stream_id is None and name is not None:
+        stream_id = name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    if stream_id is None or not STREAM_ID.fullmatch(stream_id):
+        raise archive_zip.Unreadable("the manifest names a stream without a valid id")
+    if name is None:
+        name = next(
+            (
+                f"{stream_id}{extension}"
+                for extension in MEDIA_TYPES
+                if f"{stream_id}{extension}" in found.entries
+            ),
+            None,
+        )
+    if name is None or name not in found.entries or _extension(name) not in MEDIA_TYPES:
+        raise archive_zip.Unreadable(f"the zip has no media file for stream {stream_id}")
+    return name, stream_id
 
 
 def _manifest(found: archive_zip.Zip, archive_id: str) -> dict[str, Any]:

@@ -72,7 +72,7 @@ def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> str:
     if archive["status"] == "available":
         # Kept in OpenTok's cloud for 72 hours only: ours once copied into the bucket. A copy
         # under way is not asked for again: its own retries and dead-letter queue count.
-        if archives.copy_under_way(archive):
+        if archives.bucket_write_under_way(archive):
             return COPYING
         archive_requests.request("copy", archive["id"])
         logger.info("asked for a copy of the archive", extra={"archive_id": archive["id"]})
@@ -84,7 +84,7 @@ def _split(archive: dict[str, Any], stored: tuple[str, int]) -> str:
     # An individual archive is ready once split into streams: asked for (again) unless a
     # split is under way, whose own retries and dead-letter queue count.
     archive = archives.mark_zip_uploaded(archive["id"], *stored) or archive
-    if not archives.copy_under_way(archive):
+    if not archives.bucket_write_under_way(archive):
         archive_requests.request("split", archive["id"])
         logger.info("asked to split the archive into streams", extra={"key": stored[0]})
     return SPLITTING

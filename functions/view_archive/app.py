@@ -98,7 +98,10 @@ def _to_page(archive_id: str) -> Response:
 
 
 def _summary(archive: dict[str, Any], url: str | None) -> dict[str, Any]:
-    return {"id": archive["id"], "status": archive["status"], "ready": bool(url), "url": url}
+    # `ready` as everywhere (docs/api.md): our copy is in the bucket. A recording OpenTok keeps
+    # in its cloud is not, yet has a `url` to watch it by.
+    ready = bool(archive.get("ready"))
+    return {"id": archive["id"], "status": archive["status"], "ready": ready, "url": url}
 
 
 def _ask_opentok(archive_id: str) -> tuple[dict[str, Any], str | None]:

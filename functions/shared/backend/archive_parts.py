@@ -26,7 +26,7 @@ import opentok
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from backend import archive_start, archives, config, table
+from backend import archive_start, archives, config
 from backend.errors import ApiError
 from backend.opentok_client import archive_fields, calling_opentok, client, select_archive_stream
 
@@ -49,7 +49,7 @@ def continue_after_limit(archive: dict[str, Any], opentok_json: dict[str, Any]) 
         return None
     if archive.get("nextPart") or archive.get("nextPartRefused"):
         return None  # a repeated callback, or a later status of the same stop
-    if not _claim(archive["id"]):
+    if not archives.claim_next_part(archive["id"], archives.now_ms() + CLAIM_SECONDS * 1000):
         return None
     updated_at = opentok_json.get("updatedAt")
     if isinstance(updated_at, int) and updated_at < archives.now_ms() - LATE_AFTER_MS:
@@ -61,7 +61,7 @@ def continue_after_limit(archive: dict[str, Any], opentok_json: dict[str, Any]) 
             started = archive_start.start(opentok_client, _options(archive))
     except ApiError as error:
         if error.status >= 500:  # OpenTok broke or was out of reach: asked again later
-            _release(archive["id"])
+            archives.release_next_part(archive["id"])
             raise
         _refuse(archive, error.message)  # nobody connected any more, most often
         return None
@@ -74,7 +74,7 @@ def continue_after_limit(archive: dict[str, Any], opentok_json: dict[str, Any]) 
         "previousPart": archive["id"],
     }
     next_part = archives.record(archive_fields(started), archive.get("layout"), series)
-    _link(archive["id"], next_part["id"], series["seriesId"])
+    archives.link_next_part(archive["id"], next_part["id"], series["seriesId"])
     metrics.add_metric(name="ArchivePartStarted", unit=MetricUnit.Count, value=1)
     logger.info(
         "started the next part of a recording OpenTok stopped at its limit",
@@ -121,50 +121,9 @@ def _select_streams(archive_id: str, streams: Any) -> None:
             )
 
 
-def _claim(archive_id: str) -> bool:
-    now = archives.now_ms()
-    try:
-        table.update(
-            f"archive#{archive_id}",
-            "SET nextPartClaimedUntil = :until",
-            "attribute_exists(pk) AND attribute_not_exists(nextPart)"
-            " AND attribute_not_exists(nextPartRefused)"
-            " AND (attribute_not_exists(nextPartClaimedUntil) OR nextPartClaimedUntil < :now)",
-            {":until": now + CLAIM_SECONDS * 1000, ":now": now},
-            {},
-        )
-    except table.ConditionFailed:
-        return False
-    return True
-
-
-def _release(archive_id: str) -> None:
-    table.update(
-        f"archive#{archive_id}", "REMOVE nextPartClaimedUntil", "attribute_exists(pk)", {}, {}
-    )
-
-
 def _refuse(archive: dict[str, Any], why: str) -> None:
     logger.warning(
         "no next part of a recording OpenTok stopped at its limit",
         extra={"archive_id": archive["id"], "session_id": archive["sessionId"], "reason": why},
     )
-    table.update(
-        f"archive#{archive['id']}",
-        "SET nextPartRefused = :why REMOVE nextPartClaimedUntil",
-        "attribute_exists(pk)",
-        {":why": why},
-        {},
-    )
-
-
-def _link(archive_id: str, next_part_id: str, series_id: str) -> None:
-    # The first part becomes part 1 of its series only now that a second one exists.
-    table.update(
-        f"archive#{archive_id}",
-        "SET nextPart = :next, seriesId = if_not_exists(seriesId, :series),"
-        " #part = if_not_exists(#part, :one) REMOVE nextPartClaimedUntil",
-        "attribute_exists(pk)",
-        {":next": next_part_id, ":series": series_id, ":one": 1},
-        {"#part": "part"},
-    )
+    archives.refuse_next_part(archive["id"], why)

@@ -4,7 +4,7 @@ archive's zip into one object per stream (functions/extract_streams).
 
 A message is `{"archiveId"}` and names the archive only: the function that does the work reads
 everything else itself. Both functions read their messages, hold the archive while they work
-(copyingUntil), hand what did not fit in one invocation on to the next, and report the messages
+(bucketWriteUntil), hand what did not fit in one invocation on to the next, and report the messages
 that failed, in the same way: here, once. What each one does to an archive stays in its own app.
 """
 
@@ -65,13 +65,13 @@ def do_while_held(
     request for the same archive finds it held and leaves it. `do` answers False when time ran
     short before the work was done; the rest is then asked for, for a new invocation."""
     until = archives.now_ms() + context.get_remaining_time_in_millis()
-    if not archives.claim_copy(archive_id, until):
+    if not archives.claim_bucket_write(archive_id, until):
         logger.info(f"another invocation holds the archive for its {work}, or it is ready")
         return
     try:
         done = do()
     finally:
-        archives.release_copy(archive_id)
+        archives.release_bucket_write(archive_id)
     if done is False:
         request(work, archive_id)
         logger.info(f"did what fitted of the {work} in this invocation; carrying on in the next")

@@ -18,9 +18,9 @@ as little in an earlier run). So below 8 MiB the two
 requests of a GET and a PUT, with a CRC check for free; above it, memory that does not grow.
 
 Copies resume: an object already there with the entry's size is done, and a multipart upload
-left open by an earlier invocation keeps its parts (parts are numbered by their place in
-the entry, so what is missing is known from ListParts). Every read names the zip's version,
-so a zip replaced meanwhile is never mixed with the one being read.
+left open by an earlier invocation keeps its parts (backend.multipart; parts are numbered by
+their place in the entry, so what is missing is known from ListParts). Every read names the
+zip's version, so a zip replaced meanwhile is never mixed with the one being read.
 """
 
 import struct
@@ -29,12 +29,11 @@ import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import boto3
 from botocore.config import Config
 
-from backend import config
+from backend import config, multipart
 
 s3 = boto3.client(
     "s3",
@@ -279,10 +278,10 @@ def _copy_parts(
 ) -> bool:
     part_bytes = config.STREAM_PART_BYTES
     count = -(-entry.size // part_bytes)
-    upload_id = _open_upload(found.bucket, key, content_type)
+    upload_id = multipart.open_upload(s3, found.bucket, key, content_type)
     done = {
         part["PartNumber"]: part["ETag"]
-        for part in _parts(found.bucket, key, upload_id)
+        for part in multipart.uploaded_parts(s3, found.bucket, key, upload_id)
         if part["Size"] == min(part_bytes, entry.size - (part["PartNumber"] - 1) * part_bytes)
     }
     todo = [number for number in range(1, count + 1) if number not in done]
@@ -308,7 +307,7 @@ def _copy_parts(
             began = time.monotonic()
             done.update(pool.map(copy_part, todo[at : at + PART_COPIES_AT_ONCE]))
             slowest_ms = max(slowest_ms, (time.monotonic() - began) * 1000)
-    _complete(found.bucket, key, upload_id, done)
+    multipart.complete(s3, found.bucket, key, upload_id, done)
     return True
 
 
@@ -322,9 +321,9 @@ def _inflate_parts(
 ) -> bool:
     # Inflating cannot start halfway: a resumed copy inflates from the start again and skips
     # what its uploaded parts already hold (reading is cheap next to uploading).
-    upload_id = _open_upload(found.bucket, key, content_type)
+    upload_id = multipart.open_upload(s3, found.bucket, key, content_type)
     done: dict[int, str] = {}
-    for part in _parts(found.bucket, key, upload_id):
+    for part in multipart.uploaded_parts(s3, found.bucket, key, upload_id):
         if part["PartNumber"] == len(done) + 1 and part["Size"] == INFLATED_PART_BYTES:
             done[part["PartNumber"]] = part["ETag"]
     skip = len(done) * INFLATED_PART_BYTES
@@ -357,36 +356,5 @@ def _inflate_parts(
     _check(entry, produced, crc)
     if part:
         upload(bytes(part))
-    _complete(found.bucket, key, upload_id, done)
+    multipart.complete(s3, found.bucket, key, upload_id, done)
     return True
-
-
-def _open_upload(bucket: str, key: str, content_type: str) -> str:
-    """The upload an earlier invocation left open for this key, or a new one."""
-    answer = s3.list_multipart_uploads(Bucket=bucket, Prefix=key)
-    uploads = [upload for upload in answer.get("Uploads", []) if upload["Key"] == key]
-    if uploads:
-        return max(uploads, key=lambda upload: upload["Initiated"])["UploadId"]
-    return s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type)["UploadId"]
-
-
-def _parts(bucket: str, key: str, upload_id: str) -> list[dict[str, Any]]:
-    parts: list[dict[str, Any]] = []
-    request: dict[str, Any] = {"Bucket": bucket, "Key": key, "UploadId": upload_id}
-    while True:
-        answer = s3.list_parts(**request)
-        parts += answer.get("Parts", [])
-        if not answer.get("IsTruncated"):
-            return parts
-        request["PartNumberMarker"] = answer["NextPartNumberMarker"]
-
-
-def _complete(bucket: str, key: str, upload_id: str, parts: dict[int, str]) -> None:
-    s3.complete_multipart_upload(
-        Bucket=bucket,
-        Key=key,
-        UploadId=upload_id,
-        MultipartUpload={
-            "Parts": [{"PartNumber": n, "ETag": etag} for n, etag in sorted(parts.items())]
-        },
-    )

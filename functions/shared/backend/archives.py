@@ -272,16 +272,17 @@ def mark_deleted(archive_id: str) -> dict[str, Any]:
     )
 
 
-def claim_copy(archive_id: str, until_ms: int) -> bool:
-    """Takes the copy of a recording into our bucket until a time, unless it is ready or
-    another invocation holds it: duplicate copy requests then find it taken."""
+def claim_bucket_write(archive_id: str, until_ms: int) -> bool:
+    """Takes the writing of a recording into our bucket (its copy from OpenTok's cloud, or the
+    split of its zip into streams) until a time, unless it is ready or another invocation holds
+    it: duplicate requests then find it taken, and a delete waits for it."""
     now = now_ms()
     try:
         table.update(
             _pk(archive_id),
-            "SET copyingUntil = :until",
+            "SET bucketWriteUntil = :until",
             "attribute_exists(pk) AND ready <> :true"
-            " AND (attribute_not_exists(copyingUntil) OR copyingUntil < :now)",
+            " AND (attribute_not_exists(bucketWriteUntil) OR bucketWriteUntil < :now)",
             {":until": until_ms, ":now": now, ":true": True},
             {},
         )
@@ -290,13 +291,60 @@ def claim_copy(archive_id: str, until_ms: int) -> bool:
     return True
 
 
-def copy_under_way(archive: dict[str, Any]) -> bool:
-    """True while an invocation holds the copy of the recording into our bucket."""
-    return int(archive.get("copyingUntil") or 0) > now_ms()
+def bucket_write_under_way(archive: dict[str, Any]) -> bool:
+    """True while an invocation writes the recording into our bucket (a copy or a split)."""
+    return int(archive.get("bucketWriteUntil") or 0) > now_ms()
 
 
-def release_copy(archive_id: str) -> None:
-    table.update(_pk(archive_id), "REMOVE copyingUntil", "attribute_exists(pk)", {}, {})
+def release_bucket_write(archive_id: str) -> None:
+    table.update(_pk(archive_id), "REMOVE bucketWriteUntil", "attribute_exists(pk)", {}, {})
+
+
+def claim_next_part(archive_id: str, until_ms: int) -> bool:
+    """Takes the start of the next part of a recording OpenTok stopped at its limit until a
+    time, unless it has one, was refused one, or another invocation holds it (archive_parts)."""
+    now = now_ms()
+    try:
+        table.update(
+            _pk(archive_id),
+            "SET nextPartClaimedUntil = :until",
+            "attribute_exists(pk) AND attribute_not_exists(nextPart)"
+            " AND attribute_not_exists(nextPartRefused)"
+            " AND (attribute_not_exists(nextPartClaimedUntil) OR nextPartClaimedUntil < :now)",
+            {":until": until_ms, ":now": now},
+            {},
+        )
+    except table.ConditionFailed:
+        return False
+    return True
+
+
+def release_next_part(archive_id: str) -> None:
+    table.update(_pk(archive_id), "REMOVE nextPartClaimedUntil", "attribute_exists(pk)", {}, {})
+
+
+def refuse_next_part(archive_id: str, why: str) -> None:
+    """There is no next part, for this reason: kept on the record, not asked again."""
+    table.update(
+        _pk(archive_id),
+        "SET nextPartRefused = :why REMOVE nextPartClaimedUntil",
+        "attribute_exists(pk)",
+        {":why": why},
+        {},
+    )
+
+
+def link_next_part(archive_id: str, next_part_id: str, series_id: str) -> None:
+    """The part names the one that continues it; the first part becomes part 1 of its series
+    only now that a second one exists."""
+    table.update(
+        _pk(archive_id),
+        "SET nextPart = :next, seriesId = if_not_exists(seriesId, :series),"
+        " #part = if_not_exists(#part, :one) REMOVE nextPartClaimedUntil",
+        "attribute_exists(pk)",
+        {":next": next_part_id, ":series": series_id, ":one": 1},
+        {"#part": "part"},
+    )
 
 
 def claim_failure_news(archive_id: str) -> bool:

@@ -2,7 +2,7 @@
 
 A multipart upload under the key OpenTok would have uploaded to, so that its completion is
 the bucket event that marks the archive ready. Memory holds one part. The open upload is
-the record of progress: a later invocation lists its parts (S3's ListParts) and asks the
+the record of progress (backend.multipart): a later invocation lists its parts and asks the
 download link for the rest with an HTTP Range, so an interrupted copy loses one part at most.
 """
 
@@ -16,7 +16,7 @@ import requests
 import urllib3
 from botocore.config import Config
 
-from backend import config
+from backend import config, multipart
 
 s3 = boto3.client(
     "s3", config=Config(signature_version="s3v4", retries={"mode": "standard", "max_attempts": 5})
@@ -63,7 +63,7 @@ def copy(key: str, content_type: str, link: Link, remaining_ms: Callable[[], int
 
     False when the time left ran short first: the upload stays open for the next invocation.
     """
-    upload_id = _open_upload(key, content_type)
+    upload_id = multipart.open_upload(s3, config.ARCHIVE_BUCKET, key, content_type)
     parts = _parts_done(key, upload_id)
     slowest_ms = 0.0
     while True:
@@ -88,40 +88,17 @@ def copy(key: str, content_type: str, link: Link, remaining_ms: Callable[[], int
         slowest_ms = max(slowest_ms, (time.monotonic() - started) * 1000)
         if offset + len(body) >= size:
             break
-    s3.complete_multipart_upload(
-        Bucket=config.ARCHIVE_BUCKET,
-        Key=key,
-        UploadId=upload_id,
-        MultipartUpload={
-            "Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]
-        },
-    )
+    done = {part["PartNumber"]: part["ETag"] for part in parts}
+    multipart.complete(s3, config.ARCHIVE_BUCKET, key, upload_id, done)
     return True
-
-
-def _open_upload(key: str, content_type: str) -> str:
-    """The upload a previous invocation left open for this key, or a new one."""
-    answer = s3.list_multipart_uploads(Bucket=config.ARCHIVE_BUCKET, Prefix=key)
-    uploads = [upload for upload in answer.get("Uploads", []) if upload["Key"] == key]
-    if uploads:
-        return max(uploads, key=lambda upload: upload["Initiated"])["UploadId"]
-    created = s3.create_multipart_upload(
-        Bucket=config.ARCHIVE_BUCKET, Key=key, ContentType=content_type
-    )
-    return created["UploadId"]
 
 
 def _parts_done(key: str, upload_id: str) -> list[dict[str, Any]]:
     """The parts uploaded so far, 1 to n without a gap; what follows a gap is done again."""
-    found: dict[int, dict[str, Any]] = {}
-    request = {"Bucket": config.ARCHIVE_BUCKET, "Key": key, "UploadId": upload_id}
-    while True:
-        answer = s3.list_parts(**request)
-        for part in answer.get("Parts", []):
-            found[part["PartNumber"]] = part
-        if not answer.get("IsTruncated"):
-            break
-        request["PartNumberMarker"] = answer["NextPartNumberMarker"]
+    found = {
+        part["PartNumber"]: part
+        for part in multipart.uploaded_parts(s3, config.ARCHIVE_BUCKET, key, upload_id)
+    }
     parts = []
     while len(parts) + 1 in found:
         part = found[len(parts) + 1]

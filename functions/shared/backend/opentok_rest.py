@@ -10,7 +10,7 @@ functions/shared/requirements.txt; requests' own defaults included): the same Us
 Accept, Content-Type, Accept-Encoding and Connection, and the JWT of `_create_jwt_auth_header`,
 for OpenTok credentials (`X-OPENTOK-AUTH`, HS256 with the secret) or Vonage ones
 (`Authorization: Bearer`, RS256 with the private key: PyJWT, loaded for them only).
-tests/test_room_signals.py compares both kinds with the SDK's own requests.
+tests/stack/test_room_signals.py compares both kinds with the SDK's own requests.
 """
 
 import base64

@@ -1,0 +1,916 @@
+"""The sample page in a real browser: Debian's chromium, driven by Playwright, fake camera."""
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.support.browser import SCREENSHOTS, WAIT_MS, assert_accessible, open_page
+from tests.support.dev_process import DevProcess
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.browser
+
+
+def test_start_stop_and_watch_the_recording(dev: DevProcess, browser) -> None:
+    host = open_page(browser, f"{dev.url}/?room=browser-flow#host={dev.host_key}")
+    guest = open_page(browser, f"{dev.url}/?room=browser-flow", width=375, height=740)
+    for page in (host, guest):
+        page.wait_for_selector("#publisher video")
+        page.wait_for_function(
+            "document.querySelector('#publisher video').videoWidth > 0"
+        )  # the fake camera really plays
+    host.wait_for_selector("#start:enabled")
+    # The key left the address bar, and the host is offered a link without it to share.
+    assert dev.host_key not in host.url
+    invite = host.locator("#invite-link")
+    invite.wait_for(state="visible")
+    assert invite.get_attribute("href") == f"{dev.url}/?room=browser-flow"
+    # Participants see no controls, and are told who records.
+    guest.locator("#host-only-note").wait_for(state="visible")
+    assert guest.locator("#start").is_hidden() and guest.locator("#stop").is_hidden()
+    assert guest.locator("#invite").is_hidden()
+
+    host.click("#start")
+    for page in (host, guest):
+        indicator = page.locator("#recording-indicator")
+        indicator.wait_for(state="visible")
+        page.wait_for_function(
+            "document.querySelector('#recording-indicator').textContent.includes('00:01')"
+        )
+    host.screenshot(path=SCREENSHOTS / "sample-page-recording.png")
+    guest.screenshot(path=SCREENSHOTS / "sample-page-recording-phone.png")
+
+    host.click("#stop")
+    for page in (host, guest):
+        page.locator("#recording-indicator").wait_for(state="hidden")
+        # The View link, or the watch link that replaces it once the room hears it is ready.
+        page.locator("#view-link:visible, #watch-link:visible").first.wait_for()
+    view_url = host.get_attribute("#view-link", "href")
+    archive_id = host.get_attribute("#view-link", "data-archive-id")
+    assert view_url == f"view.html?archiveId={archive_id}"  # our player page, ready or not
+    view_url = f"{dev.url}/{view_url}"
+
+    waiting = open_page(browser, view_url)
+    player = waiting.locator("#player")
+    player.wait_for(state="visible")
+    waiting.wait_for_function(
+        "(() => { const v = document.querySelector('#player');"
+        " return v.readyState >= 1 && v.duration > 0; })()"
+    )
+    waiting.evaluate("document.querySelector('#player').play()")
+    waiting.wait_for_function("document.querySelector('#player').currentTime > 0.5")
+    assert waiting.locator("#download").get_attribute("href")
+    waiting.screenshot(path=SCREENSHOTS / "view-page-ready.png")
+    assert_accessible(waiting, "view, ready")
+
+    with host.context.expect_page() as opened:
+        host.click("#history-link")  # a new tab: the host stays in the call
+    history = opened.value
+    history.locator(f"[data-archive-id='{archive_id}']").wait_for()
+    history.screenshot(path=SCREENSHOTS / "archives-page.png")
+    assert host.locator("[data-testid=connection-status][data-state=connected]").is_visible()
+
+    assert guest.locator("#history-link").is_hidden()  # participants are not sent there
+    guest.goto(f"{dev.url}/archives.html")
+    guest.locator("#error").wait_for(state="visible")
+    assert "host" in guest.locator("#error").inner_text()
+    assert guest.locator(f"[data-archive-id='{archive_id}']").count() == 0
+
+
+def _recording_of_room(dev: DevProcess, room: str) -> dict | None:
+    """The room's recording under way, from the history (its names begin with the room's)."""
+    listed = requests.get(f"{dev.url}/archive", headers={"x-host-key": dev.host_key}, timeout=10)
+    return next(
+        (
+            item
+            for item in listed.json()["items"]
+            if item["name"].startswith(room) and item["status"] in ("started", "paused")
+        ),
+        None,
+    )
+
+
+def _at_opentok(dev: DevProcess, archive_id: str) -> dict:
+    """The emulator's archive and the layout it records with (make dev serves /_emulator/)."""
+    return requests.get(f"{dev.url}/_emulator/archives/{archive_id}", timeout=10).json()
+
+
+def test_the_host_records_portrait_full_hd_in_a_layout_and_changes_it(
+    dev: DevProcess, browser
+) -> None:
+    room = "browser-options"
+    host = open_page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
+    guest = open_page(browser, f"{dev.url}/?room={room}", width=375, height=740)
+    host.wait_for_selector("#start:enabled")
+    guest.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+    # Participants get none of the host's choices.
+    assert guest.locator("#recording-options").is_hidden()
+
+    # Chosen by their labels, as a screen reader names them.
+    host.get_by_label("Resolution").select_option("1080x1920")
+    host.get_by_label("Layout", exact=True).select_option("pip")
+    host.get_by_label("Record", exact=True).select_option("video")
+    host.screenshot(path=SCREENSHOTS / "sample-page-recording-options.png")
+    host.click("#start")
+    host.locator("#recording-indicator").wait_for(state="visible")
+    assert host.locator("#recording-options").is_hidden()
+    archive = eventually(lambda: _recording_of_room(dev, room))
+    recorded = _at_opentok(dev, archive["id"])
+    assert recorded["layout"] == {"type": "pip"}
+    assert recorded["archive"]["resolution"] == "1080x1920"
+    assert (recorded["archive"]["hasAudio"], recorded["archive"]["hasVideo"]) == (False, True)
+
+    # While it records, the host changes the layout with the keyboard alone.
+    changer = host.get_by_label("Layout of this recording")
+    host.wait_for_function("document.querySelector('#recording-layout').value === 'pip'")
+    changer.focus()
+    host.keyboard.press("End")  # the last option: others below the presentation
+    host.keyboard.press("Tab")
+    assert host.evaluate("document.activeElement.id") == "apply-layout"
+    host.keyboard.press("Enter")
+    eventually(
+        lambda: _at_opentok(dev, archive["id"])["layout"] == {"type": "horizontalPresentation"}
+    )
+    host.wait_for_function(
+        "document.querySelector('#announcer').textContent.startsWith('Layout changed')"
+    )
+    assert host.evaluate("document.activeElement.id") == "apply-layout"  # focus stays put
+    shown = requests.get(f"{dev.url}/archive/{archive['id']}", timeout=10).json()
+    assert shown["layout"] == {"type": "horizontalPresentation"}
+    assert shown["resolution"] == "1080x1920"
+    guest.locator("#recording-indicator").wait_for(state="visible")
+    assert guest.locator("#layout-change").is_hidden()
+    host.screenshot(path=SCREENSHOTS / "sample-page-layout-change.png")
+
+    host.click("#stop")
+    host.locator("#recording-indicator").wait_for(state="hidden")
+
+
+def test_the_host_chooses_the_streams_of_a_manual_recording(dev: DevProcess, browser) -> None:
+    room = "browser-manual"
+    host = open_page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
+    host.wait_for_selector("#start:enabled")
+    host.get_by_label("Streams").select_option("manual")
+    host.click("#start")
+    host.locator("#recorded-streams").wait_for(state="visible")
+    archive = eventually(lambda: _recording_of_room(dev, room))
+    assert _at_opentok(dev, archive["id"])["archive"]["streams"] == []
+
+    own = host.get_by_label("Record your camera")
+    own.focus()
+    host.keyboard.press("Space")
+    streams = eventually(lambda: _at_opentok(dev, archive["id"])["archive"]["streams"])
+    assert [(s["hasAudio"], s["hasVideo"]) for s in streams] == [(True, True)]
+    host.wait_for_function(
+        "document.querySelector('#announcer').textContent.startsWith('Stream added')"
+    )
+    assert own.is_checked() and own.evaluate("box => box === document.activeElement")
+    host.keyboard.press("Space")
+    eventually(lambda: _at_opentok(dev, archive["id"])["archive"]["streams"] == [])
+    host.click("#stop")
+    host.locator("#recording-indicator").wait_for(state="hidden")
+
+
+def test_the_page_says_so_when_the_api_is_down(dev: DevProcess, browser) -> None:
+    page = open_page(browser, f"{dev.url}/?room=api-down#host={dev.host_key}")
+    page.wait_for_selector("#start:enabled")
+    # The API goes away; OpenTok (here the emulator) and the page stay.
+    page.route(re.compile(r"/archive(/|$)"), lambda route: route.abort("connectionrefused"))
+    page.click("#start")
+    error = page.locator("#error")
+    error.wait_for(state="visible")
+    assert error.inner_text().strip()
+    page.locator("#start:enabled").wait_for()  # the person can try again
+    page.screenshot(path=SCREENSHOTS / "sample-page-api-down.png")
+    assert_accessible(page, "call page with an error")
+
+
+def test_the_page_says_so_when_it_cannot_join(dev: DevProcess, browser) -> None:
+    context = browser.new_context()
+    context.route(re.compile(r"/room/"), lambda route: route.abort("connectionrefused"))
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{dev.url}/?room=unreachable")
+    page.locator("#error").wait_for(state="visible")
+    assert page.locator("#error").inner_text().strip()
+
+
+def test_a_stale_host_link_says_so_and_lets_you_join_as_a_participant(
+    dev: DevProcess, browser
+) -> None:
+    page = open_page(browser, f"{dev.url}/?room=stale-link#host=an-old-key")
+    error = page.locator("#error")
+    error.wait_for(state="visible")
+    assert "host link" in error.inner_text()
+    assert_accessible(page, "a stale host link")
+    page.click("#error-retry")
+    page.locator("#host-only-note").wait_for(state="visible")
+    page.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+    assert page.locator("#start").is_hidden()
+
+
+def test_the_hosts_page_renews_an_expired_token_and_records(dev: DevProcess, browser) -> None:
+    page = open_page(browser, f"{dev.url}/?room=long-meeting#host={dev.host_key}")
+    page.wait_for_selector("#start:enabled")
+    refused: list[str] = []
+
+    def expired_once(route) -> None:
+        # As the API answers a token past its expiry, the first time only.
+        if refused:
+            route.continue_()
+            return
+        refused.append(route.request.headers.get("authorization", ""))
+        route.fulfill(
+            status=401,
+            headers={"Content-Type": "application/json", "WWW-Authenticate": "Bearer"},
+            body='{"error": "the moderator token has expired: join the room again"}',
+        )
+
+    page.route(re.compile(r"/archive/start$"), expired_once)
+    with page.expect_request(re.compile(r"/room/long-meeting$")) as renewal:
+        page.click("#start")
+    assert renewal.value.headers.get("x-host-key") == dev.host_key
+    page.locator("#recording-indicator").wait_for(state="visible")
+    assert page.locator("#error").is_hidden()
+    assert refused[0].startswith("Bearer ")
+
+
+def test_the_waiting_page_says_why_a_recording_failed(dev: DevProcess, browser) -> None:
+    """The page as GET /archive/{id} describes a failed recording (tests/stack/test_view.py makes
+    one for real, with the emulator): it says so and why, and stops waiting. The archive is served
+    here by the browser, since this stack's uploads cannot be made to fail from outside."""
+    archive_id = "0b7c6a1e-2f43-4d6b-9a51-3f0c2d9e8a17"
+    failed = {
+        "id": archive_id,
+        "status": "failed",
+        "reason": "Upload to S3 failed: NoSuchBucket",
+        "name": "Weekly",
+        "sessionId": "2_x",
+        "createdAt": 1764000000000,
+        "duration": 12,
+        "size": 0,
+        "outputMode": "composed",
+        "resolution": "640x480",
+        "hasAudio": True,
+        "hasVideo": True,
+        "ready": False,
+        "url": None,
+    }
+    context = browser.new_context()
+    polls: list[str] = []
+
+    def answer(route) -> None:
+        polls.append(route.request.url)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(failed))
+
+    context.route(re.compile(rf"/archive/{archive_id}$"), answer)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{dev.url}/view.html?archiveId={archive_id}")
+    page.wait_for_function(
+        "document.querySelector('#status').textContent.includes('This recording failed')"
+    )
+    status = page.locator("#status").inner_text()
+    assert "This recording failed: Upload to S3 failed: NoSuchBucket." in status
+    assert page.locator("#spinner").is_hidden()
+    assert page.locator("#player").is_hidden()
+    assert page.locator("#stage").get_attribute("data-stage") == "failed"
+    page.wait_for_timeout(2500)  # longer than the page's first wait: it does not poll again
+    assert len(polls) == 1
+    page.screenshot(path=SCREENSHOTS / "view-page-failed.png")
+    assert_accessible(page, "view, failed")
+
+
+@pytest.fixture(scope="module")
+def always_dev() -> Iterator[DevProcess]:
+    stack = DevProcess(parameters={"ArchiveMode": "always"})
+    yield stack
+    stack.stop()
+
+
+def test_an_always_room_records_by_itself_and_offers_no_stop(always_dev: DevProcess, browser):
+    host = open_page(browser, f"{always_dev.url}/?room=auto-room#host={always_dev.host_key}")
+    host.locator("#automatic-note").wait_for(state="visible")
+    assert "records automatically" in host.locator("#automatic-note").inner_text()
+    # Publishing the camera starts OpenTok's automatic recording, which everyone sees.
+    host.locator("#recording-indicator").wait_for(state="visible")
+    assert host.locator("#start").is_hidden() and host.locator("#stop").is_hidden()
+    assert host.locator("#host-only-note").is_hidden()
+    host.screenshot(path=SCREENSHOTS / "sample-page-always.png")
+    assert_accessible(host, "a room that records by itself")
+
+
+def _rewrite_lookups(page, pattern: re.Pattern, rewrite) -> None:
+    """The page's GET /archive/{id} answered with the API's archive as `rewrite` changes it."""
+
+    def answer(route) -> None:
+        fetched = route.fetch()
+        archive = fetched.json()
+        rewrite(archive)
+        route.fulfill(response=fetched, body=json.dumps(archive))
+
+    page.route(pattern, answer)
+
+
+def test_the_page_says_why_opentok_stopped_a_recording(dev: DevProcess, browser) -> None:
+    """Whoever did not press Stop is told why the recording ended, from the archive's reason.
+    The 4-hour limit cannot be reached here, so the guest's browser gives the stopped archive
+    that reason (contract §3: `maximum duration exceeded`); the host, who stopped it, sees none."""
+    room = "stopped-by-opentok"
+    host = open_page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
+    guest = open_page(browser, f"{dev.url}/?room={room}", width=375, height=740)
+
+    # Our table may hear of the stop after the room does: the guest's first lookups after it
+    # still say it records, more of them than the page's tries, and it must keep asking. Those
+    # late answers repeat the API's last one at once: the page's patience is in seconds, and the
+    # stack's speed on a loaded machine is not what this test is about.
+    late: list[int] = []
+    last: dict = {}
+
+    def too_long(route) -> None:
+        if late and last.get("status") == "started":
+            late.pop()
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(last))
+            return
+        fetched = route.fetch()
+        archive = fetched.json()
+        if late:
+            late.pop()
+            archive["status"] = "started"
+            archive.pop("reason", None)
+        elif archive.get("status") not in ("started", "paused"):
+            archive["reason"] = "maximum duration exceeded"
+        last.clear()
+        last.update(archive)
+        route.fulfill(response=fetched, body=json.dumps(archive))
+
+    guest.route(re.compile(r"/archive/[0-9a-f-]{36}$"), too_long)
+    guest.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+    host.wait_for_selector("#start:enabled")
+    host.click("#start")
+    guest.locator("#recording-indicator").wait_for(state="visible")
+    late.extend(range(6))  # the page once gave up after 5; its start's lookup may take one
+    host.click("#stop")
+    reason = guest.locator("#stop-reason")
+    reason.wait_for(state="visible", timeout=35_000)  # a second between lookups, 30 s at most
+    assert reason.inner_text() == (
+        "The recording stopped on its own: it reached OpenTok's 4-hour limit."
+    )
+    # A way to watch: the View link, or, once the room has heard the recording is ready (which
+    # may come before the guest's reason), the watch link that replaces it.
+    host.locator("#view-link:visible, #watch-link:visible").first.wait_for()
+    assert host.locator("#stop-reason").is_hidden()
+    guest.screenshot(path=SCREENSHOTS / "sample-page-stopped-by-opentok.png")
+
+
+API_PATH = re.compile(r"/(archive|room|session)(/|$)")
+
+
+def _api_requests(page, origin: str) -> list[tuple[str, str]]:
+    """Every request the page sends to the API from now on: (method, path)."""
+    sent: list[tuple[str, str]] = []
+
+    def seen(request) -> None:
+        path = request.url.removeprefix(origin).split("?", 1)[0]
+        if request.url.startswith(origin) and API_PATH.match(path):
+            sent.append((request.method, path))
+
+    page.on("request", seen)
+    return sent
+
+
+def test_the_room_hears_the_recording_is_ready_without_asking(dev: DevProcess, browser) -> None:
+    """The host stops; both pages show the watch link the moment the server's signal comes,
+    and neither asks the API whether the recording is ready meanwhile. The guest, who did not
+    press Stop, looks up why it stopped (`explainStop`) until the answer says: those lookups
+    end with the first answer that carries a reason, before the recording lands."""
+    room = "hears-ready"
+    host = open_page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
+    guest = open_page(browser, f"{dev.url}/?room={room}", width=375, height=740)
+    guest.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+    host.wait_for_selector("#start:enabled")
+    host.click("#start")
+    guest.locator("#recording-indicator").wait_for(state="visible")
+    host.wait_for_function(  # a recording with something in it
+        "document.querySelector('#recording-indicator').textContent.includes('00:01')"
+    )
+    asked = {"host": _api_requests(host, dev.url), "guest": _api_requests(guest, dev.url)}
+    sent: list = []  # the guest's requests from here on: not one still in flight (its start's)
+    guest.on("request", lambda request: sent.append(request))  # noqa: PLW0108 - Playwright takes no builtin
+    reasons: list[str] = []  # the `reason` of each archive the guest's lookups answered
+
+    def answered(response) -> None:
+        ours = any(request is response.request for request in sent)
+        if ours and API_PATH.match(response.url.removeprefix(dev.url)) and response.ok:
+            reasons.append(response.json().get("reason") or "")
+
+    guest.on("response", answered)
+
+    host.click("#stop")
+    for page in (host, guest):
+        watch = page.locator("#watch-link")
+        watch.wait_for(state="visible")
+        assert watch.inner_text() == "Recording ready — watch"
+        assert page.locator("#view-link").is_hidden()  # the signal's link replaces it
+    archive_id = host.locator("#recording-news").get_attribute("data-archive-id")
+    for page in (host, guest):
+        assert page.locator("#watch-link").get_attribute("href") == (
+            f"view.html?archiveId={archive_id}"
+        )
+
+    assert asked["host"] == [("POST", f"/archive/{archive_id}/stop")]
+    # On a busy machine the recording may land before the guest's lookup is answered.
+    deadline = time.monotonic() + 20
+    while "user initiated" not in reasons and time.monotonic() < deadline:
+        guest.wait_for_timeout(50)  # lets Playwright hand over the page's events meanwhile
+    lookups = asked["guest"]
+    assert "user initiated" in reasons, reasons
+    assert all(request == ("GET", f"/archive/{archive_id}") for request in lookups)
+    assert len(lookups) == reasons.index("user initiated") + 1  # none after it knew why
+    host.screenshot(path=SCREENSHOTS / "sample-page-recording-ready.png")
+
+    watching = host.context.new_page()
+    watching.goto(f"{dev.url}/{host.locator('#watch-link').get_attribute('href')}")
+    watching.locator("#player").wait_for(state="visible")  # our own player page plays it
+
+    deleted = requests.delete(
+        f"{dev.url}/archive/{archive_id}", headers={"x-host-key": dev.host_key}, timeout=20
+    )
+    assert deleted.status_code == 200
+    for page in (host, guest):
+        page.locator("#recording-news[data-state=deleted]").wait_for()
+        assert page.locator("#recording-news").inner_text() == "The recording was deleted."
+        assert page.locator("#watch-link").is_hidden()
+
+
+def test_the_stand_in_opentok_js_raises_signal_events_as_opentok_js_does(
+    dev: DevProcess, browser
+) -> None:
+    """OpenTok.js dispatches one SignalEvent, of type `signal:<type>`, with `data` and `from`
+    (the sender's Connection, null for a signal the server sent through the REST API), to the
+    `signal` handlers and then to those of `signal:<type>` (@opentok/client's typings: `from:
+    Connection | null`; SPEC `send-signal`: signals from the server have an empty from)."""
+    page = open_page(browser, f"{dev.url}/?room=otjs-signals#host={dev.host_key}")
+    page.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+    session_id = page.evaluate(
+        """async (hostKey) => {
+      const answer = await fetch('/room/otjs-signals-own', {headers: {'X-Host-Key': hostKey}});
+      const room = await answer.json();
+      window.heard = [];
+      const session = OT.initSession(room.apiKey, room.sessionId);
+      const note = (handler) => (event) => window.heard.push({handler, type: event.type,
+        data: event.data, from: event.from, target: event.target === session});
+      session.on('signal', note('signal'));
+      session.on('signal:archive', note('signal:archive'));
+      session.on('signal:other', note('signal:other'));
+      await new Promise((resolve, reject) => session.connect(room.token,
+        (error) => (error ? reject(error) : resolve())));
+      window.token = room.token;
+      return room.sessionId;
+    }""",
+        dev.host_key,
+    )
+    token = page.evaluate("window.token")
+    started = dev.start(session_id, {"Authorization": f"Bearer {token}"})
+    assert started.status_code == 200, started.text
+    archive_id = started.json()["id"]
+    stop = requests.post(
+        f"{dev.url}/archive/{archive_id}/stop",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=20,
+    )
+    assert stop.status_code == 200
+    page.wait_for_function("window.heard.length >= 2")
+
+    data = json.dumps({"archiveId": archive_id, "state": "ready"}, separators=(",", ":"))
+    expected = {"type": "signal:archive", "data": data, "from": None, "target": True}
+    assert page.evaluate("window.heard") == [
+        {"handler": "signal", **expected},
+        {"handler": "signal:archive", **expected},
+    ]
+
+
+# --- The page as a new user finds it (issue 13) ----------------------------------------------
+
+
+def _in_first_screen(page, selector: str) -> bool:
+    """Visible without scrolling: the element lies wholly inside the viewport at the top."""
+    return page.evaluate(
+        """(selector) => { const box = document.querySelector(selector).getBoundingClientRect();
+        return window.scrollY === 0 && box.height > 0 && box.top >= 0
+          && box.bottom <= window.innerHeight; }""",
+        selector,
+    )
+
+
+def test_on_a_phone_the_recording_shows_without_scrolling_and_focus_follows(
+    dev: DevProcess, browser
+) -> None:
+    """At 375x740 the host sees Stop and the recording's state in the first screen, the video
+    and the tab title say "recording", the logo is not red unless something records, the
+    keyboard's focus moves from Start to Stop and back, and the participant reads
+    "Recording stopped — processing…" until the watch link replaces it. axe-core finds
+    nothing at each step, in the light scheme (host) and the dark one (participant)."""
+    room = "phone-room"
+    host = open_page(browser, f"{dev.url}/?room={room}#host={dev.host_key}", width=375, height=740)
+    guest = open_page(
+        browser, f"{dev.url}/?room={room}", width=375, height=740, color_scheme="dark"
+    )
+    guest.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+    host.wait_for_selector("#start:enabled")
+    red = "rgb(185, 28, 28)"
+    assert host.locator(".brand-mark").evaluate("m => getComputedStyle(m).backgroundColor") != red
+    assert not host.title().startswith("●")
+    host.screenshot(path=SCREENSHOTS / "sample-page-phone-host-before.png")
+    assert_accessible(host, "host before recording")
+    assert_accessible(guest, "participant before recording")
+
+    host.focus("#start")
+    host.keyboard.press("Enter")
+    host.locator("#stop:enabled").wait_for()
+    assert host.evaluate("document.activeElement.id") == "stop"
+    for page in (host, guest):
+        page.locator("#tile-recording").wait_for(state="visible")
+        page.wait_for_function("document.title.startsWith('● Recording — Room phone-room')")
+        assert _in_first_screen(page, "#recording-indicator")
+        assert page.locator("#tile-recording").inner_text() == "Recording"
+        brand = page.locator(".brand-mark").evaluate("m => getComputedStyle(m).backgroundColor")
+        assert brand != red  # only the indicator is red
+    assert _in_first_screen(host, "#stop")
+    host.screenshot(path=SCREENSHOTS / "sample-page-recording-phone-host.png")
+    assert_accessible(host, "host while recording")
+    assert_accessible(guest, "participant while recording")
+
+    host.keyboard.press("Enter")  # still on Stop
+    # One wait for both: the ready signal may replace the words right after.
+    guest.locator(
+        "#recording-news[data-state=processing]"
+        " #recording-news-text:text-is('Recording stopped — processing…')"
+    ).wait_for()
+    host.locator("#start:enabled").wait_for()
+    assert host.evaluate("document.activeElement.id") == "start"
+    assert not host.title().startswith("●") and host.locator("#tile-recording").is_hidden()
+    for page in (host, guest):
+        page.locator("#watch-link").wait_for(state="visible")
+        assert page.locator("#recording-news-text").is_hidden()  # the link replaced it
+    assert_accessible(host, "host after recording")
+    assert_accessible(guest, "participant after recording")
+
+
+def test_the_host_stays_the_host_across_tabs_until_they_forget_the_key(
+    dev: DevProcess, browser
+) -> None:
+    """The key from the host link serves every tab of the site (the Recordings page, a
+    recording); "Forget host key" ends that on a shared computer."""
+    host = open_page(browser, f"{dev.url}/?room=tabs#host={dev.host_key}")
+    host.wait_for_selector("#start:enabled")
+    other_tab = host.context.new_page()
+    other_tab.set_default_timeout(WAIT_MS)
+    other_tab.goto(f"{dev.url}/?room=tabs")  # a second tab, as a Ctrl-click opens one
+    other_tab.wait_for_selector("#start:enabled")  # still the host: the controls are there
+    assert other_tab.locator("#host-only-note").is_hidden()
+    history = host.context.new_page()
+    history.set_default_timeout(WAIT_MS)
+    history.goto(f"{dev.url}/archives.html")
+    history.wait_for_selector("#archives[aria-busy=false]", state="attached")
+    assert history.locator("#error").is_hidden()
+    assert_accessible(history, "history, as the host")
+
+    history.click("[data-testid=forget-host-key]")
+    history.locator("#error").wait_for(state="visible")
+    assert "Only the host" in history.locator("#error").inner_text()
+    assert history.locator("[data-testid=forget-host-key]").count() == 0
+    other_tab.reload()
+    other_tab.locator("#host-only-note").wait_for(state="visible")
+    assert other_tab.locator("#start").is_hidden()
+    assert_accessible(history, "history, as a participant")
+
+
+def _host_records(dev: DevProcess, browser, room: str) -> tuple[object, str]:
+    """The host's page in the room, recording; and the recording's id."""
+    host = open_page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
+    host.wait_for_selector("#start:enabled")
+    host.click("#start")
+    host.locator("#stop:enabled").wait_for()
+    return host, eventually(lambda: _recording_of_room(dev, room))["id"]
+
+
+def _row(page, archive_id: str):
+    return page.locator(f"tr[data-archive-id='{archive_id}']")
+
+
+def test_the_history_speaks_plainly_updates_itself_and_lets_the_host_delete(
+    dev: DevProcess, browser
+) -> None:
+    """Rows name the room, the time and the length, in plain states (never OpenTok's
+    `uploaded`); a row still recording follows its recording to Ready without a reload; the
+    host deletes one after confirming, and the row says Deleted."""
+    room = "history-room"
+    host, archive_id = _host_records(dev, browser, room)
+
+    history = host.context.new_page()
+    history.set_default_timeout(WAIT_MS)
+    history.goto(f"{dev.url}/archives.html")
+    row = _row(history, archive_id)
+    row.wait_for()
+    assert row.locator(".badge").inner_text() == "Recording"
+    assert row.locator(".archive-name").inner_text() == room  # the room, not "room · date"
+    assert re.search(r"\d{4}", row.locator("td[data-label=Recorded]").inner_text())
+    assert row.locator("[data-testid=delete]").count() == 0  # OpenTok refuses while recording
+    waiting = host.context.new_page()
+    waiting.set_default_timeout(WAIT_MS)
+    waiting.goto(f"{dev.url}/view.html?archiveId={archive_id}")
+    waiting.wait_for_function("document.querySelector('#status').textContent.includes('Still')")
+    assert_accessible(waiting, "view, waiting")
+    seen: set[str] = set()
+    history.on(
+        "framenavigated", lambda frame: seen.add(frame.url) if frame == history.main_frame else None
+    )
+
+    host.click("#stop")
+    history.locator(f"tr[data-archive-id='{archive_id}'] .badge:text-is('Ready')").wait_for()
+    assert not seen  # no reload: the row followed on its own
+    assert re.fullmatch(r"\d\d:\d\d", row.locator("td[data-label=Duration]").inner_text())
+    labels = history.locator("#archive-rows .badge").all_inner_texts()
+    assert set(labels) <= {"Recording", "Paused", "Processing", "Ready", "Failed", "Deleted"}
+    assert "Ready" not in history.locator("thead").inner_text()  # one plain status column
+    assert_accessible(history, "history with a ready recording")
+    history.screenshot(path=SCREENSHOTS / "archives-page-plain.png")
+
+    history.once("dialog", lambda dialog: dialog.dismiss())
+    row.locator("[data-testid=delete]").click()
+    assert row.locator(".badge").inner_text() == "Ready"  # dismissed: nothing deleted
+    history.once("dialog", lambda dialog: dialog.accept())
+    row.locator("[data-testid=delete]").click()
+    history.locator(f"tr[data-archive-id='{archive_id}'] .badge:text-is('Deleted')").wait_for()
+    assert _row(history, archive_id).locator("[data-testid=delete]").count() == 0
+    answer = requests.get(f"{dev.url}/archive/{archive_id}", timeout=10).json()
+    assert answer["status"] == "deleted"
+    assert_accessible(history, "history with a deleted recording")
+
+
+def test_the_history_looks_again_soon_once_a_row_changes(dev: DevProcess, browser) -> None:
+    """The history looks at a row still changing less and less often (3 s, 4.5 s, ... up to a
+    minute), but 3 s after it has changed: a recording that stops is Processing, then Ready
+    seconds later, not at the slowed-down pace. The page's clock is Playwright's, so the looks
+    come when the test moves it; the first look after Stop is shown Processing (processing here
+    takes a second)."""
+    room = "history-looks-room"
+    host, archive_id = _host_records(dev, browser, room)
+    processing: list[int] = []
+
+    def shown_processing(archive: dict) -> None:
+        if processing:
+            processing.pop()
+            archive.update(status="stopped", ready=False)
+
+    history = host.context.new_page()
+    history.set_default_timeout(WAIT_MS)
+    history.clock.install()
+    _rewrite_lookups(history, re.compile(rf"/archive/{archive_id}$"), shown_processing)
+    history.goto(f"{dev.url}/archives.html")
+    _row(history, archive_id).locator(".badge:text-is('Recording')").wait_for()
+
+    def looked(move) -> str:
+        """Moves the page's clock (one look at most comes of it) and gives the row's badge
+        once the row has been looked at again (each look builds the row anew)."""
+        _row(history, archive_id).evaluate("row => { row.dataset.before = 'yes'; }")
+        move()
+        again = history.locator(f"tr[data-archive-id='{archive_id}']:not([data-before])")
+        again.wait_for()
+        return again.locator(".badge").inner_text()
+
+    # An hour on in one jump, which fires the one look due (3 s after the page loaded).
+    now = history.evaluate("Date.now()")
+    assert looked(lambda: history.clock.pause_at(now + 3_600_000)) == "Recording"
+    processing.append(1)
+    host.click("#stop")
+    eventually(
+        lambda: requests.get(f"{dev.url}/archive/{archive_id}", timeout=10).json()["ready"],
+        timeout=WAIT_MS / 1000,
+        interval=0.2,
+    )
+    # Jumps, which fire a timer due at most once, the look's own: not its request's timeout.
+    assert looked(lambda: history.clock.fast_forward(60_000)) == "Processing"
+    # Unchanged, the next look would come 6.75 s on (after 3 s, then 4.5 s): 3 s on, now.
+    assert looked(lambda: history.clock.fast_forward(3_000)) == "Ready"
+
+
+def test_broken_links_and_room_names_get_a_plain_sentence_and_a_way_back(
+    dev: DevProcess, browser
+) -> None:
+    """A mangled, unknown or missing recording id, an expired recording (served by the browser
+    as GET /archive/{id} describes one, as in the failed test above), and a room name the API
+    would refuse: each gets a sentence in plain words and a way back, never the API's wording.
+    The same for the original sample's View Archive links (/archive/{id}/view) that lead nowhere."""
+    unknown = "0b7c6a1e-2f43-4d6b-9a51-3f0c2d9e8a18"
+    for link, title in [
+        ("view.html?archiveId=garbage", "This link is broken"),
+        (f"view.html?archiveId={unknown}", "Recording not found"),
+        ("view.html?archiveId=", "No recording chosen"),
+        ("archive/garbage/view", "This link is broken"),
+        (f"archive/{unknown}/view", "Recording not found"),
+    ]:
+        page = open_page(browser, f"{dev.url}/{link}")
+        assert "/view.html?" in page.url
+        page.wait_for_function(f"document.querySelector('#title').textContent === {title!r}")
+        status = page.locator("#status").inner_text()
+        assert "{" not in status and "HTTP" not in status and "UUID" not in status
+        assert page.locator("#way-back a[href='index.html']").is_visible()
+        assert page.locator("#stage").is_hidden() and page.locator("#spinner").is_hidden()
+        assert_accessible(page, f"view of {title!r}")
+        page.context.close()
+
+    expired_id = "0b7c6a1e-2f43-4d6b-9a51-3f0c2d9e8a19"
+    expired = {"id": expired_id, "status": "expired", "name": "Old · 2025-01-01 10:00"}
+    expired.update(createdAt=1735725600000, duration=60, size=0, ready=False, url=None)
+    context = browser.new_context()
+    context.route(
+        re.compile(rf"/archive/{expired_id}$"),
+        lambda route: route.fulfill(status=200, json=expired),
+    )
+    page = context.new_page()
+    page.goto(f"{dev.url}/view.html?archiveId={expired_id}")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('expired')")
+    assert page.locator("#status").inner_text() == (
+        "This recording has expired and is no longer available."
+    )
+    assert page.locator("#way-back a[href='index.html']").is_visible()
+    assert_accessible(page, "view of an expired recording")
+    context.close()
+
+    for room in ["%25%25%25%25", "a" * 65]:
+        page = open_page(browser, f"{dev.url}/?room={room}")
+        error = page.locator("#error")
+        error.wait_for(state="visible")
+        assert "room name is invalid" in error.inner_text()
+        assert "Starting your camera" not in page.locator("#publisher-placeholder").inner_text()
+        assert_accessible(page, f"invalid room {room[:8]}")
+        page.click("#error-retry")  # "Open the default room"
+        page.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+        assert page.url.endswith("?room=session")
+        page.context.close()
+
+
+def test_a_new_room_says_nobody_else_is_there(dev: DevProcess, browser) -> None:
+    first = open_page(browser, f"{dev.url}/?room=standupp")  # a typo of a room in use
+    first.locator("[data-testid=new-room]").wait_for(state="visible")
+    assert "new room" in first.locator("#subscribers-empty").inner_text()
+    second = open_page(browser, f"{dev.url}/?room=standupp")
+    second.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+    assert second.locator("[data-testid=new-room]").is_hidden()
+
+
+def test_make_dev_says_its_recordings_are_a_test_pattern_and_forgotten(
+    dev: DevProcess, browser
+) -> None:
+    printed = "".join(dev.output)
+    assert "test pattern" in printed and "a restart forgets it" in printed
+    for path in ("/", "/archives.html", "/view.html?archiveId=garbage"):
+        page = open_page(browser, f"{dev.url}{path}")
+        notice = page.locator("[data-testid=local-notice]")
+        notice.wait_for(state="visible")
+        assert "test pattern" in notice.inner_text() and "forgets" in notice.inner_text()
+        page.context.close()
+
+
+# Every text the page's recording news shows, as it changes.
+NEWS_LOG = """() => {
+  window.__news = [];
+  const news = document.getElementById('recording-news');
+  new MutationObserver(() => window.__news.push(news.textContent)).observe(
+    news, {childList: true, subtree: true, characterData: true, attributes: true});
+}"""
+# Another client of the room, in the page, signals `archive` as a page may in OpenTok.js;
+# resolves once OpenTok took the signal (it is then on its way to every client of the room).
+FORGE = """([key, sessionId, token, data]) => new Promise((done, failed) => {
+  const session = OT.initSession(key, sessionId);
+  setTimeout(() => failed(new Error('no answer in 20 s')), 20000);
+  session.connect(token, (error) => error ? failed(error)
+    : session.signal({type: 'archive', data}, (refused) => refused ? failed(refused) : done(true)));
+})"""
+
+
+def test_a_page_in_the_room_cannot_pass_off_news_of_the_recording(dev: DevProcess, browser) -> None:
+    """Only the server's signal (it has no sender) changes what the room is told."""
+    room = "forged-news"
+    host = open_page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
+    host.wait_for_selector("#start:enabled")
+    host.evaluate(NEWS_LOG)
+    joined = requests.get(f"{dev.url}/room/{room}", timeout=10).json()  # a participant's
+    forged = json.dumps({"archiveId": str(uuid.uuid4()), "state": "deleted"})
+    other = open_page(browser, f"{dev.url}/?room={room}")
+    assert other.evaluate(FORGE, [joined["apiKey"], joined["sessionId"], joined["token"], forged])
+
+    host.click("#start")
+    host.wait_for_function(
+        "document.querySelector('#recording-indicator').textContent.includes('00:01')"
+    )
+    host.click("#stop")
+    host.locator("#watch-link").wait_for(state="visible")  # the server's word came after
+
+    shown = host.evaluate("window.__news")
+    assert not any("deleted" in text for text in shown), shown
+
+
+def test_an_individual_recording_plays_each_stream_in_a_player_of_its_own(
+    dev: DevProcess, browser
+) -> None:
+    """Two people publish, the host records each stream (outputMode individual), and the
+    page of the recording, once its zip is split, has a playing video per stream."""
+    host = requests.get(f"{dev.url}/room/panel", headers={"x-host-key": dev.host_key}, timeout=10)
+    guest = requests.get(f"{dev.url}/room/panel", timeout=10)
+    session_id = host.json()["sessionId"]
+
+    def publish(token: str, name: str) -> None:
+        connected = requests.post(
+            f"{dev.url}/_emulator/sessions/{session_id}/connections",
+            json={"token": token},
+            timeout=10,
+        )
+        connection_id = connected.json()["connectionId"]
+        requests.post(
+            f"{dev.url}/_emulator/connections/{connection_id}/streams",
+            json={"name": name, "hasAudio": True, "hasVideo": True},
+            timeout=10,
+        ).raise_for_status()
+
+    authorization = {"authorization": f"Bearer {host.json()['token']}"}
+    publish(host.json()["token"], "host")
+    started = requests.post(
+        f"{dev.url}/archive/start",
+        json={"sessionId": session_id, "outputMode": "individual", "name": "Panel"},
+        headers=authorization,
+        timeout=20,
+    )
+    assert started.status_code == 200, started.text
+    archive_id = started.json()["id"]
+    publish(guest.json()["token"], "guest")  # joins the recording a little later
+    stopped = requests.post(
+        f"{dev.url}/archive/{archive_id}/stop", headers=authorization, timeout=20
+    )
+    assert stopped.status_code == 200, stopped.text
+    ready = dev.wait_until_ready(archive_id)
+    assert len(ready["streams"]) == 2
+
+    page = open_page(browser, f"{dev.url}/view.html?archiveId={archive_id}")
+    players = page.locator("[data-testid=stream-player]")
+    players.first.wait_for(state="visible")
+    assert players.count() == 2
+    for index in range(2):
+        page.wait_for_function(
+            "(i) => { const v = document.querySelectorAll('[data-testid=stream-player]')[i];"
+            " return v.readyState >= 1 && v.duration > 0; }",
+            arg=index,
+        )
+    whos = page.locator(".stream-who").all_inner_texts()
+    assert whos == ["Participant 1", "Participant 2"]
+    for when in page.locator(".stream-when").all_inner_texts():
+        assert re.fullmatch(r"\d\d:\d\d \u2013 \d\d:\d\d into the recording|from \d\d:\d\d", when)
+    download = page.locator("#download")
+    assert download.inner_text() == "Download ZIP"
+    assert "archive.zip" in download.get_attribute("href")
+    assert page.locator("#player").is_hidden()  # the one-video player is the composed one's
+    assert_accessible(page, "a player per stream")
+    page.screenshot(path=SCREENSHOTS / "per-stream-view.png", full_page=True)
+
+
+_CALL_THE_API = """async ({url, key}) => {
+  try {
+    const answer = await fetch(url, {method: "DELETE", headers: {"x-host-key": key}});
+    return answer.status;
+  } catch (error) {
+    return String(error);
+  }
+}"""
+
+
+def test_the_api_answers_a_page_of_an_allowed_origin_and_refuses_another(
+    dev: DevProcess, browser
+) -> None:
+    # make dev's own origin is allowed (AllowedOrigins, as the deployed site's is): a page there
+    # calling the API under another name (localhost) makes the browser preflight the DELETE
+    # with x-host-key. The same page served from localhost is a foreign origin.
+    port = dev.url.rsplit(":", 1)[1]
+    archive = f"archive/{uuid.uuid4()}"
+    context = browser.new_context()
+    try:
+        allowed = context.new_page()
+        allowed.goto(f"{dev.url}/")
+        answered = allowed.evaluate(
+            _CALL_THE_API, {"url": f"http://localhost:{port}/{archive}", "key": dev.host_key}
+        )
+        assert answered == 404  # the preflight passed, and the page reads the API's answer
+        foreign = context.new_page()
+        foreign.goto(f"http://localhost:{port}/")
+        refused = foreign.evaluate(
+            _CALL_THE_API, {"url": f"{dev.url}/{archive}", "key": dev.host_key}
+        )
+        assert refused == "TypeError: Failed to fetch"
+    finally:
+        context.close()

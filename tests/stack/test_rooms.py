@@ -1,0 +1,110 @@
+"""GET /session and GET /room/{name}: one OpenTok session per room, however it is asked for."""
+
+import threading
+import time
+
+import boto3
+import jwt
+import pytest
+
+from tests.support.stack import API_KEY, Stack
+
+
+def test_session_route_serves_the_default_room(stack: Stack) -> None:
+    default = stack.get("/session").json()
+    assert stack.get("/room/session").json()["sessionId"] == default["sessionId"]
+    assert default["apiKey"] == API_KEY
+
+
+def test_a_room_keeps_its_session_and_creates_it_only_once(stack: Stack) -> None:
+    first = stack.get("/room/standup").json()
+    second = stack.get("/room/standup").json()
+    other = stack.get("/room/retro").json()
+    assert first["sessionId"] == second["sessionId"] != other["sessionId"]
+    created = [call for call in stack.opentok.calls if call == ("POST", "/session/create")]
+    assert len(created) == 2
+    # Each join gets its own token.
+    assert first["token"] != second["token"]
+
+
+def test_only_the_request_that_made_the_room_says_it_is_new(stack: Stack) -> None:
+    """A mistyped room name makes a new, empty room: the page says so from `created`."""
+    assert stack.get("/room/standupp").json()["created"] is True
+    assert stack.get("/room/standupp").json()["created"] is False
+    assert stack.api.request("GET", "/room/standupp").json()["created"] is False  # a participant
+
+
+def test_token_is_a_publisher_token_for_the_room_that_opentok_accepts(stack: Stack) -> None:
+    joined = stack.api.request("GET", "/room/standup").json()  # a participant, no host key
+    claims = jwt.decode(joined["token"], stack.opentok.api_secret, algorithms=["HS256"])
+    assert claims["role"] == "publisher"
+    assert claims["session_id"] == joined["sessionId"]
+    assert claims["exp"] > time.time() + 3600
+    assert stack.opentok.connect(joined["sessionId"], joined["token"])
+
+
+def test_concurrent_first_requests_for_a_new_room_get_the_same_session(stack: Stack) -> None:
+    answers: list[str] = []
+    gate = threading.Barrier(6)
+    # Six environments warm (clients made, secret cached), so that the requests overlap.
+    warming = threading.Barrier(6)
+    warm_ups = [
+        threading.Thread(target=lambda: (warming.wait(), stack.get("/room/warm-up")))
+        for _ in range(6)
+    ]
+    for thread in warm_ups:
+        thread.start()
+    for thread in warm_ups:
+        thread.join(timeout=20)
+    stack.opentok.calls.clear()
+
+    def join() -> None:
+        gate.wait()
+        answers.append(stack.get("/room/launch").json()["sessionId"])
+
+    threads = [threading.Thread(target=join) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert len(answers) == 6
+    assert len(set(answers)) == 1
+    # The race really happened: several requests created a session, one of them won.
+    assert stack.opentok.calls.count(("POST", "/session/create")) >= 2
+    assert stack.get("/room/launch").json()["sessionId"] == answers[0]
+
+
+def test_manual_rooms_record_only_when_asked(stack: Stack) -> None:
+    session = stack.join("manual-room")
+    assert session["archiveMode"] == "manual"
+    assert session["continueAfterLimit"] is False  # the page's warning promises no next part
+    stack.publish(session["connectionId"])
+    assert list(stack.sdk().list_archives(session_id=session["sessionId"])) == []
+    started = stack.post("/archive/start", {"sessionId": session["sessionId"]})
+    assert started.status == 200  # a routed session: OpenTok can archive it
+
+
+@pytest.mark.parametrize("stack_parameters", [{"ArchiveMode": "always"}], indirect=True)
+def test_always_rooms_record_from_the_first_stream(stack: Stack) -> None:
+    session = stack.join("always-room")
+    assert session["archiveMode"] == "always"  # the page hides Start and Stop
+    stack.publish(session["connectionId"])
+    archives = list(stack.sdk().list_archives(session_id=session["sessionId"]))
+    assert [archive.status for archive in archives] == ["started"]
+
+
+# One name stands for the matrix of bad names, moved to the unit layer
+# (tests/unit/test_room_names.py): one beyond ASCII, as it passes through the API.
+@pytest.mark.parametrize("name", ["ünï"])
+def test_bad_room_names_are_refused_before_any_opentok_call(stack: Stack, name: str) -> None:
+    answer = stack.get(f"/room/{name}")
+    assert answer.status in (400, 404)
+    assert "error" in answer.json() or answer.status == 404
+    assert stack.opentok.calls == []
+    assert boto3.client("dynamodb").scan(TableName=stack.table)["Count"] == 0  # no room
+
+
+def test_room_name_refusal_says_what_is_allowed(stack: Stack) -> None:
+    answer = stack.get("/room/-lead")
+    assert answer.status == 400
+    assert "room name" in answer.json()["error"]
