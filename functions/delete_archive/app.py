@@ -1,9 +1,11 @@
 """DELETE /archive/{archiveId}: deletes the recording everywhere it is kept.
 
-OpenTok's archive first (it refuses while recording), then our copy in S3 (an individual
-archive's zip and the streams split out of it), then the record is marked deleted: the
-record stays, so that the history says what became of it. A failed or expired archive has
-nothing left at OpenTok to delete: only our copy, if any, and the record. The archive's room
+OpenTok's archive first (it refuses while recording), then the record is marked deleted,
+then every version of every object under the archive's prefix in S3 (MP4, zip, streams),
+whatever the record knows of them. In that order, an upload that lands afterwards finds the
+record deleted and its S3 event deletes it (functions/mark_ready); and a delete cut short is
+finished by asking again. The record stays, so that the history says what became of it. A
+failed or expired archive has nothing left at OpenTok to delete: only ours. The archive's room
 is told (room_signals). In `host` control, for hosts only (the host key).
 """
 
@@ -34,6 +36,7 @@ def delete_archive(archive_id: str) -> dict[str, Any]:
     if archive is None:
         raise NotFound("no archive with that id")
     if archive["status"] == "deleted":
+        bucket.delete_archive(archive["id"])  # what a delete cut short, or a late upload, left
         return archives.public(archive)
     if archive["statusRank"] < archives.STATUS_RANK["stopped"]:
         raise Conflict("the archive is still recording: stop it first")
@@ -45,12 +48,10 @@ def delete_archive(archive_id: str) -> dict[str, Any]:
         )
     if archive["status"] not in NOTHING_AT_OPENTOK:
         archive = _delete_at_opentok(archive)
-    if archive.get("s3Key"):
-        bucket.delete(archive["s3Key"])
-        if archive.get("outputMode") == "individual":
-            bucket.delete_streams(archive["s3Key"])
-    metrics.add_metric(name="ArchiveDeleted", unit=MetricUnit.Count, value=1)
     deleted = archives.mark_deleted(archive["id"])
+    versions = bucket.delete_archive(archive["id"])
+    logger.info("archive deleted", extra={"archive_id": archive["id"], "versions": versions})
+    metrics.add_metric(name="ArchiveDeleted", unit=MetricUnit.Count, value=1)
     room_signals.announce(deleted, "deleted")
     return archives.public(deleted)
 

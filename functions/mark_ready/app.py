@@ -6,6 +6,7 @@ event asks again, which the split shrugs off. Other duplicate events change noth
 that are not OpenTok recordings of this project are ignored with a log line. A recording we
 never started (automatic archiving) is adopted with what the OpenTok API says of it. Once
 marked, the archive's room is told (room_signals): its pages show the recording without asking.
+A recording that lands after its archive was deleted is deleted, every version, not marked.
 """
 
 from typing import Any
@@ -35,12 +36,16 @@ def mark_ready(record: dict[str, Any]) -> None:
         )
         return
     size = int(stored.get("size") or 0)
+    bucket_name = record["s3"]["bucket"]["name"]
     if recording.extension == "zip":
-        _split_streams(recording.archive_id, key, size)
+        _split_streams(recording.archive_id, key, size, bucket_name)
         return
     archive, changed = archives.mark_ready(recording.archive_id, key, size)
     if archive is None:
         archive, changed = _adopt(recording.archive_id, key, size)
+    if archive and archive["status"] == "deleted":
+        _delete_late_upload(recording.archive_id, bucket_name)
+        return
     if not changed:
         logger.info("archive was ready already", extra={"archive_id": recording.archive_id})
         return
@@ -53,12 +58,27 @@ def mark_ready(record: dict[str, Any]) -> None:
         room_signals.announce(archive, "ready")
 
 
-def _split_streams(archive_id: str, key: str, size: int) -> None:
+def _delete_late_upload(archive_id: str, bucket_name: str) -> None:
+    """The user deleted the recording before its upload landed: they meant it."""
+    # Here: the S3 client costs cold-start time, and only a late upload needs it.
+    from backend import bucket
+
+    versions = bucket.delete_archive(archive_id, bucket_name)
+    logger.info(
+        "deleted an upload that landed after its archive was deleted",
+        extra={"archive_id": archive_id, "versions": versions},
+    )
+
+
+def _split_streams(archive_id: str, key: str, size: int, bucket_name: str) -> None:
     archive = archives.mark_zip_uploaded(archive_id, key, size)
     if archive is None:
         adopted, _ = _adopt(archive_id, key, size, ready=False)
         archive = adopted or archives.mark_zip_uploaded(archive_id, key, size)
     if archive is None:
+        return
+    if archive["status"] == "deleted":
+        _delete_late_upload(archive_id, bucket_name)
         return
     if archive.get("ready") or archive.get("streamsFailure"):
         logger.info("archive was split already", extra={"archive_id": archive_id})

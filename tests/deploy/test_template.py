@@ -240,6 +240,22 @@ def test_the_ready_function_does_not_depend_on_the_bucket_that_triggers_it() -> 
     assert "ArchiveBucket" not in str(resource["Properties"].get("Policies"))
 
 
+def test_the_ready_function_may_delete_in_the_bucket_it_names_by_name() -> None:
+    # It deletes an upload that lands after its archive was deleted; naming the bucket by its
+    # name (above) is right only while that name is the bucket's own.
+    resources = Template().resources
+    name, mapping = resources["ArchiveBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    named = [
+        statement["Resource"]["Fn::Sub"]
+        for statement in _function_statements(resources["MarkReadyFunction"])
+        if str(statement["Action"]).startswith("s3:")
+    ]
+    assert named == [
+        [f"arn:${{AWS::Partition}}:s3:::{name}/${{OpenTokApiKey}}/*", mapping],
+        [f"arn:${{AWS::Partition}}:s3:::{name}", mapping],
+    ]
+
+
 def test_every_function_has_its_own_folder_with_an_app() -> None:
     for function in Template().functions().values():
         assert (function.code_dir / "app.py").is_file()

@@ -4,7 +4,7 @@ import boto3
 import opentok
 import pytest
 
-from tests.support.stack import Stack
+from tests.support.stack import API_KEY, Stack
 
 
 def _ready_archive(stack: Stack) -> dict:
@@ -18,6 +18,14 @@ def _ready_archive(stack: Stack) -> dict:
 
 def _delete(stack: Stack, archive_id: str):
     return stack.delete(f"/archive/{archive_id}")
+
+
+def _versions_left(stack: Stack, archive_id: str) -> list[str]:
+    """Every version and delete marker the versioned bucket keeps of the archive's objects."""
+    listed = boto3.client("s3").list_object_versions(
+        Bucket=stack.bucket, Prefix=f"{API_KEY}/{archive_id}/"
+    )
+    return [item["Key"] for item in [*listed.get("Versions", []), *listed.get("DeleteMarkers", [])]]
 
 
 def _opentok_status(stack: Stack, archive_id: str) -> str:
@@ -36,8 +44,9 @@ def test_deleting_a_recording_removes_it_from_opentok_and_our_bucket(stack: Stac
     assert answer.json()["status"] == "deleted"
     assert answer.json()["ready"] is False
     assert _opentok_status(stack, archive["id"]) == "deleted"
-    listed = boto3.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix=key)
-    assert listed.get("KeyCount", 0) == 0
+    assert key.startswith(f"{API_KEY}/{archive['id']}/")
+    # Not hidden behind a delete marker for the bucket's 30 days: every version is gone.
+    assert _versions_left(stack, archive["id"]) == []
     assert stack.get(f"/archive/{archive['id']}").json()["status"] == "deleted"
     assert stack.get(f"/archive/{archive['id']}/view").status == 410
 
@@ -74,6 +83,41 @@ def test_a_late_bucket_event_does_not_bring_a_deleted_recording_back(stack: Stac
         },
     )
     assert stack.get(f"/archive/{archive['id']}").json()["status"] == "deleted"
+
+
+def test_a_recording_deleted_before_its_bucket_event_leaves_nothing_in_the_bucket(
+    stack: Stack,
+) -> None:
+    # OpenTok uploaded it, and S3's event is late or lost: the record knows no key.
+    archive = stack.record()
+    stack.post(f"/archive/{archive['id']}/stop")
+    stack.wait_until_uploaded(archive["id"])
+    stack.opentok.wait_for(lambda: stack.sdk().get_archive(archive["id"]).status == "uploaded")
+    assert "s3Key" not in stack.stored(archive["id"])
+
+    answer = _delete(stack, archive["id"])
+
+    assert (answer.status, answer.json()["status"]) == (200, "deleted")
+    assert _versions_left(stack, archive["id"]) == []
+    stack.deliver_s3_events()  # the late event finds nothing to bring back
+    assert stack.get(f"/archive/{archive['id']}").json()["status"] == "deleted"
+    assert _versions_left(stack, archive["id"]) == []
+
+
+def test_an_upload_landing_after_the_delete_is_deleted_not_marked_ready(stack: Stack) -> None:
+    archive = _ready_archive(stack)
+    _delete(stack, archive["id"])
+    # The same recording uploaded again (a retry of OpenTok's, or the upload key's holder).
+    boto3.client("s3").put_object(
+        Bucket=stack.bucket, Key=f"{API_KEY}/{archive['id']}/archive.mp4", Body=b"late"
+    )
+
+    stack.deliver_s3_events()
+
+    assert _versions_left(stack, archive["id"]) == []
+    answer = stack.get(f"/archive/{archive['id']}").json()
+    assert (answer["status"], answer["ready"]) == ("deleted", False)
+    assert stack.get(f"/archive/{archive['id']}/view").status == 410
 
 
 def test_a_recording_still_being_recorded_cannot_be_deleted(stack: Stack) -> None:

@@ -342,10 +342,11 @@ def test_deleting_an_individual_archive_deletes_its_streams_too(stack: Stack) ->
     archive = _recorded(stack)
     _split(stack)
     assert stack.delete(f"/archive/{archive['id']}").status == 200
-    listed = boto3.client("s3").list_objects_v2(
+    # The zip and every stream, every version of each: none hidden behind a delete marker.
+    listed = boto3.client("s3").list_object_versions(
         Bucket=stack.bucket, Prefix=f"{API_KEY}/{archive['id']}/"
     )
-    assert listed.get("KeyCount") == 0
+    assert listed.get("Versions", []) == [] and listed.get("DeleteMarkers", []) == []
     assert stack.get(f"/archive/{archive['id']}/view").status == 410
 
 

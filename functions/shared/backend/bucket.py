@@ -34,19 +34,25 @@ def presigned_url(key: str) -> str:
     )
 
 
-def delete(key: str) -> None:
-    """Deletes our copy; the bucket keeps the version for a while, against accidents."""
-    s3.delete_object(Bucket=config.ARCHIVE_BUCKET, Key=key)
-
-
-def delete_streams(recording_key: str) -> None:
-    """Deletes the stream objects split out of an individual archive's zip, by listing them:
-    a split cut short leaves some that the archive's record does not name."""
-    prefix = recording_key.rsplit("/", 1)[0] + "/streams/"
-    pages = s3.get_paginator("list_objects_v2").paginate(
-        Bucket=config.ARCHIVE_BUCKET, Prefix=prefix
-    )
-    for page in pages:
-        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-        if keys:
-            s3.delete_objects(Bucket=config.ARCHIVE_BUCKET, Delete={"Objects": keys, "Quiet": True})
+def delete_archive(archive_id: str, bucket_name: str | None = None) -> int:
+    """Deletes every version of every object of an archive, by its prefix: its MP4 or zip, the
+    streams split out of it, and any delete marker. The bucket is versioned, so a plain delete
+    would only hide a recording; and what the record knows of it (an event lost, a split cut
+    short) is not asked. Returns how many versions were deleted."""
+    name = bucket_name or config.ARCHIVE_BUCKET
+    prefix = f"{config.OPENTOK_API_KEY}/{archive_id}/"
+    deleted = 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=name, Prefix=prefix):
+        # A page lists at most 1,000 versions and markers together: one DeleteObjects call.
+        versions = [
+            {"Key": version["Key"], "VersionId": version["VersionId"]}
+            for version in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+        ]
+        if not versions:
+            continue
+        answer = s3.delete_objects(Bucket=name, Delete={"Objects": versions, "Quiet": True})
+        if answer.get("Errors"):
+            # Raised, not logged and forgotten: the caller's retry deletes what is left.
+            raise RuntimeError(f"S3 kept {len(answer['Errors'])} versions of the archive")
+        deleted += len(versions)
+    return deleted
