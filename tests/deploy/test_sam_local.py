@@ -10,6 +10,7 @@ to a folder of the run's own, never the shared `.aws-sam`, so that two runs neve
 (`make sam-local`); SAM_TESTS=0 skips them.
 """
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -29,7 +30,7 @@ from moto import mock_aws
 from local.aws.template import ROOT, Template
 from local.tools.sam_stack import CONTAINER_ENDPOINTS, check_env_file, container_environment
 from local.tools.sam_stack import options as sam_stack_options
-from tests.support.events import EXPECTED_STATUS, function_for
+from tests.support.events import EXPECTED_STATUS, NOTHING_TO_RECONCILE, function_for
 from tests.support.stack import Stack, load_event
 from tests.support.waiting import free_port
 
@@ -168,18 +169,29 @@ def start_lambda(
     started on its first event and kept warm for the next."""
     port = free_port()
     log = tmp_path_factory.mktemp("start-lambda") / "start-lambda.log"
-    command = [str(SAM), "local", "start-lambda", "--port", str(port), "--warm-containers", "LAZY"]
+    with _sam_local("start-lambda", port, built, environment[1], log) as server:
+        _wait_until_listening(port, server, log)
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def _sam_local(
+    command: str, port: int, built: Path, env_file: Path, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`sam local <command>` on a port, its output in `log`; LAZY: a function gets its
+    container on its first event, kept warm for the next, and none it is not asked for.
+    Stopped as Ctrl-C stops it, with whatever containers it lost track of."""
+    argv = [str(SAM), "local", command, "--port", str(port), "--warm-containers", "LAZY"]
     with log.open("w") as output:
         server = subprocess.Popen(
-            command + local_options(built, environment[1]),
+            argv + local_options(built, env_file),
             cwd=ROOT,
             env=_SAM_ENVIRONMENT,
             stdout=output,
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_until_listening(port, server, log)
-        yield f"http://127.0.0.1:{port}"
+        yield server
     finally:
         _interrupt(server)
         _remove_left_containers(log)
@@ -332,14 +344,7 @@ def test_each_function_does_in_its_container_what_it_does_in_process(
     elif name.startswith("scheduled_"):
         # Nothing here has waited long enough to be overdue.
         answer = invoke(start_lambda, function, load_event(name))
-        assert answer == {
-            "checked": 0,
-            "repaired": 0,
-            "copying": 0,
-            "splitting": 0,
-            "stuck": 0,
-            "atRisk": 0,
-        }
+        assert answer == NOTHING_TO_RECONCILE
     elif name.startswith("sqs_"):
         # A recording under way: OpenTok holds nothing to copy, and the message is done with.
         answer = invoke(start_lambda, function, load_event(name, archive_id=archive["id"]))
@@ -354,17 +359,7 @@ def test_start_api_serves_a_session_and_records_through_it(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "start-api.log"
-    # LAZY: the four functions this test calls get a container, not all fifteen.
-    command = [str(SAM), "local", "start-api", "--port", str(port), "--warm-containers", "LAZY"]
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            command + local_options(built, environment[1]),
-            cwd=ROOT,
-            env=_SAM_ENVIRONMENT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    with _sam_local("start-api", port, built, environment[1], log) as server:
         session = _wait_for_session(url, server, log)
         assert session["apiKey"] == sam_stack.opentok.api_key
         connection = sam_stack.opentok.connect(session["sessionId"], session["token"])
@@ -391,9 +386,6 @@ def test_start_api_serves_a_session_and_records_through_it(
         assert stopped.status_code == 200, stopped.text
         assert stopped.json()["status"] == "stopped"
         assert sam_stack.sdk().get_archive(archive["id"]).status != "started"
-    finally:
-        _interrupt(server)
-        _remove_left_containers(log)
 
 
 def _remove_left_containers(log: Path) -> None:

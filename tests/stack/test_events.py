@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.events import EXPECTED_STATUS, function_for
+from tests.support.events import EXPECTED_STATUS, NOTHING_TO_RECONCILE, function_for
 from tests.support.stack import EVENTS, Stack, load_event
 
 
@@ -43,14 +43,7 @@ def test_s3_event_marks_only_recordings_ready(stack: Stack, name: str) -> None:
 
 def test_the_scheduled_event_runs_the_reconciler(stack: Stack) -> None:
     answer = stack.invoke(function_for("scheduled_reconcile"), load_event("scheduled_reconcile"))
-    assert answer == {
-        "checked": 0,
-        "repaired": 0,
-        "copying": 0,
-        "splitting": 0,
-        "stuck": 0,
-        "atRisk": 0,
-    }
+    assert answer == NOTHING_TO_RECONCILE
 
 
 def test_the_copy_request_event_runs_the_copy_function(stack: Stack) -> None:

@@ -13,6 +13,7 @@ import jwt
 import opentok
 import pytest
 
+from tests.support.credentials import forged_token
 from tests.support.stack import API_KEY, Stack
 
 
@@ -25,20 +26,7 @@ def _claims(stack: Stack, token: str) -> dict[str, Any]:
 
 
 def _token(secret: str, algorithm: str = "HS256", **claims: Any) -> str:
-    """A token of the SDK's shape, signed with `secret`, some claims changed (None: left out)."""
-    now = int(time.time())
-    payload = {
-        "iss": API_KEY,
-        "ist": "project",
-        "scope": "session.connect",
-        "role": "moderator",
-        "iat": now,
-        "exp": now + 600,
-        "nonce": 1,
-        **claims,
-    }
-    payload = {name: value for name, value in payload.items() if value is not None}
-    return jwt.encode(payload, secret, algorithm=algorithm)
+    return forged_token(API_KEY, secret, algorithm, **claims)
 
 
 def _table_items(stack: Stack) -> list[dict]:

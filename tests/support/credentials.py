@@ -1,7 +1,11 @@
-"""A Vonage application's credentials: its id and an RSA private key made for the run."""
+"""Credentials for the tests: a Vonage application's (its id and an RSA private key made for
+the run), and moderator tokens forged in the shape of the SDK's."""
 
+import time
 import uuid
+from typing import Any
 
+import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -15,3 +19,21 @@ PRIVATE_KEY = (
     )
     .decode()
 )
+
+
+def forged_token(api_key: str, secret: str, algorithm: str = "HS256", **claims: Any) -> str:
+    """A moderator token of the SDK's shape for the project, some claims changed (None: left
+    out), signed with `secret`: the project's own, or another."""
+    now = int(time.time())
+    payload = {
+        "iss": api_key,
+        "ist": "project",
+        "scope": "session.connect",
+        "role": "moderator",
+        "iat": now,
+        "exp": now + 600,
+        "nonce": 1,
+        **claims,
+    }
+    payload = {name: value for name, value in payload.items() if value is not None}
+    return jwt.encode(payload, secret, algorithm=algorithm)

@@ -44,3 +44,14 @@ def function_for(event_name: str) -> str:
     return next(
         function for prefix, function in EVENT_FUNCTIONS.items() if event_name.startswith(prefix)
     )
+
+
+# The reconciler's answer where nothing has waited long enough to be overdue.
+NOTHING_TO_RECONCILE = {
+    "checked": 0,
+    "repaired": 0,
+    "copying": 0,
+    "splitting": 0,
+    "stuck": 0,
+    "atRisk": 0,
+}

@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
 import opentok
 
 from local.aws.gateway import build_event
 from local.opentok.auth import new_session_id
+from tests.support.credentials import forged_token
 from tests.support.functions import function_module
 
 ARCHIVE_ID = "b40ef09b-3811-4726-b508-e41a0f96c68f"
@@ -46,19 +46,7 @@ class Project:
     def forged(self, *, signed_with: str | None = None, **claims: Any) -> str:
         """A moderator token of the SDK's shape for `session_id`, some claims changed (None:
         left out), signed with the project's secret unless `signed_with` another."""
-        now = int(time.time())
-        payload = {
-            "iss": self.api_key,
-            "ist": "project",
-            "scope": "session.connect",
-            "role": "moderator",
-            "iat": now,
-            "exp": now + 600,
-            "nonce": 1,
-            **claims,
-        }
-        payload = {name: value for name, value in payload.items() if value is not None}
-        return jwt.encode(payload, signed_with or self.api_secret, algorithm="HS256")
+        return forged_token(self.api_key, signed_with or self.api_secret, **claims)
 
     def host(self, session_id: str) -> dict[str, str]:
         """The header a host's page sends for the session: its moderator token."""
