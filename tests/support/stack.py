@@ -178,12 +178,16 @@ class Stack(Harness):
         return item.get("Item")
 
     def wait_until_uploaded(self, archive_id: str, prefix: str = API_KEY) -> None:
+        """Until OpenTok's upload is done: the object listed, and the emulator past its PUT, so
+        that S3's event for it is queued too (an object is listed before moto sends it)."""
         s3 = boto3.client("s3")
-        eventually(
-            lambda: s3.list_objects_v2(Bucket=self.bucket, Prefix=f"{prefix}/{archive_id}/").get(
-                "KeyCount"
-            )
-        )
+        folder = f"{prefix}/{archive_id}/"
+
+        def uploaded() -> bool:
+            listed = s3.list_objects_v2(Bucket=self.bucket, Prefix=folder).get("KeyCount", 0)
+            return listed > 0 and self.opentok.state.archives[archive_id].status == "uploaded"
+
+        eventually(uploaded)
 
 
 class CallbackRoute:
