@@ -107,6 +107,10 @@ class Moto:
         self.calls: deque[AwsCall] = deque(maxlen=10_000)
         self._refusals: list[_Refusal] = []
         self._lock = threading.Lock()
+        # DynamoDB changes an item atomically; moto writes a new item's key first and its
+        # attributes after, so a read in another thread could see half an item. One DynamoDB
+        # request at a time here, as each item is in DynamoDB.
+        self._dynamodb = threading.Lock()
         wsgi = self.server._server  # where moto keeps its WSGI server
         assert wsgi is not None
         wsgi.app = self._recording(wsgi.app)
@@ -163,7 +167,11 @@ class Moto:
                 return start_response(line, headers, *rest)
 
             started = time.perf_counter()
-            answer = b"".join(app(environ, start))
+            if call.target.startswith("DynamoDB_"):
+                with self._dynamodb:
+                    answer = b"".join(app(environ, start))
+            else:
+                answer = b"".join(app(environ, start))
             call.seconds = time.perf_counter() - started
             call.status = int(status[0].split()[0])
             call.answer = _decoded(answer)

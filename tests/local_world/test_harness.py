@@ -12,7 +12,7 @@ from local.aws.functions import FunctionError
 from local.aws.resources import deploy
 from local.aws.template import Template
 from local.opentok import OpenTokEmulator
-from local.tools.harness import Harness
+from local.tools.harness import Harness, moto
 from tests.support.waiting import eventually
 
 LOOPS = Path(__file__).resolve().parent / "templates" / "for_each.yaml"
@@ -161,3 +161,49 @@ def test_a_function_whose_code_is_missing_fails_loudly_not_as_a_dead_worker(
         pytest.raises(FileNotFoundError, match=missing),
     ):
         harness.invoke("FirstFunction", {"names": []})
+
+
+def test_a_reader_never_sees_half_an_item_that_another_request_is_writing(aws: None) -> None:
+    # DynamoDB applies an UpdateItem to an item at once; moto stores a new item's key first and
+    # its attributes after. A stop that read the archive while its start was writing it found
+    # a record without a session (the page's Stop answered 500). Without the harness's guard
+    # two readers see half an item within the first few writes.
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto().url)
+    dynamodb.create_table(
+        TableName="items",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    fields = {f"field{n}": {"S": "x"} for n in range(60)}
+    expression = "SET " + ", ".join(f"{name} = :{name}" for name in fields)
+    values = {f":{name}": value for name, value in fields.items()}
+    writing = [""]
+    written = threading.Event()
+    halves: list[int] = []
+
+    def read() -> None:
+        reader = boto3.client("dynamodb", endpoint_url=moto().url)
+        while not written.is_set():
+            key = {"pk": {"S": writing[0]}}
+            item = reader.get_item(TableName="items", Key=key).get("Item")
+            if item is not None and len(item) != len(fields) + 1:
+                halves.append(len(item))
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    try:
+        for n in range(15):
+            writing[0] = str(n)
+            dynamodb.update_item(
+                TableName="items",
+                Key={"pk": {"S": str(n)}},
+                UpdateExpression=expression,
+                ExpressionAttributeValues=values,
+            )
+    finally:
+        written.set()
+        for reader in readers:
+            reader.join()
+    assert halves == []
