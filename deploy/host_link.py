@@ -1,31 +1,53 @@
 """`make host-link`: the deployed site's host link and participant link.
 
 The host key stays in Secrets Manager; this prints it inside the link's fragment, which
-browsers never send anywhere. Treat the host link like a password.
+browsers never send anywhere. Treat the host link like a password. The participant link
+names the room's invite (ArchiveControl `host`): the room route gives it to the host, and
+asking for it makes the room, as the host's page would.
 """
 
 from typing import Any
 from urllib.parse import quote
 
 import boto3
+import requests
 
 from deploy import stack
 
 DEFAULT_ROOM = "session"
 
 
-def links(outputs: dict[str, str], room: str = DEFAULT_ROOM, secrets: Any = None) -> dict[str, str]:
-    """`{"host": ..., "participant": ...}` for a room of the stack whose outputs these are."""
+def host_key(outputs: dict[str, str], secrets: Any = None) -> str:
     secrets = secrets or boto3.client("secretsmanager")
-    key = secrets.get_secret_value(SecretId=outputs["HostKeySecretArn"])["SecretString"]
-    return for_site(outputs["SiteUrl"], key, room)
+    return secrets.get_secret_value(SecretId=outputs["HostKeySecretArn"])["SecretString"]
 
 
-def for_site(site_url: str, host_key: str, room: str = DEFAULT_ROOM) -> dict[str, str]:
-    """The two links to a room of the site: with the host key in the fragment, and without."""
-    participant = f"{site_url.rstrip('/')}/?room={room}"
+def invite(api_url: str, key: str, room: str = DEFAULT_ROOM) -> str:
+    """What the room's participant link names: its invite, or its name in `open` control."""
+    answer = requests.get(
+        f"{api_url.rstrip('/')}/room/{quote(room, safe='')}",
+        headers={"X-Host-Key": key},
+        timeout=15,
+    )
+    answer.raise_for_status()
+    return answer.json().get("invite", room)
+
+
+def for_site(site_url: str, key: str, room: str, invited: str) -> dict[str, str]:
+    """`{"host": ..., "participant": ...}`: the room with the host key in the fragment, and
+    the room's invite without it."""
+    site = site_url.rstrip("/")
     # Encoded: a key rotated by hand may hold characters a URL gives other meanings.
-    return {"host": f"{participant}#host={quote(host_key, safe='')}", "participant": participant}
+    return {
+        "host": f"{site}/?room={room}#host={quote(key, safe='')}",
+        "participant": f"{site}/?room={invited}",
+    }
+
+
+def links(outputs: dict[str, str], room: str = DEFAULT_ROOM) -> dict[str, str]:
+    """The two links to a room of the stack whose outputs these are."""
+    key = host_key(outputs)
+    return for_site(outputs["SiteUrl"], key, room, invite(outputs["ApiUrl"], key, room))
 
 
 def main() -> None:

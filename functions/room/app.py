@@ -1,8 +1,9 @@
 """GET /room/{name}: the room's session, created on its first request, and a token to join it.
 
 With the host key in `X-Host-Key` the token is a moderator's: the host's page may then start
-and stop the room's recording. A wrong key is refused rather than quietly demoted, so that a
-host with a stale link finds out at once.
+and stop the room's recording, and the answer holds the room's invite for participants. A
+wrong key is refused rather than quietly demoted, so that a host with a stale link finds out
+at once. With ArchiveControl `host`, participants name the room by its invite (backend.rooms).
 """
 
 from aws_lambda_powertools import Logger
@@ -19,11 +20,13 @@ app = api.resolver()
 
 @app.get("/room/<name>")
 def room(name: str) -> api.Response:
-    room_name = validation.room_name(name)
     presented = host_key.presented_key(app.current_event)
     if presented is not None and not host_key.matches(presented):
         raise Forbidden("that is not the host key: ask for the host link again")
-    return rooms.answer(rooms.join(room_name, host=presented is not None))
+    host = presented is not None
+    if host or host_key.control_is_open():
+        return rooms.answer(rooms.join(validation.room_name(name), host=host))
+    return rooms.answer(rooms.join(validation.invite(name)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

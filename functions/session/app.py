@@ -1,7 +1,7 @@
 """GET /session: the sample's default room, as the official sample page asks for it.
 
-With ArchiveControl `open` that page works unchanged; in `host` it joins, and only the host's
-page (the host link) records.
+With ArchiveControl `open` that page works unchanged. In `host` a room is joined by its invite
+only (backend.rooms), so this route answers 404 there: a name everybody knows opens nothing.
 """
 
 from aws_lambda_powertools import Logger

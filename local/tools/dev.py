@@ -251,10 +251,11 @@ def main() -> None:
         sys.exit(f"make dev: {error}")  # one line, no traceback, exit code 1
 
     def announce() -> None:
-        from deploy.host_link import for_site
+        from deploy.host_link import DEFAULT_ROOM, for_site, invite
 
         print(parameters.describe(stack.parameters))
-        links = for_site(stack.url, stack.stack.host_key)
+        key = stack.stack.host_key
+        links = for_site(stack.url, key, DEFAULT_ROOM, invite(stack.url, key, DEFAULT_ROOM))
         print(f"Host link (starts and stops recordings): {links['host']}")
         print(f"Participant link (joins, watches):        {links['participant']}")
         print(LOCAL_WORLD)

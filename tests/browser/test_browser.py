@@ -9,7 +9,13 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.support.browser import SCREENSHOTS, WAIT_MS, assert_accessible, open_page
+from tests.support.browser import (
+    SCREENSHOTS,
+    WAIT_MS,
+    assert_accessible,
+    open_page,
+    participant_link,
+)
 from tests.support.dev_process import DevProcess
 from tests.support.waiting import eventually
 
@@ -18,7 +24,7 @@ pytestmark = pytest.mark.browser
 
 def test_start_stop_and_watch_the_recording(dev: DevProcess, browser) -> None:
     host = open_page(browser, f"{dev.url}/?room=browser-flow#host={dev.host_key}")
-    guest = open_page(browser, f"{dev.url}/?room=browser-flow", width=375, height=740)
+    guest = open_page(browser, participant_link(host), width=375, height=740)
     for page in (host, guest):
         page.wait_for_selector("#publisher video")
         page.wait_for_function(
@@ -29,7 +35,7 @@ def test_start_stop_and_watch_the_recording(dev: DevProcess, browser) -> None:
     assert dev.host_key not in host.url
     invite = host.locator("#invite-link")
     invite.wait_for(state="visible")
-    assert invite.get_attribute("href") == f"{dev.url}/?room=browser-flow"
+    assert invite.get_attribute("href").startswith(f"{dev.url}/?room=browser-flow.")
     # Participants see no controls, and are told who records.
     guest.locator("#host-only-note").wait_for(state="visible")
     assert guest.locator("#start").is_hidden() and guest.locator("#stop").is_hidden()
@@ -105,7 +111,7 @@ def test_the_host_records_portrait_full_hd_in_a_layout_and_changes_it(
 ) -> None:
     room = "browser-options"
     host = open_page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
-    guest = open_page(browser, f"{dev.url}/?room={room}", width=375, height=740)
+    guest = open_page(browser, participant_link(host), width=375, height=740)
     host.wait_for_selector("#start:enabled")
     guest.wait_for_selector("[data-testid=connection-status][data-state=connected]")
     # Participants get none of the host's choices.
@@ -200,18 +206,19 @@ def test_the_page_says_so_when_it_cannot_join(dev: DevProcess, browser) -> None:
     assert page.locator("#error").inner_text().strip()
 
 
-def test_a_stale_host_link_says_so_and_lets_you_join_as_a_participant(
-    dev: DevProcess, browser
-) -> None:
+def test_a_stale_host_link_says_so_and_forgets_its_key(dev: DevProcess, browser) -> None:
     page = open_page(browser, f"{dev.url}/?room=stale-link#host=an-old-key")
     error = page.locator("#error")
     error.wait_for(state="visible")
     assert "host link" in error.inner_text()
     assert_accessible(page, "a stale host link")
     page.click("#error-retry")
-    page.locator("#host-only-note").wait_for(state="visible")
-    page.wait_for_selector("[data-testid=connection-status][data-state=connected]")
-    assert page.locator("#start").is_hidden()
+    # A participant now; in `host` control the room's name opens nothing without its link.
+    page.wait_for_function(
+        "document.querySelector('#error').innerText.includes(\"room's participant link\")"
+    )
+    assert page.locator("[data-testid=forget-host-key]").count() == 0
+    assert not page.locator("#start").is_enabled()
 
 
 def test_the_hosts_page_renews_an_expired_token_and_records(dev: DevProcess, browser) -> None:
@@ -323,7 +330,7 @@ def test_the_page_says_why_opentok_stopped_a_recording(dev: DevProcess, browser)
     that reason (contract §3: `maximum duration exceeded`); the host, who stopped it, sees none."""
     room = "stopped-by-opentok"
     host = open_page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
-    guest = open_page(browser, f"{dev.url}/?room={room}", width=375, height=740)
+    guest = open_page(browser, participant_link(host), width=375, height=740)
 
     # Our table may hear of the stop after the room does: the guest's first lookups after it
     # still say it records, more of them than the page's tries, and it must keep asking. Those
@@ -391,7 +398,7 @@ def test_the_room_hears_the_recording_is_ready_without_asking(dev: DevProcess, b
     end with the first answer that carries a reason, before the recording lands."""
     room = "hears-ready"
     host = open_page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
-    guest = open_page(browser, f"{dev.url}/?room={room}", width=375, height=740)
+    guest = open_page(browser, participant_link(host), width=375, height=740)
     guest.wait_for_selector("[data-testid=connection-status][data-state=connected]")
     host.wait_for_selector("#start:enabled")
     host.click("#start")
@@ -518,9 +525,7 @@ def test_on_a_phone_the_recording_shows_without_scrolling_and_focus_follows(
     nothing at each step, in the light scheme (host) and the dark one (participant)."""
     room = "phone-room"
     host = open_page(browser, f"{dev.url}/?room={room}#host={dev.host_key}", width=375, height=740)
-    guest = open_page(
-        browser, f"{dev.url}/?room={room}", width=375, height=740, color_scheme="dark"
-    )
+    guest = open_page(browser, participant_link(host), width=375, height=740, color_scheme="dark")
     guest.wait_for_selector("[data-testid=connection-status][data-state=connected]")
     host.wait_for_selector("#start:enabled")
     red = "rgb(185, 28, 28)"
@@ -586,8 +591,10 @@ def test_the_host_stays_the_host_across_tabs_until_they_forget_the_key(
     assert "Only the host" in history.locator("#error").inner_text()
     assert history.locator("[data-testid=forget-host-key]").count() == 0
     other_tab.reload()
-    other_tab.locator("#host-only-note").wait_for(state="visible")
-    assert other_tab.locator("#start").is_hidden()
+    # A participant now, who opens a room in `host` control by its participant link only.
+    other_tab.locator("#error").wait_for(state="visible")
+    assert "participant link" in other_tab.locator("#error").inner_text()
+    assert not other_tab.locator("#start").is_enabled()
     assert_accessible(history, "history, as a participant")
 
 
@@ -744,8 +751,9 @@ def test_broken_links_and_room_names_get_a_plain_sentence_and_a_way_back(
     assert_accessible(page, "view of an expired recording")
     context.close()
 
-    for room in ["%25%25%25%25", "a" * 65]:
-        page = open_page(browser, f"{dev.url}/?room={room}")
+    for room in ["%25%25%25%25", "a" * 88]:
+        # As the host: in `host` control the default room is no participant's to open.
+        page = open_page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
         error = page.locator("#error")
         error.wait_for(state="visible")
         assert "room name is invalid" in error.inner_text()
@@ -753,15 +761,17 @@ def test_broken_links_and_room_names_get_a_plain_sentence_and_a_way_back(
         assert_accessible(page, f"invalid room {room[:8]}")
         page.click("#error-retry")  # "Open the default room"
         page.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+        page.wait_for_selector("#start:enabled")
         assert page.url.endswith("?room=session")
         page.context.close()
 
 
 def test_a_new_room_says_nobody_else_is_there(dev: DevProcess, browser) -> None:
-    first = open_page(browser, f"{dev.url}/?room=standupp")  # a typo of a room in use
+    # A typo of a room in use, by its host (only hosts make rooms in `host` control).
+    first = open_page(browser, f"{dev.url}/?room=standupp#host={dev.host_key}")
     first.locator("[data-testid=new-room]").wait_for(state="visible")
     assert "new room" in first.locator("#subscribers-empty").inner_text()
-    second = open_page(browser, f"{dev.url}/?room=standupp")
+    second = open_page(browser, participant_link(first))
     second.wait_for_selector("[data-testid=connection-status][data-state=connected]")
     assert second.locator("[data-testid=new-room]").is_hidden()
 
@@ -802,9 +812,11 @@ def test_a_page_in_the_room_cannot_pass_off_news_of_the_recording(dev: DevProces
     host = open_page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
     host.wait_for_selector("#start:enabled")
     host.evaluate(NEWS_LOG)
-    joined = requests.get(f"{dev.url}/room/{room}", timeout=10).json()  # a participant's
+    link = participant_link(host)
+    invite = link.split("?room=", 1)[1]
+    joined = requests.get(f"{dev.url}/room/{invite}", timeout=10).json()  # a participant's
     forged = json.dumps({"archiveId": str(uuid.uuid4()), "state": "deleted"})
-    other = open_page(browser, f"{dev.url}/?room={room}")
+    other = open_page(browser, link)
     assert other.evaluate(FORGE, [joined["apiKey"], joined["sessionId"], joined["token"], forged])
 
     host.click("#start")
@@ -824,7 +836,7 @@ def test_an_individual_recording_plays_each_stream_in_a_player_of_its_own(
     """Two people publish, the host records each stream (outputMode individual), and the
     page of the recording, once its zip is split, has a playing video per stream."""
     host = requests.get(f"{dev.url}/room/panel", headers={"x-host-key": dev.host_key}, timeout=10)
-    guest = requests.get(f"{dev.url}/room/panel", timeout=10)
+    guest = requests.get(f"{dev.url}/room/{host.json()['invite']}", timeout=10)
     session_id = host.json()["sessionId"]
 
     def publish(token: str, name: str) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.browser import SCREENSHOTS, open_page
+from tests.support.browser import SCREENSHOTS, open_page, participant_link
 from tests.support.dev_process import DevProcess
 
 pytestmark = pytest.mark.browser
@@ -34,7 +34,7 @@ def test_the_page_counts_down_to_the_four_hour_limit_and_warns_in_the_last_ten_m
 ) -> None:
     room = "long-call"
     host = open_page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
-    guest = open_page(browser, f"{dev.url}/?room={room}", width=375, height=740)
+    guest = open_page(browser, participant_link(host), width=375, height=740)
     began = int(time.time() * 1000) - (3 * 3600 + 55 * 60) * 1000
     first_part = str(uuid.uuid4())
 

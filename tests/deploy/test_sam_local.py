@@ -360,14 +360,12 @@ def test_start_api_serves_a_session_and_records_through_it(
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "start-api.log"
     with _sam_local("start-api", port, built, environment[1], log) as server:
-        session = _wait_for_session(url, server, log)
+        # The host's page makes the room; the participant's joins it by the room's invite.
+        hosting = _wait_for_room(url, server, log, sam_stack.host_key)
+        session = requests.get(f"{url}/room/{hosting['invite']}", timeout=60).json()
         assert session["apiKey"] == sam_stack.opentok.api_key
         connection = sam_stack.opentok.connect(session["sessionId"], session["token"])
         sam_stack.publish(connection)  # as the page does: OpenTok records while someone publishes
-        # The host's page: the same room with the host key, and its moderator token.
-        hosting = requests.get(
-            f"{url}/room/session", headers={"x-host-key": sam_stack.host_key}, timeout=60
-        ).json()
         assert (hosting["sessionId"], hosting["role"]) == (session["sessionId"], "moderator")
         host = {"authorization": f"Bearer {hosting['token']}"}
 
@@ -402,16 +400,19 @@ def _remove_left_containers(log: Path) -> None:
         subprocess.run(["docker", "rm", "--force", *leftover], capture_output=True, check=True)
 
 
-def _wait_for_session(
-    url: str, server: subprocess.Popen[bytes], log: Path, timeout: float = 240
+def _wait_for_room(
+    url: str, server: subprocess.Popen[bytes], log: Path, host_key: str, timeout: float = 240
 ) -> Any:
-    """GET /session once the API answers (its first request starts the function's container)."""
+    """The host's GET /room/session once the API answers (its first request starts the
+    function's container)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise AssertionError(f"sam local start-api ended:\n{log.read_text()}")
         try:
-            answer = requests.get(f"{url}/session", timeout=60)
+            answer = requests.get(
+                f"{url}/room/session", headers={"x-host-key": host_key}, timeout=60
+            )
         except requests.ConnectionError:
             time.sleep(1)
             continue

@@ -97,15 +97,18 @@ def test_the_site_and_its_config_are_served_from_the_same_origin(dev: DevProcess
 
 
 def test_make_dev_prints_a_host_link_and_a_participant_link(dev: DevProcess) -> None:
-    assert dev.participant_link.startswith(f"{dev.url}/?room=")
+    assert dev.participant_link.startswith(f"{dev.url}/?room=session.")
     assert "#" not in dev.participant_link
     # The key rides in the fragment, which browsers never send: not in any request or log.
-    assert dev.host_link == f"{dev.participant_link}#host={dev.host_key}"
-    room = f"{dev.url}/room/{dev.participant_link.split('room=', 1)[1]}"
+    assert dev.host_link == f"{dev.url}/?room=session#host={dev.host_key}"
+    room = f"{dev.url}/room/session"
     host = requests.get(room, headers={"x-host-key": dev.host_key}, timeout=10).json()
-    participant = requests.get(room, timeout=10).json()
+    invited = f"{dev.url}/room/{dev.participant_link.split('room=', 1)[1]}"
+    participant = requests.get(invited, timeout=10).json()
     assert (host["role"], participant["role"]) == ("moderator", "publisher")
+    assert host["sessionId"] == participant["sessionId"]
     assert host["archiveControl"] == "host"
+    assert requests.get(room, timeout=10).status_code == 404  # the room's name opens nothing
 
 
 def test_api_answers_like_api_gateway(dev: DevProcess) -> None:

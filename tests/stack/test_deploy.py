@@ -175,14 +175,14 @@ def test_a_refusal_stops_configuring_with_opentok_s_answer_in_plain_words(stack:
 
 
 def test_the_host_link_makes_its_holder_the_host_of_the_room(stack: Stack) -> None:
-    outputs = {
-        "HostKeySecretArn": stack.deployment.physical("HostKeySecret"),
-        "SiteUrl": "https://site.example/",
-    }
-    links = host_link.links(outputs, room="standup")
-    assert links["participant"] == "https://site.example/?room=standup"
-    prefix = f"{links['participant']}#host="
+    outputs = {"HostKeySecretArn": stack.deployment.physical("HostKeySecret")}
+    key = host_link.host_key(outputs)
+    invite = stack.participant_name("standup")
+    links = host_link.for_site("https://site.example/", key, "standup", invite)
+    assert links["participant"] == f"https://site.example/?room={invite}"
+    prefix = "https://site.example/?room=standup#host="
     assert links["host"].startswith(prefix)
-    key = links["host"][len(prefix) :]
-    joined = stack.api.request("GET", "/room/standup", headers={"x-host-key": key})
+    joined = stack.api.request(
+        "GET", "/room/standup", headers={"x-host-key": links["host"][len(prefix) :]}
+    )
     assert joined.json()["role"] == "moderator"

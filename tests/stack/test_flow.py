@@ -33,7 +33,7 @@ def test_recording_is_viewable_once_opentok_uploads_it_to_our_bucket(stack: Stac
 
 
 def test_room_hands_out_a_publisher_token_for_its_session(stack: Stack) -> None:
-    joined = stack.api.request("GET", "/room/standup").json()
+    joined = stack.api.request("GET", f"/room/{stack.participant_name()}").json()
     assert joined["apiKey"] == API_KEY
     claims = jwt.decode(joined["token"], stack.opentok.api_secret, algorithms=["HS256"])
     assert claims["session_id"] == joined["sessionId"]

@@ -42,7 +42,7 @@ def test_the_host_key_gets_a_moderator_token_and_participants_a_publisher_one(
     stack: Stack,
 ) -> None:
     host = stack.api.request("GET", "/room/standup", headers={"x-host-key": stack.host_key})
-    participant = stack.api.request("GET", "/room/standup")
+    participant = stack.api.request("GET", f"/room/{host.json()['invite']}")
     assert host.status == participant.status == 200
     assert host.json()["sessionId"] == participant.json()["sessionId"]
     assert host.json()["role"] == _claims(stack, host.json()["token"])["role"] == "moderator"

@@ -1,5 +1,6 @@
 """GET /session and GET /room/{name}: one OpenTok session per room, however it is asked for."""
 
+import json
 import threading
 import time
 
@@ -10,6 +11,7 @@ import pytest
 from tests.support.stack import API_KEY, Stack
 
 
+@pytest.mark.parametrize("stack_parameters", [{"ArchiveControl": "open"}], indirect=True)
 def test_session_route_serves_the_default_room(stack: Stack) -> None:
     default = stack.get("/session").json()
     assert stack.get("/room/session").json()["sessionId"] == default["sessionId"]
@@ -31,11 +33,13 @@ def test_only_the_request_that_made_the_room_says_it_is_new(stack: Stack) -> Non
     """A mistyped room name makes a new, empty room: the page says so from `created`."""
     assert stack.get("/room/standupp").json()["created"] is True
     assert stack.get("/room/standupp").json()["created"] is False
-    assert stack.api.request("GET", "/room/standupp").json()["created"] is False  # a participant
+    participant = stack.api.request("GET", f"/room/{stack.participant_name('standupp')}")
+    assert participant.json()["created"] is False
 
 
 def test_token_is_a_publisher_token_for_the_room_that_opentok_accepts(stack: Stack) -> None:
-    joined = stack.api.request("GET", "/room/standup").json()  # a participant, no host key
+    invite = stack.participant_name()
+    joined = stack.api.request("GET", f"/room/{invite}").json()  # a participant, no host key
     claims = jwt.decode(joined["token"], stack.opentok.api_secret, algorithms=["HS256"])
     assert claims["role"] == "publisher"
     assert claims["session_id"] == joined["sessionId"]
@@ -108,3 +112,63 @@ def test_room_name_refusal_says_what_is_allowed(stack: Stack) -> None:
     answer = stack.get("/room/-lead")
     assert answer.status == 400
     assert "room name" in answer.json()["error"]
+
+
+def _items(stack: Stack) -> list[dict]:
+    items = boto3.client("dynamodb").scan(TableName=stack.table)["Items"]
+    return sorted(items, key=lambda item: item["pk"]["S"])
+
+
+def test_in_host_control_a_stranger_gets_one_404_whatever_name_they_try(stack: Stack) -> None:
+    """A room name is short and human; only the host's invite opens the room (issue 23)."""
+    invite = stack.participant_name("standup")
+    other_code = stack.participant_name("retro").rpartition(".")[2]
+    before = _items(stack)
+    stack.opentok.calls.clear()
+    tried = {
+        "/room/standup": "the room's own name",
+        "/session": "the default room",
+        "/room/session": "the default room by name",
+        f"/room/standup.{other_code}": "another room's code",
+        f"/room/{invite[:-1]}{'B' if invite[-1] != 'B' else 'C'}": "a code one letter off",
+        f"/room/nobody-made.{invite.rpartition('.')[2]}": "a room nobody made",
+    }
+    answers = {why: stack.api.request("GET", path) for path, why in tried.items()}
+    assert {why: answer.status for why, answer in answers.items()} == dict.fromkeys(
+        tried.values(), 404
+    )
+    assert {json.dumps(answer.json()) for answer in answers.values()} == {
+        json.dumps({"error": "no such room: ask the host for the room's participant link"})
+    }
+    assert _items(stack) == before  # no room made, no invite changed
+    assert stack.opentok.calls == []
+
+
+def test_the_hosts_invite_joins_the_room_and_is_the_hosts_alone(stack: Stack) -> None:
+    host = stack.get("/room/standup").json()
+    room, _, code = host["invite"].rpartition(".")
+    assert (room, len(code)) == ("standup", 22)
+    assert stack.participant_name("retro").rpartition(".")[2] != code
+    participant = stack.api.request("GET", f"/room/{host['invite']}").json()
+    assert participant["sessionId"] == host["sessionId"]
+    assert (participant["role"], participant["room"], participant["created"]) == (
+        "publisher",
+        "standup",
+        False,
+    )
+    assert "invite" not in participant
+    assert stack.get("/room/standup").json()["invite"] == host["invite"]  # the link lasts
+
+
+def test_a_room_made_before_invites_gets_one_when_its_host_joins(stack: Stack) -> None:
+    first = stack.get("/room/older").json()
+    # As a deployment before invites made it: the room's item without one.
+    boto3.client("dynamodb").update_item(
+        TableName=stack.table, Key={"pk": {"S": "room#older"}}, UpdateExpression="REMOVE invite"
+    )
+    assert stack.api.request("GET", f"/room/{first['invite']}").status == 404
+    again = stack.get("/room/older").json()
+    assert again["sessionId"] == first["sessionId"]
+    joined = stack.api.request("GET", f"/room/{again['invite']}")
+    assert joined.status == 200
+    assert joined.json()["sessionId"] == first["sessionId"]

@@ -38,6 +38,14 @@ def assert_accessible(page, state: str) -> None:
     assert not found, f"{state}: " + "; ".join(described)
 
 
+def participant_link(host) -> str:
+    """The participant link a host's page offers, once its room has answered: the room's
+    invite in `host` control, which the host's join made (backend.rooms)."""
+    link = host.locator("#invite-link")
+    link.wait_for(state="visible")
+    return link.get_attribute("href")
+
+
 def open_page(browser, url: str, width: int = 1280, height: int = 860, color_scheme: str = "light"):
     context = browser.new_context(
         viewport={"width": width, "height": height}, color_scheme=color_scheme

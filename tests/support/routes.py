@@ -31,6 +31,7 @@ class Project:
     api_key: str
     api_secret: str
     secret_arn: str
+    host_key: str
 
     def session(self) -> str:
         """A session id of this project, shaped as OpenTok's (the SDK's tokens check it)."""

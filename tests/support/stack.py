@@ -122,16 +122,26 @@ class Stack(Harness):
         answer.raise_for_status()
         return answer.json()["streamId"]
 
+    def participant_name(self, room: str = "standup") -> str:
+        """What the room's participant link names: the invite the host's join answers with
+        (which makes the room, as the host's page does), or the room's name in `open` control."""
+        joined = self.get(f"/room/{room}")
+        assert joined.status == 200, joined.body
+        return joined.json().get("invite", room)
+
     def join(
         self, room: str = "standup", *, host: bool = True, publish: bool = True
     ) -> dict[str, Any]:
         """Joins a room like a page does: its session, a token, a connection to OpenTok, and
         the camera published (an archive records, rather than pauses, while someone publishes).
 
-        As the host (with the host key) unless `host=False`, as a participant then; with the
-        camera not yet published if `publish=False`.
+        As the host (with the host key) unless `host=False`, as a participant then, by the
+        link the host hands out; with the camera not yet published if `publish=False`.
         """
-        joined = self.get(f"/room/{room}") if host else self.api.request("GET", f"/room/{room}")
+        if host:
+            joined = self.get(f"/room/{room}")
+        else:
+            joined = self.api.request("GET", f"/room/{self.participant_name(room)}")
         assert joined.status == 200, joined.body
         session = joined.json()
         session["connectionId"] = self.opentok.connect(session["sessionId"], session["token"])

@@ -42,6 +42,37 @@ def test_a_bad_room_name_is_refused_saying_what_is_allowed(name: str) -> None:
 
 @pytest.mark.parametrize("name", REACHING_THE_ROUTE.values(), ids=REACHING_THE_ROUTE.keys())
 def test_the_room_route_answers_a_bad_name_with_that_400(project: Project, name: str) -> None:
+    status, answer = ask("room", "GET", f"/room/{name}", headers={"x-host-key": project.host_key})
+    assert (status, answer) == (400, {"error": ALLOWED})
+
+
+# What a participant may name in `host` control is an invite, `<room>.<22 characters>`
+# (backend.rooms); a name of another shape is no room, with the 404 of a room nobody made,
+# told before the table is read (the unit layer's functions name none).
+CODE = "A" * 22
+NO_SUCH_ROOM = "no such room: ask the host for the room's participant link"
+NOT_INVITES = {
+    "a room's name": "standup",
+    "the default room": "session",
+    "65 characters": "x" * 65,
+    "a code too short": "standup." + CODE[:21],
+    "a code too long": "standup." + CODE + "A",
+    "a code cut by a dot": "standup." + CODE[:11] + "." + CODE[:10],
+}
+
+
+@pytest.mark.parametrize("name", NOT_INVITES.values(), ids=NOT_INVITES.keys())
+def test_a_participant_naming_no_invite_is_told_there_is_no_such_room(
+    project: Project, name: str
+) -> None:
+    status, answer = ask("room", "GET", f"/room/{name}")
+    assert (status, answer) == (404, {"error": NO_SUCH_ROOM})
+
+
+@pytest.mark.parametrize("name", ["..", "-lead", "sp ace", "ünï", "x" * 88, "." + CODE])
+def test_a_participant_naming_what_no_link_holds_is_told_what_is_allowed(
+    project: Project, name: str
+) -> None:
     status, answer = ask("room", "GET", f"/room/{name}")
     assert (status, answer) == (400, {"error": ALLOWED})
 

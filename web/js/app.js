@@ -24,7 +24,8 @@
 
   const {api, host, ui, format} = window.Sample;
 
-  const ROOM_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+  // A room's name, or a participant's invite to it: the name, a dot, a code (22 characters).
+  const ROOM_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,86}$/;
   const OPENTOK_LOAD_TIMEOUT_MS = 20000;
   // After the server accepted a start or stop, how long to wait for the session's event
   // before trusting the server's answer instead.
@@ -101,7 +102,9 @@
   };
 
   const state = {
-    room: Sample.query('room') || 'session',
+    room: Sample.query('room') || 'session', // as the link names it: maybe an invite
+    roomName: null, // the room's name, as the server says it; to show
+    invite: null, // the room's invite, for a host in `host` control
     session: null,
     sessionId: null,
     token: null,
@@ -130,7 +133,9 @@
   // --- Boot ------------------------------------------------------------------------------
 
   function boot() {
-    el.roomName.textContent = state.room;
+    // The name to show, not an invite's code (someone may be sharing their screen).
+    state.roomName = state.room.replace(/\.[A-Za-z0-9_-]{22}$/, '');
+    el.roomName.textContent = state.roomName;
     el.start.addEventListener('click', startRecording);
     el.stop.addEventListener('click', stopRecording);
     el.layoutChange.addEventListener('submit', changeLayout);
@@ -216,10 +221,19 @@
         });
         return;
       }
+      if (error.status === 404) {
+        // In `host` control a room opens by its participant link only, and says no more.
+        ui.showError('There is no such room, or this is not its participant link. Ask the ' +
+          'host for the room\'s participant link.');
+        return;
+      }
       ui.showError(`Couldn't join the room: ${error.message}.`, {retry: join});
       return;
     }
     state.token = credentials.token;
+    state.invite = credentials.invite || null;
+    state.roomName = credentials.room || state.room;
+    el.roomName.textContent = state.roomName;
     state.role = credentials.role || 'publisher';
     state.control = credentials.archiveControl || 'open';
     state.mode = credentials.archiveMode || 'manual';
@@ -572,7 +586,7 @@
     const now = new Date();
     const stamp = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())} ` +
       `${pad(now.getHours())}:${pad(now.getMinutes())}`;
-    return `${state.room.slice(0, MAX_ARCHIVE_NAME - stamp.length - 3)} · ${stamp}`;
+    return `${state.roomName.slice(0, MAX_ARCHIVE_NAME - stamp.length - 3)} · ${stamp}`;
   }
 
   function pad(number) {
@@ -753,7 +767,7 @@
       pending === 'stop' ? 'Stopping…' : 'Stop recording';
 
     el.indicator.hidden = el.tileRecording.hidden = !recording;
-    document.title = `${recording ? '● Recording — ' : ''}Room ${state.room} · ` +
+    document.title = `${recording ? '● Recording — ' : ''}Room ${state.roomName} · ` +
       'OpenTok archiving sample';
     el.newRoom.hidden = !state.created;
     el.nobodyYet.hidden = state.created;
@@ -867,9 +881,10 @@
     return item;
   }
 
-  // The page's own address, which no longer holds the host key (common.js took it out).
+  // The page's own address, which no longer holds the host key (common.js took it out),
+  // naming the room's invite where the room has one (`host` control).
   function participantLink() {
-    return participantLinkTo(state.room);
+    return participantLinkTo(state.invite || state.room);
   }
 
   function participantLinkTo(room) {

@@ -9,6 +9,8 @@ _ARCHIVE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 # OpenTok session ids: a digit, an underscore, then URL-safe base64 with OpenTok's `~` and `-`.
 _SESSION_ID = re.compile(r"[0-9]_[A-Za-z0-9_~\-]{8,250}")
 _ROOM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# A participant's invite: a room name, a dot, and 22 characters of code (backend.rooms).
+_INVITE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,86}")
 
 OUTPUT_MODES = ("composed", "individual")
 STREAM_MODES = ("auto", "manual")
@@ -43,12 +45,22 @@ def session_id(value: Any) -> str:
     return value
 
 
+ROOM_NAME_RULE = (
+    "room name must be 1-64 letters, digits, '.', '_' or '-', beginning with a letter or digit"
+)
+
+
 def room_name(value: Any) -> str:
     if not isinstance(value, str) or not _ROOM_NAME.fullmatch(value):
-        raise BadRequest(
-            "room name must be 1-64 letters, digits, '.', '_' or '-',"
-            " beginning with a letter or digit"
-        )
+        raise BadRequest(ROOM_NAME_RULE)
+    return value
+
+
+def invite(value: Any) -> str:
+    """The shape of what a participant link names: a room's invite, or what looks like one.
+    Whether it opens a room is for backend.rooms to say (a 404, whatever the reason)."""
+    if not isinstance(value, str) or not _INVITE.fullmatch(value):
+        raise BadRequest(ROOM_NAME_RULE)
     return value
 
 
