@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backend import archive_requests, archives, config, copy_upload
+from backend import archive_requests, archives, config, copy_upload, download_links
 from backend.errors import NotFound
 from backend.observability import tracer
 from backend.opentok_client import read_archive
@@ -48,9 +48,17 @@ def _copy(archive_id: str, context: LambdaContext) -> bool | None:
             "OpenTok does not hold the archive to copy", extra={"status": archive["status"]}
         )
         return None
+    if download_links.trusted(fields["url"]) is None:
+        # Not OpenTok's: nothing is fetched, and no retry makes it so. The reconciler reports
+        # the recording at risk while OpenTok still keeps it.
+        logger.error("OpenTok's download link is not on a host OpenTok serves archives from")
+        metrics.add_metric(name="DownloadLinkRefused", unit=MetricUnit.Count, value=1)
+        return None
     key, content_type = copy_upload.recording_key(config.OPENTOK_API_KEY, fields)
     link = copy_upload.Link(fields["url"], lambda: read_archive(archive_id)["url"])
-    done = copy_upload.copy(key, content_type, link, context.get_remaining_time_in_millis)
+    expected = copy_upload.Expected(fields.get("size") or None, fields.get("sha256sum") or None)
+    remaining = context.get_remaining_time_in_millis
+    done = copy_upload.copy(key, content_type, link, remaining, expected)
     if done:
         logger.info("copied the archive into the bucket", extra={"key": key})
         metrics.add_metric(name="ArchiveCopied", unit=MetricUnit.Count, value=1)

@@ -28,7 +28,11 @@ def get_archive(archive_id: str) -> dict[str, Any]:
     if not archive.get("ready") and not archive.get("streamsFailure"):
         return archives.public(archive)
     # An individual archive's zip is offered even when it could not be split into streams.
-    url = bucket.presigned_url(archive["s3Key"]) if archive.get("s3Key") else None
+    url = (
+        bucket.presigned_url(archive["s3Key"], archive.get("s3VersionId"))
+        if archive.get("s3Key")
+        else None
+    )
     return archives.public(archive, url, bucket.presigned_url)
 
 

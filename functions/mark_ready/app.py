@@ -36,13 +36,15 @@ def mark_ready(record: dict[str, Any]) -> None:
         )
         return
     size = int(stored.get("size") or 0)
+    # The version that landed (the bucket is versioned), which the archive's links then name.
+    version = stored.get("versionId") or None
     bucket_name = record["s3"]["bucket"]["name"]
     if recording.extension == "zip":
-        _split_streams(recording.archive_id, key, size, bucket_name)
+        _split_streams(recording.archive_id, key, size, version, bucket_name)
         return
-    archive, changed = archives.mark_ready(recording.archive_id, key, size)
+    archive, changed = archives.mark_ready(recording.archive_id, key, size, version)
     if archive is None:
-        archive, changed = _adopt(recording.archive_id, key, size)
+        archive, changed = _adopt(recording.archive_id, key, size, version)
     if archive and archive["status"] == "deleted":
         _delete_late_upload(recording.archive_id, bucket_name)
         return
@@ -70,11 +72,13 @@ def _delete_late_upload(archive_id: str, bucket_name: str) -> None:
     )
 
 
-def _split_streams(archive_id: str, key: str, size: int, bucket_name: str) -> None:
-    archive = archives.mark_zip_uploaded(archive_id, key, size)
+def _split_streams(
+    archive_id: str, key: str, size: int, version: str | None, bucket_name: str
+) -> None:
+    archive = archives.mark_zip_uploaded(archive_id, key, size, version)
     if archive is None:
-        adopted, _ = _adopt(archive_id, key, size, ready=False)
-        archive = adopted or archives.mark_zip_uploaded(archive_id, key, size)
+        adopted, _ = _adopt(archive_id, key, size, version, ready=False)
+        archive = adopted or archives.mark_zip_uploaded(archive_id, key, size, version)
     if archive is None:
         return
     if archive["status"] == "deleted":
@@ -92,7 +96,9 @@ def _split_streams(archive_id: str, key: str, size: int, bucket_name: str) -> No
     logger.info("asked to split the archive into streams", extra={"archive_id": archive_id})
 
 
-def _adopt(archive_id: str, key: str, size: int, *, ready: bool = True) -> tuple[dict | None, bool]:
+def _adopt(
+    archive_id: str, key: str, size: int, version: str | None, *, ready: bool = True
+) -> tuple[dict | None, bool]:
     """Creates the record of a recording OpenTok made without us (automatic archiving)."""
     # Here: the SDK costs cold-start time, and only a recording we did not start needs it.
     from backend.opentok_client import read_archive
@@ -104,11 +110,12 @@ def _adopt(archive_id: str, key: str, size: int, *, ready: bool = True) -> tuple
             "OpenTok does not know the uploaded archive", extra={"archive_id": archive_id}
         )
         return None, False
-    if archives.create_ready(fields, key, size, ready=ready):
+    if archives.create_ready(fields, key, size, ready=ready, version=version):
         return archives.get(archive_id), True
     if not ready:
         return None, False  # created meanwhile by a start or callback: the caller marks it
-    return archives.mark_ready(archive_id, key, size)  # created meanwhile by a start or callback
+    # Created meanwhile by a start or callback.
+    return archives.mark_ready(archive_id, key, size, version)
 
 
 @logger.inject_lambda_context

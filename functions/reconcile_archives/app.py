@@ -80,7 +80,7 @@ def _reconcile(archive: dict[str, Any], ask_opentok: bool) -> str:
     return STUCK
 
 
-def _split(archive: dict[str, Any], stored: tuple[str, int]) -> str:
+def _split(archive: dict[str, Any], stored: tuple[str, int, str | None]) -> str:
     # An individual archive is ready once split into streams: asked for (again) unless a
     # split is under way, whose own retries and dead-letter queue count.
     archive = archives.mark_zip_uploaded(archive["id"], *stored) or archive
@@ -90,9 +90,11 @@ def _split(archive: dict[str, Any], stored: tuple[str, int]) -> str:
     return SPLITTING
 
 
-def _ready_from_bucket(archive: dict[str, Any], stored: tuple[str, int], ask_opentok: bool) -> str:
-    key, size = stored
-    ready, changed = archives.mark_ready(archive["id"], key, size)
+def _ready_from_bucket(
+    archive: dict[str, Any], stored: tuple[str, int, str | None], ask_opentok: bool
+) -> str:
+    key, size, version = stored
+    ready, changed = archives.mark_ready(archive["id"], key, size, version)
     logger.info("marked ready from S3: its bucket event was lost", extra={"key": key})
     if changed and ready:
         room_signals.announce(ready, "ready")

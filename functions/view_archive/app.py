@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backend import api, archives, bucket, config, validation
@@ -47,7 +48,7 @@ def _view(archive_id: str) -> Response:
     if archive.get("ready") and archive.get("outputMode") == "individual":
         return _watch_streams(archive)
     if archive.get("ready"):
-        return _watch(archive, bucket.presigned_url(archive["s3Key"]))
+        return _watch(archive, bucket.presigned_url(archive["s3Key"], archive.get("s3VersionId")))
     if archive.get("streamsFailure") and archive["status"] != "deleted":
         if api.wants_json(app.current_event):
             raise Conflict(
@@ -79,7 +80,8 @@ def _watch(archive: dict[str, Any], url: str) -> Response:
 def _watch_streams(archive: dict[str, Any]) -> Response:
     if api.wants_json(app.current_event) or not config.SITE_URL:
         shown = archives.public(archive, stream_url=bucket.presigned_url)
-        summary = _summary(archive, bucket.presigned_url(archive["s3Key"]))
+        zipped = bucket.presigned_url(archive["s3Key"], archive.get("s3VersionId"))
+        summary = _summary(archive, zipped)
         return api.json_response(200, summary | {"streams": shown["streams"]}, NO_STORE)
     return _to_page(archive["id"])
 
@@ -110,14 +112,18 @@ def _ask_opentok(archive_id: str) -> tuple[dict[str, Any], str | None]:
 
     Imported here, not at the top: the ready path, which is most views, never needs the SDK.
     """
-    from backend import room_signals
+    from backend import download_links, room_signals
     from backend.opentok_client import read_archive
 
     found = read_archive(archive_id)  # OpenTok's own JSON: a failed archive's reason with it
     archive = archives.record(found)
     if archive["status"] == "failed":  # it was stopped or available: this view found it failed
         room_signals.announce_failure(archive)
-    return archive, found.get("url")
+    url = download_links.trusted(found.get("url"))
+    if found.get("url") and url is None:
+        logger.error("OpenTok's download link is not on a host OpenTok serves archives from")
+        metrics.add_metric(name="DownloadLinkRefused", unit=MetricUnit.Count, value=1)
+    return archive, url
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -15,8 +15,26 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import boto3
+from moto.s3 import notifications as moto_notifications
 
 from local.aws.resources import Deployment
+
+# S3 names the object version in an event of a versioned bucket ("versionId": "object version
+# if bucket is versioning-enabled, otherwise null", in the event message structure:
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html);
+# moto's events leave it out, so the stand-in adds it as S3 writes it.
+_moto_event = moto_notifications._get_s3_event
+
+
+def _with_version(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict:
+    event = _moto_event(event_name, bucket, key, notification_id)
+    version = getattr(key, "version_id", None)
+    for record in event["Records"]:
+        record["s3"]["object"]["versionId"] = None if version in (None, "null") else version
+    return event
+
+
+moto_notifications._get_s3_event = _with_version
 
 
 class Faults(Protocol):

@@ -13,7 +13,7 @@ import requests
 
 from local.opentok import handler as emulator_handler
 from local.tools.harness import AwsCall
-from tests.support.stack import API_KEY, Stack, eventually, load_event
+from tests.support.stack import API_KEY, SITE_URL, Stack, eventually, load_event
 
 RIGHT_AWAY = pytest.mark.parametrize(
     "stack_parameters", [{"StuckAfterMinutes": "0"}], indirect=True
@@ -365,3 +365,64 @@ def test_a_failed_download_is_logged_without_its_link(
     logged = capsys.readouterr().out
     assert "copy failed" in logged and "HTTP 403" in logged
     assert "signature=" not in logged and stale["url"].split("?")[0] not in logged
+
+
+def _doctored(stack: Stack, archive: dict[str, Any], url: str) -> None:
+    """OpenTok's every answer about the archive now gives `url` as its download link."""
+    described = f"{stack.opentok.url}/v2/project/{stack.opentok.api_key}/archive/{archive['id']}"
+    answer = requests.get(described, headers=stack.sdk().get_json_headers(), timeout=5).json()
+    doctored = json.dumps(answer | {"url": url})
+    stack.opentok.faults.answer("GET", f"/archive/{archive['id']}$", 200, doctored, 99)
+
+
+def test_the_view_never_sends_a_browser_where_opentok_does_not_serve_archives(
+    stack: Stack, recording_file: Path
+) -> None:
+    archive = _kept_by_opentok(stack, recording_file)
+    _doctored(stack, archive, "javascript:alert(1)")
+    browser = {"accept": "text/html"}
+    opened = stack.api.request("GET", f"/archive/{archive['id']}/view", headers=browser)
+    assert opened.status == 302
+    assert opened.headers["location"].startswith(f"{SITE_URL}/view.html?")  # our page says why
+    asked = stack.api.request("GET", f"/archive/{archive['id']}/view")
+    assert asked.status == 409
+    assert asked.json() == {"error": "OpenTok has no download link for the archive"}
+
+
+def test_the_copy_fetches_nothing_from_a_link_elsewhere_and_does_not_retry(
+    stack: Stack, recording_file: Path
+) -> None:
+    archive = _kept_by_opentok(stack, recording_file)
+    probe = f"{stack.moto.url}/probe-{archive['id']}"  # an address inside, as a metadata URL
+    _doctored(stack, archive, probe)
+    _ask_for_copy(stack, archive["id"])
+    before = len(stack.moto.calls)
+
+    assert stack.deliver_copy_requests() == 1  # done with: no retry makes the link OpenTok's
+    assert not [call for call in stack.aws_calls(since=before) if "probe-" in call.path]
+    assert stack.deliver_copy_requests() == 0  # nothing left in the queue
+    assert stack.get(f"/archive/{archive['id']}").json()["ready"] is False
+
+
+@pytest.mark.parametrize(
+    "said",
+    [{"size": RECORDING_BYTES + 1}, {"sha256sum": "0" * 64}],
+    ids=["another size", "another sha256sum"],
+)
+def test_a_download_that_is_not_what_opentok_recorded_never_becomes_the_recording(
+    stack: Stack, recording_file: Path, said: dict[str, Any]
+) -> None:
+    archive = _kept_by_opentok(stack, recording_file)
+    described = f"{stack.opentok.url}/v2/project/{stack.opentok.api_key}/archive/{archive['id']}"
+    answer = requests.get(described, headers=stack.sdk().get_json_headers(), timeout=5).json()
+    assert answer["size"] == RECORDING_BYTES and len(answer["sha256sum"]) == 64
+    stack.opentok.faults.answer(
+        "GET", f"/archive/{archive['id']}$", 200, json.dumps(answer | said), 99
+    )
+    _ask_for_copy(stack, archive["id"])
+
+    assert stack.deliver_copy_requests() == 0  # failed, back to SQS to be tried again
+    s3 = boto3.client("s3")
+    assert s3.list_objects_v2(Bucket=stack.bucket, Prefix=_key(archive))["KeyCount"] == 0
+    assert s3.list_multipart_uploads(Bucket=stack.bucket).get("Uploads", []) == []
+    assert stack.get(f"/archive/{archive['id']}").json()["ready"] is False

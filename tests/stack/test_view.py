@@ -4,6 +4,7 @@ import uuid
 
 import boto3
 import pytest
+import requests
 
 from tests.support.stack import API_KEY, SITE_URL, Stack
 
@@ -175,3 +176,23 @@ def test_opentok_failing_to_describe_the_archive_is_a_bad_gateway(
     assert strange.status == 502
     assert "Traceback" not in strange.body.decode()
     assert stack.get(f"/archive/{archive['id']}").json()["status"] == "stopped"
+
+
+def test_a_recording_written_over_after_it_was_ready_is_not_what_its_links_serve(
+    stack: Stack,
+) -> None:
+    """The bucket's upload key may write any key under the project (issue 23, point 5): the
+    links name the version that was marked ready, and a later write changes neither."""
+    archive = _stopped_archive(stack)
+    stack.wait_until_uploaded(archive["id"])
+    stack.deliver_s3_events()
+    key = f"{API_KEY}/{archive['id']}/archive.mp4"
+    recorded = boto3.client("s3").get_object(Bucket=stack.bucket, Key=key)["Body"].read()
+    boto3.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=b"not the recording")
+    stack.deliver_s3_events()  # the overwrite's own event marks nothing anew
+
+    view = stack.get(f"/archive/{archive['id']}/view", accept="text/html")
+    assert requests.get(view.headers["location"], timeout=10).content == recorded
+    shown = stack.get(f"/archive/{archive['id']}").json()
+    assert requests.get(shown["url"], timeout=10).content == recorded
+    assert shown["size"] == len(recorded)

@@ -146,8 +146,12 @@ def record(
         return stored
 
 
-def mark_ready(archive_id: str, key: str, size: int) -> tuple[dict[str, Any] | None, bool]:
-    """Marks our copy as in S3. Returns (the archive, whether this call changed it).
+def mark_ready(
+    archive_id: str, key: str, size: int, version: str | None = None
+) -> tuple[dict[str, Any] | None, bool]:
+    """Marks our copy as in S3: `version` is the object version that landed, which its links
+    then name (an object written over it later is never served). Returns (the archive,
+    whether this call changed it).
 
     The archive is None when we have no record of it yet.
     """
@@ -156,8 +160,8 @@ def mark_ready(archive_id: str, key: str, size: int) -> tuple[dict[str, Any] | N
         archive = table.update(
             _pk(archive_id),
             "SET ready = :true, s3Key = :key, #size = :size, readyAt = :now, updatedAt = :now,"
-            " #status = :uploaded, statusRank = :rank, stoppedAt = if_not_exists(stoppedAt, :now)"
-            " REMOVE unfinished",
+            " #status = :uploaded, statusRank = :rank, stoppedAt = if_not_exists(stoppedAt, :now),"
+            " s3VersionId = :version REMOVE unfinished",
             # Expired is OpenTok's copy gone after 72 hours; ours, arriving late, is what remains.
             "attribute_exists(pk) AND ready <> :true"
             " AND (statusRank <= :rank OR #status = :expired)",
@@ -165,6 +169,7 @@ def mark_ready(archive_id: str, key: str, size: int) -> tuple[dict[str, Any] | N
                 ":true": True,
                 ":key": key,
                 ":size": size,
+                ":version": version,
                 ":now": now,
                 ":uploaded": "uploaded",
                 ":expired": "expired",
@@ -188,8 +193,11 @@ def set_layout(archive_id: str, layout: dict[str, str]) -> dict[str, Any]:
     )
 
 
-def mark_zip_uploaded(archive_id: str, key: str, size: int) -> dict[str, Any] | None:
-    """Records that an individual archive's zip is in S3; it is ready once its streams are.
+def mark_zip_uploaded(
+    archive_id: str, key: str, size: int, version: str | None = None
+) -> dict[str, Any] | None:
+    """Records that an individual archive's zip is in S3 (`version`: the object version that
+    landed, which its link names); it is ready once its streams are.
 
     Returns the archive as stored (None when we have no record of it yet). The archive is
     unfinished, so that the reconciler asks again for streams that never came; a zip that
@@ -200,13 +208,14 @@ def mark_zip_uploaded(archive_id: str, key: str, size: int) -> dict[str, Any] | 
             _pk(archive_id),
             "SET s3Key = :key, #size = :size, updatedAt = :now, #status = :uploaded,"
             " statusRank = :rank, stoppedAt = if_not_exists(stoppedAt, :now),"
-            " unfinished = :kind REMOVE streamsFailure",
+            " unfinished = :kind, s3VersionId = :version REMOVE streamsFailure",
             "attribute_exists(pk) AND ready <> :true"
             " AND (statusRank <= :rank OR #status = :expired)",
             {
                 ":true": True,
                 ":key": key,
                 ":size": size,
+                ":version": version,
                 ":now": now_ms(),
                 ":uploaded": "uploaded",
                 ":expired": "expired",
@@ -364,7 +373,9 @@ def claim_failure_news(archive_id: str) -> bool:
     return True
 
 
-def create_ready(fields: dict[str, Any], key: str, size: int, *, ready: bool = True) -> bool:
+def create_ready(
+    fields: dict[str, Any], key: str, size: int, *, ready: bool = True, version: str | None = None
+) -> bool:
     """Creates the record of an archive we did not start, already uploaded: ready, or (an
     individual archive's zip, whose streams are still to be split out) not yet and unfinished.
     False if it exists."""
@@ -379,6 +390,7 @@ def create_ready(fields: dict[str, Any], key: str, size: int, *, ready: bool = T
         "size": size,
         "ready": ready,
         "s3Key": key,
+        "s3VersionId": version,
         "stoppedAt": now,
         "updatedAt": now,
     }

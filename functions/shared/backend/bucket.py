@@ -10,8 +10,9 @@ from backend import config
 s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
 
 
-def find(api_key: str, archive_id: str) -> tuple[str, int] | None:
-    """The key and size of an archive's recording in the bucket, if OpenTok uploaded it."""
+def find(api_key: str, archive_id: str) -> tuple[str, int, str | None] | None:
+    """The key, size and version of an archive's recording in the bucket, if OpenTok
+    uploaded it."""
     for extension in ("mp4", "zip"):
         key = f"{api_key}/{archive_id}/archive.{extension}"
         try:
@@ -20,13 +21,17 @@ def find(api_key: str, archive_id: str) -> tuple[str, int] | None:
             if error.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
                 raise
             continue
-        return key, head["ContentLength"]
+        return key, head["ContentLength"], head.get("VersionId")
     return None
 
 
-def presigned_url(key: str) -> str:
-    """A link that lets whoever holds it download the recording for a few minutes."""
+def presigned_url(key: str, version: str | None = None) -> str:
+    """A link that lets whoever holds it download the recording for a few minutes: of the
+    object version that was marked ready, when one was, so that what the bucket's upload
+    key writes over it later is never what the link serves."""
     params = {"Bucket": config.ARCHIVE_BUCKET, "Key": key}
+    if version:
+        params["VersionId"] = version
     if key.endswith(".zip"):
         params["ResponseContentDisposition"] = 'attachment; filename="archive.zip"'
     return s3.generate_presigned_url(

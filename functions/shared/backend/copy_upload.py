@@ -6,6 +6,7 @@ the record of progress (backend.multipart): a later invocation lists its parts a
 download link for the rest with an HTTP Range, so an interrupted copy loses one part at most.
 """
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import requests
 import urllib3
 from botocore.config import Config
 
-from backend import config, multipart
+from backend import config, download_links, multipart
 
 s3 = boto3.client(
     "s3", config=Config(signature_version="s3v4", retries={"mode": "standard", "max_attempts": 5})
@@ -48,6 +49,8 @@ class Link:
     def current(self, *, force: bool = False) -> str:
         if force or time.monotonic() - self.fetched > config.COPY_LINK_REFRESH_SECONDS:
             self.url, self.fetched = self.refresh(), time.monotonic()
+        if download_links.trusted(self.url) is None:
+            raise CopyFailed("OpenTok's download link is not where OpenTok serves archives from")
         return self.url
 
 
@@ -58,13 +61,36 @@ def recording_key(api_key: str, archive: dict[str, Any]) -> tuple[str, str]:
     return f"{api_key}/{archive['id']}/archive.mp4", "video/mp4"
 
 
-def copy(key: str, content_type: str, link: Link, remaining_ms: Callable[[], int]) -> bool:
+@dataclass(frozen=True)
+class Expected:
+    """What OpenTok says of the recording: its `size`, and its `sha256sum` where it gives one."""
+
+    size: int | None = None
+    sha256: str | None = None
+
+
+def copy(
+    key: str,
+    content_type: str,
+    link: Link,
+    remaining_ms: Callable[[], int],
+    expected: Expected | None = None,
+) -> bool:
     """Copies the recording behind `link` to `key`; True once the object is in the bucket.
 
     False when the time left ran short first: the upload stays open for the next invocation.
+    Bytes that are not what OpenTok says it recorded (`expected`) never become the object
+    (whose event would call the recording ready): the upload is given up, CopyFailed raised.
     """
+    expected = expected or Expected()
     upload_id = multipart.open_upload(s3, config.ARCHIVE_BUCKET, key, content_type)
     parts = _parts_done(key, upload_id)
+    digest = hashlib.sha256() if expected.sha256 else None
+    # Parts an earlier invocation uploaded cannot be read back before the upload is done:
+    # their bytes are read again from OpenTok for the digest alone.
+    uploaded = sum(part["Size"] for part in parts)
+    if digest is not None and not _digest_again(digest, link, uploaded, remaining_ms):
+        return False
     slowest_ms = 0.0
     while True:
         offset = sum(part["Size"] for part in parts)
@@ -85,12 +111,41 @@ def copy(key: str, content_type: str, link: Link, remaining_ms: Callable[[], int
             Body=body,
         )
         parts.append({"PartNumber": number, "ETag": answer["ETag"], "Size": len(body)})
+        if digest is not None:
+            digest.update(body)
         slowest_ms = max(slowest_ms, (time.monotonic() - started) * 1000)
         if offset + len(body) >= size:
             break
+    _check(expected, sum(part["Size"] for part in parts), digest, key, upload_id)
     done = {part["PartNumber"]: part["ETag"] for part in parts}
     multipart.complete(s3, config.ARCHIVE_BUCKET, key, upload_id, done)
     return True
+
+
+def _digest_again(digest: Any, link: Link, end: int, remaining_ms: Callable[[], int]) -> bool:
+    offset = 0
+    while offset < end:
+        if remaining_ms() < FINISHING_MS:
+            return False
+        body, _ = _read_part(link, offset)
+        if not body:
+            raise CopyFailed(f"the download ended at byte {offset}, before the parts uploaded")
+        body = body[: end - offset]
+        digest.update(body)
+        offset += len(body)
+    return True
+
+
+def _check(expected: Expected, copied: int, digest: Any, key: str, upload_id: str) -> None:
+    wrong = None
+    if expected.size is not None and copied != expected.size:
+        wrong = f"the download is {copied} bytes, and OpenTok says the recording is {expected.size}"
+    elif digest is not None and digest.hexdigest() != (expected.sha256 or "").lower():
+        wrong = "the download's SHA-256 is not the sha256sum OpenTok gives for the recording"
+    if wrong:
+        # Given up, not kept: the next attempt downloads it all again.
+        s3.abort_multipart_upload(Bucket=config.ARCHIVE_BUCKET, Key=key, UploadId=upload_id)
+        raise CopyFailed(wrong)
 
 
 def _parts_done(key: str, upload_id: str) -> list[dict[str, Any]]:
@@ -122,7 +177,9 @@ def _read_part(link: Link, offset: int) -> tuple[bytes, int | None]:
 
 def _described(error: Exception | None) -> str:
     """What went wrong, without the link: requests names the URL, and the link's query string
-    lets whoever holds it download the recording."""
+    lets whoever holds it download the recording. Our own failures never name it."""
+    if isinstance(error, CopyFailed):
+        return str(error)
     response = getattr(error, "response", None)
     status = getattr(response, "status_code", None)
     return type(error).__name__ + (f" (HTTP {status})" if status else "")
@@ -136,7 +193,12 @@ def _is_refused(error: Exception | None) -> bool:
 
 def _download(url: str, offset: int) -> tuple[bytes, int | None]:
     headers = {"Range": f"bytes={offset}-{offset + config.COPY_PART_BYTES - 1}"}
-    with http.get(url, headers=headers, stream=True, timeout=DOWNLOAD_TIMEOUT) as response:
+    # No redirect is followed: where it leads was never checked (download_links).
+    with http.get(
+        url, headers=headers, stream=True, timeout=DOWNLOAD_TIMEOUT, allow_redirects=False
+    ) as response:
+        if 300 <= response.status_code < 400:
+            raise CopyFailed("the download link redirected elsewhere, and no redirect is followed")
         if response.status_code == 416:  # nothing left from offset: the size says where it ends
             return b"", _total(response.headers.get("Content-Range"))
         response.raise_for_status()
