@@ -123,6 +123,14 @@ def test_a_zip_with_a_comment_is_read_from_its_end_record(archive_zip) -> None:
     assert _read_all(archive_zip, _zip(MEDIA, comment=b"recorded by OpenTok " * 100)) == MEDIA
 
 
+def test_an_end_record_signature_inside_the_comment_is_not_taken_for_the_end_record(
+    archive_zip,
+) -> None:
+    """Only the record whose comment length reaches the zip's end is the end record."""
+    comment = b"recorded by OpenTok; the bytes PK\x05\x06 end a zip, and this comment goes on"
+    assert _read_all(archive_zip, _zip(MEDIA, comment=comment)) == MEDIA
+
+
 def test_an_entry_s_name_in_utf_8_is_its_name(archive_zip) -> None:
     assert _read_all(archive_zip, _zip({"ünïcode.json": b"{}"})) == {"ünïcode.json": b"{}"}
 

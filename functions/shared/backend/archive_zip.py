@@ -45,6 +45,7 @@ s3 = boto3.client(
 )
 
 STORED, DEFLATED = 0, 8
+END_SIGNATURE = b"PK\x05\x06"
 # The end of central directory record (22 bytes and a comment of up to 65,535), and before it
 # the zip64 locator (20): the last ranged GET that must find them.
 TAIL_BYTES = 22 + 0xFFFF + 20
@@ -113,9 +114,7 @@ def open_zip(bucket: str, key: str) -> Zip:
         raise Unreadable("the upload is not a zip file (it is too short to be one)")
     tail_start = max(0, found.size - TAIL_BYTES)
     tail = found.read(tail_start, found.size - 1)
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or len(tail) - at < 22:
-        raise Unreadable("the upload is not a zip file, or it was cut short")
+    at = _end_record_at(tail)
     (_, _, _, count, directory_size, directory_offset, _) = struct.unpack(
         "<HHHHIIH", tail[at + 4 : at + 22]
     )
@@ -126,6 +125,18 @@ def open_zip(bucket: str, key: str) -> Zip:
     directory = found.read(directory_offset, directory_offset + directory_size - 1)
     entries = _entries(directory, count)
     return Zip(bucket, key, found.version_id, found.size, {e.name: e for e in entries})
+
+
+def _end_record_at(tail: bytes) -> int:
+    """Where the end of central directory record begins: the last signature whose comment
+    length reaches the end exactly, as the comment may hold the signature's bytes too."""
+    at = tail.rfind(END_SIGNATURE)
+    while at >= 0:
+        comment_length = int.from_bytes(tail[at + 20 : at + 22], "little")
+        if len(tail) - at >= 22 and at + 22 + comment_length == len(tail):
+            return at
+        at = tail.rfind(END_SIGNATURE, 0, at)
+    raise Unreadable("the upload is not a zip file, or it was cut short")
 
 
 def _zip64_end(found: Zip, tail: bytes, at: int, tail_start: int) -> tuple[int, int, int]:
