@@ -34,6 +34,9 @@ MEDIA_TYPES = {".webm": "video/webm", ".mkv": "video/x-matroska"}
 # OpenTok's stream ids are UUIDs; anything else is not put into an object key.
 STREAM_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,127}")
 MAX_MANIFEST_BYTES = 1024 * 1024
+# OpenTok records at most 50 streams in an individual archive (contract §6, from its
+# archiving guide: https://developer.vonage.com/en/video/guides/archiving/overview).
+MAX_STREAMS = 50
 # OpenTok limits a connection's data to 1,000 characters.
 MAX_CONNECTION_DATA = 1000
 
@@ -102,6 +105,10 @@ def _streams(
         files = [{"filename": name} for name in found.entries if _extension(name) in MEDIA_TYPES]
     if not isinstance(files, list) or not all(isinstance(f, dict) for f in files):
         raise archive_zip.Unreadable("the manifest lists no files")
+    if len(files) > MAX_STREAMS:
+        raise archive_zip.Unreadable(
+            f"the zip holds {len(files)} streams; OpenTok records at most {MAX_STREAMS}"
+        )
     streams = []
     seen = set()
     for file in files:
@@ -123,6 +130,7 @@ def _streams(
             "key": f"{prefix}/streams/{stream_id}{_extension(entry.name)}",
         }
         streams.append((stream, entry))
+    archive_zip.check_expansion(found, [entry for _, entry in streams])
     streams.sort(key=lambda pair: (pair[0]["startTimeOffset"] or 0, pair[0]["streamId"]))
     return streams
 

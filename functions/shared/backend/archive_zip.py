@@ -26,7 +26,7 @@ zip's version, so a zip replaced meanwhile is never mixed with the one being rea
 import struct
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -53,6 +53,11 @@ TAIL_BYTES = 22 + 0xFFFF + 20
 MAX_DIRECTORY_BYTES = 4 * 1024 * 1024
 # The fixed part of a central directory header, and of an entry's local header.
 DIRECTORY_HEADER_BYTES, LOCAL_HEADER_BYTES = 46, 30
+# OpenTok stores its media entries (contract §8), so its streams add up to less than the
+# zip; video and audio are compressed already, so a zip another tool deflated gains little on
+# them. Four times the zip leaves room for that, and holds a zip bomb (deflate reaches 1,032
+# to 1, and entries may share their bytes) to four times what was uploaded.
+MAX_EXPANSION = 4
 SMALL_ENTRY_BYTES = 8 * 1024 * 1024
 INFLATED_PART_BYTES = 8 * 1024 * 1024  # S3's least part is 5 MiB
 READ_CHUNK_BYTES = 1024 * 1024
@@ -160,6 +165,17 @@ def _end_record_at(tail: bytes) -> int:
             return at
         at = tail.rfind(END_SIGNATURE, 0, at)
     raise Unreadable("the upload is not a zip file, or it was cut short")
+
+
+def check_expansion(found: Zip, entries: Iterable[Entry]) -> None:
+    """Unreadable if the entries add up to more than MAX_EXPANSION times the zip. Inflating
+    stops once past an entry's size (_inflated), so what they inflate to stays under it too."""
+    total = sum(entry.size for entry in entries)
+    if total > MAX_EXPANSION * found.size:
+        raise Unreadable(
+            f"the zip's streams would be {total} bytes, more than {MAX_EXPANSION} times"
+            f" the zip itself ({found.size} bytes)"
+        )
 
 
 def _zip64_end(found: Zip, tail: bytes, at: int, tail_start: int) -> tuple[int, int, int]:
