@@ -37,6 +37,8 @@ MAX_MANIFEST_BYTES = 1024 * 1024
 # OpenTok records at most 50 streams in an individual archive (contract §6, from its
 # archiving guide: https://developer.vonage.com/en/video/guides/archiving/overview).
 MAX_STREAMS = 50
+# OpenTok stops a recording 12 hours after it started, pauses included (contract §6).
+MAX_OFFSET_MS = 12 * 60 * 60 * 1000
 # OpenTok limits a connection's data to 1,000 characters.
 MAX_CONNECTION_DATA = 1000
 
@@ -177,7 +179,9 @@ def _extension(name: str) -> str:
 
 
 def _milliseconds(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) and value >= 0 else None
+    # An offset past a recording's longest (infinity, 1e300) is no time: DynamoDB would refuse it.
+    ok = isinstance(value, int | float) and 0 <= value <= MAX_OFFSET_MS
+    return int(value) if ok else None
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -126,3 +126,12 @@ def test_deflated_streams_of_media_are_not_taken_for_a_bomb(aws: None) -> None:
     """Video and audio are compressed already: deflated, they stay about their size."""
     media = {f"{ALICE}.webm": os.urandom(200_000), f"{BOB}.webm": os.urandom(1000)}
     assert len(_streams(_zip(None, media, DEFLATED))) == 2
+
+
+@pytest.mark.parametrize("offset", [float("inf"), 1e300, 12 * 3600 * 1000 + 1, -1])
+def test_an_offset_no_recording_reaches_is_no_time(aws: None, offset: float) -> None:
+    """OpenTok stops a recording after 12 hours (contract §6): an offset past that is unknown,
+    and never a number DynamoDB would refuse."""
+    files = [{"filename": f"{ALICE}.webm", "startTimeOffset": offset, "stopTimeOffset": offset}]
+    (stream,) = _streams(_zip(files, {f"{ALICE}.webm": b"alice"}))
+    assert (stream["startTimeOffset"], stream["stopTimeOffset"]) == (None, None)
