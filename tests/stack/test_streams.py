@@ -309,6 +309,21 @@ def test_a_zip_that_cannot_be_split_is_marked_failed_once_not_tried_again(
     assert requests.get(shown["url"], timeout=5).content == body
 
 
+def test_a_split_s3_fails_is_tried_again_not_marked_failed(stack: Stack) -> None:
+    """Only the zip's own faults are final: S3 failing us (its InternalError, however often
+    the function tries) leaves the request to SQS's retries."""
+    archive = _recorded(stack)
+    assert stack.deliver_s3_events() >= 1
+    stack.moto.refuse(
+        lambda call: call.method == "GET" and call.path.endswith(_zip_key(archive)), 100
+    )
+    assert stack.deliver_stream_requests() == 0  # failed: left on the queue
+    assert _shown(stack, archive)["streamsFailure"] is None
+    stack.moto.stop_refusing()
+    assert stack.deliver_stream_requests() >= 1
+    assert _shown(stack, archive)["ready"] is True
+
+
 @RIGHT_AWAY
 def test_a_late_callback_or_the_reconciler_do_not_undo_the_failure(stack: Stack) -> None:
     archive = _recorded(stack)
