@@ -6,9 +6,11 @@ The ready function asks for this on the zip's bucket event, the reconciler when 
 was lost. Each stream the manifest lists becomes `<apiKey>/<archiveId>/streams/<streamId>.webm`,
 copied from the zip by byte ranges (backend.archive_zip: the zip is never loaded whole). Once
 every stream is there, the archive is ready with its list of streams, and its room is told
-(room_signals), as of any recording made ready. A zip that cannot be read, or has no
-manifest, is recorded with the reason; the zip stays, to be downloaded (the room is not told
-of a failure: the recording is not lost, and its page says why).
+(room_signals), as of any recording made ready. A zip that cannot be split (not a zip,
+damaged, no manifest, more than OpenTok makes, streams the archive's record cannot hold) is
+recorded once with the reason, not tried again, as the same zip gives the same answer; the
+zip stays, to be downloaded (the room is not told of a failure: the recording is not lost,
+and its page says why). Errors of S3 or DynamoDB themselves are left to SQS's retries.
 
 Its own function, not the ready function's work: it may take minutes and a 15-minute
 timeout, carries on in a new invocation when time runs short (SQS), and needs to read and
@@ -24,7 +26,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backend import archive_requests, archive_zip, archives, config, room_signals
+from backend import archive_requests, archive_zip, archives, config, room_signals, table
 from backend.observability import tracer
 
 logger = Logger()
@@ -34,6 +36,11 @@ MEDIA_TYPES = {".webm": "video/webm", ".mkv": "video/x-matroska"}
 # OpenTok's stream ids are UUIDs; anything else is not put into an object key.
 STREAM_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,127}")
 MAX_MANIFEST_BYTES = 1024 * 1024
+# OpenTok records at most 50 streams in an individual archive (contract §6, from its
+# archiving guide: https://developer.vonage.com/en/video/guides/archiving/overview).
+MAX_STREAMS = 50
+# OpenTok stops a recording 12 hours after it started, pauses included (contract §6).
+MAX_OFFSET_MS = 12 * 60 * 60 * 1000
 # OpenTok limits a connection's data to 1,000 characters.
 MAX_CONNECTION_DATA = 1000
 
@@ -73,12 +80,12 @@ def _split(archive: dict[str, Any], key: str, context: LambdaContext) -> bool:
             )
             if not copied:
                 return False
+        stored, changed = _mark_ready(archive_id, [stream for stream, _ in streams])
     except archive_zip.Unreadable as error:
         archives.mark_streams_failed(archive_id, str(error))
         logger.warning("could not split the archive's zip", extra={"reason": str(error)})
         metrics.add_metric(name="ArchiveZipUnreadable", unit=MetricUnit.Count, value=1)
         return True
-    stored, changed = archives.mark_streams_ready(archive_id, [s for s, _ in streams])
     if changed and stored:
         logger.info("archive ready with its streams", extra={"streams": len(streams)})
         metrics.add_metric(name="ArchiveReady", unit=MetricUnit.Count, value=1)
@@ -89,6 +96,18 @@ def _split(archive: dict[str, Any], key: str, context: LambdaContext) -> bool:
             )
         room_signals.announce(stored, "ready")
     return True
+
+
+def _mark_ready(
+    archive_id: str, streams: list[dict[str, Any]]
+) -> tuple[dict[str, Any] | None, bool]:
+    try:
+        return archives.mark_streams_ready(archive_id, streams)
+    except table.ItemTooLarge:
+        # The same manifest would make as large a record next time: the zip cannot be split.
+        raise archive_zip.Unreadable(
+            "the manifest says more of its streams than an archive's record can hold"
+        ) from None
 
 
 def _streams(
@@ -102,6 +121,10 @@ def _streams(
         files = [{"filename": name} for name in found.entries if _extension(name) in MEDIA_TYPES]
     if not isinstance(files, list) or not all(isinstance(f, dict) for f in files):
         raise archive_zip.Unreadable("the manifest lists no files")
+    if len(files) > MAX_STREAMS:
+        raise archive_zip.Unreadable(
+            f"the zip holds {len(files)} streams; OpenTok records at most {MAX_STREAMS}"
+        )
     streams = []
     seen = set()
     for file in files:
@@ -123,6 +146,7 @@ def _streams(
             "key": f"{prefix}/streams/{stream_id}{_extension(entry.name)}",
         }
         streams.append((stream, entry))
+    archive_zip.check_expansion(found, [entry for _, entry in streams])
     streams.sort(key=lambda pair: (pair[0]["startTimeOffset"] or 0, pair[0]["streamId"]))
     return streams
 
@@ -157,7 +181,7 @@ def _manifest(found: archive_zip.Zip, archive_id: str) -> dict[str, Any]:
         raise archive_zip.Unreadable(f"the zip has no manifest ({archive_id}.json)")
     try:
         manifest = json.loads(archive_zip.read_entry(found, entry, MAX_MANIFEST_BYTES))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than JSON is read
         raise archive_zip.Unreadable("the manifest is not JSON") from None
     if not isinstance(manifest, dict):
         raise archive_zip.Unreadable("the manifest is not a JSON object")
@@ -169,7 +193,9 @@ def _extension(name: str) -> str:
 
 
 def _milliseconds(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) and value >= 0 else None
+    # An offset past a recording's longest (infinity, 1e300) is no time: DynamoDB would refuse it.
+    ok = isinstance(value, int | float) and 0 <= value <= MAX_OFFSET_MS
+    return int(value) if ok else None
 
 
 @logger.inject_lambda_context(clear_state=True)

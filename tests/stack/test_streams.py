@@ -82,8 +82,9 @@ def _split(stack: Stack) -> None:
     assert stack.deliver_stream_requests() >= 1
 
 
-def _zip_of(archive: dict[str, Any], streams: dict[str, tuple[bytes, int]]) -> bytes:
-    """A zip as OpenTok makes them, of the given stream bodies and compression methods."""
+def _zip_of(archive: dict[str, Any], streams: dict[str, tuple[bytes, int]], **fields: Any) -> bytes:
+    """A zip as OpenTok makes them, of the given stream bodies and compression methods; the
+    `fields` replace those of each stream's file in the manifest."""
     files = [
         {
             "filename": f"{stream_id}.webm",
@@ -93,6 +94,7 @@ def _zip_of(archive: dict[str, Any], streams: dict[str, tuple[bytes, int]]) -> b
             "streamId": stream_id,
             "connectionData": f"name=person {number}",
             "videoType": "camera",
+            **fields,
         }
         for number, (stream_id, (body, _)) in enumerate(streams.items())
     ]
@@ -249,6 +251,77 @@ def test_a_zip_without_its_manifest_is_recorded_with_the_reason(stack: Stack) ->
     shown = _shown(stack, archive)
     assert shown["streamsFailure"] == f"the zip has no manifest ({archive['id']}.json)"
     assert _versions(stack, archive) == []
+
+
+def _pointing_past_its_end(archive: dict[str, Any]) -> bytes:
+    body = _zip_of(archive, {"only": (b"webm" * 100, zipfile.ZIP_STORED)})
+    header = body.index(b"PK\x01\x02")  # the stream's, the first in the directory
+    return body[: header + 42] + (1 << 30).to_bytes(4, "little") + body[header + 46 :]
+
+
+def _manifest_nested_too_deep(archive: dict[str, Any]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        bundle.writestr("only.webm", b"webm")
+        # Deflated: the harness's record of moto's answers would read stored brackets as JSON.
+        manifest = "[" * 100_000 + "]" * 100_000
+        bundle.writestr(f"{archive['id']}.json", manifest, compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+CANNOT_BE_SPLIT = {
+    # S3 would refuse the read of its entry (InvalidRange).
+    "a table of contents that points past the zip's end": (
+        _pointing_past_its_end,
+        "the zip's table of contents is damaged: only.webm is past its end",
+    ),
+    # 50 streams (OpenTok's most) with long fields: DynamoDB refuses the record (400 KB).
+    "a manifest too large for the archive's record": (
+        lambda archive: _zip_of(
+            archive,
+            {f"s{n}": (b"webm", zipfile.ZIP_STORED) for n in range(50)},
+            videoType="v" * 9000,
+        ),
+        "the manifest says more of its streams than an archive's record can hold",
+    ),
+    # Python's JSON parser raises RecursionError for it, not ValueError.
+    "a manifest nested deeper than JSON is read": (
+        _manifest_nested_too_deep,
+        "the manifest is not JSON",
+    ),
+}
+
+
+@pytest.mark.parametrize(("make", "reason"), CANNOT_BE_SPLIT.values(), ids=CANNOT_BE_SPLIT.keys())
+def test_a_zip_that_cannot_be_split_is_marked_failed_once_not_tried_again(
+    stack: Stack, make, reason: str
+) -> None:
+    """Trying the same zip again gives the same answer: it is recorded, not left to SQS's
+    retries and the dead-letter queue; the zip stays, to be downloaded."""
+    archive = _recorded(stack)
+    body = make(archive)
+    _upload(stack, archive, body)
+    _split(stack)
+    shown = _shown(stack, archive)
+    assert (shown["ready"], shown["streamsFailure"]) == (False, reason)
+    assert stack.deliver_stream_requests() == 0  # nothing waits to be tried again
+    assert "unfinished" not in stack.stored(archive["id"])  # nor for the reconciler
+    assert requests.get(shown["url"], timeout=5).content == body
+
+
+def test_a_split_s3_fails_is_tried_again_not_marked_failed(stack: Stack) -> None:
+    """Only the zip's own faults are final: S3 failing us (its InternalError, however often
+    the function tries) leaves the request to SQS's retries."""
+    archive = _recorded(stack)
+    assert stack.deliver_s3_events() >= 1
+    stack.moto.refuse(
+        lambda call: call.method == "GET" and call.path.endswith(_zip_key(archive)), 100
+    )
+    assert stack.deliver_stream_requests() == 0  # failed: left on the queue
+    assert _shown(stack, archive)["streamsFailure"] is None
+    stack.moto.stop_refusing()
+    assert stack.deliver_stream_requests() >= 1
+    assert _shown(stack, archive)["ready"] is True
 
 
 @RIGHT_AWAY

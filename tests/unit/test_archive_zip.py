@@ -10,9 +10,11 @@ media entries are stored (contract §8). The bucket is moto's, versioned as the 
 """
 
 import io
+import os
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
 
 import boto3
 import pytest
@@ -33,6 +35,19 @@ def archive_zip(aws: None):
     versioning = Template().resources["ArchiveBucket"]["Properties"]["VersioningConfiguration"]
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration=versioning)
     return archive_zip
+
+
+@pytest.fixture
+def answered(archive_zip) -> Iterator[list[int]]:
+    """How many bytes S3 sent in answer to each of the module's GETs."""
+    sizes: list[int] = []
+
+    def record(parsed: dict, **_: object) -> None:
+        sizes.append(parsed["ContentLength"])
+
+    archive_zip.s3.meta.events.register("after-call.s3.GetObject", record)
+    yield sizes
+    archive_zip.s3.meta.events.unregister("after-call.s3.GetObject", record)
 
 
 def _upload(body: bytes) -> None:
@@ -123,6 +138,14 @@ def test_a_zip_with_a_comment_is_read_from_its_end_record(archive_zip) -> None:
     assert _read_all(archive_zip, _zip(MEDIA, comment=b"recorded by OpenTok " * 100)) == MEDIA
 
 
+def test_an_end_record_signature_inside_the_comment_is_not_taken_for_the_end_record(
+    archive_zip,
+) -> None:
+    """Only the record whose comment length reaches the zip's end is the end record."""
+    comment = b"recorded by OpenTok; the bytes PK\x05\x06 end a zip, and this comment goes on"
+    assert _read_all(archive_zip, _zip(MEDIA, comment=comment)) == MEDIA
+
+
 def test_an_entry_s_name_in_utf_8_is_its_name(archive_zip) -> None:
     assert _read_all(archive_zip, _zip({"ünïcode.json": b"{}"})) == {"ünïcode.json": b"{}"}
 
@@ -132,10 +155,26 @@ def _damage(body: bytes, old: bytes, new: bytes) -> bytes:
     return body.replace(old, new)
 
 
+def _with_directory_bytes(body: bytes, name: str, at: int, new: bytes) -> bytes:
+    """The zip with the bytes from `at` of `name`'s central directory header replaced."""
+    header = body.rindex(b"PK\x01\x02", 0, body.rindex(name.encode()))
+    return body[: header + at] + new + body[header + at + len(new) :]
+
+
 def _with_end_record_bytes(body: bytes, at: int, new: bytes) -> bytes:
     """The zip with the end record's bytes from `at` (past its signature) replaced."""
     end = body.rindex(b"PK\x05\x06")
     return body[: end + at] + new + body[end + at + len(new) :]
+
+
+def _zip_with_extra(extra: bytes) -> bytes:
+    """A zip of one entry whose extra field, in both its headers, is `extra`."""
+    info = zipfile.ZipInfo("only.webm")
+    info.extra = extra
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        bundle.writestr(info, b"x")
+    return buffer.getvalue()
 
 
 UNREADABLE_ZIPS = {
@@ -153,6 +192,16 @@ UNREADABLE_ZIPS = {
         lambda: _with_end_record_bytes(_zip(MEDIA), 16, struct.pack("<I", len(_zip(MEDIA)))),
         "table of contents is damaged",
     ),
+    "an entry past the end": (
+        lambda: _with_directory_bytes(_zip(MEDIA), "bob.webm", 42, struct.pack("<I", 1 << 30)),
+        "table of contents is damaged: bob.webm is past its end",
+    ),
+    "sizes for a zip64 field cut short": (
+        lambda: _with_directory_bytes(
+            _zip_with_extra(struct.pack("<HH", 1, 24) + b"\0" * 6), "only.webm", 20, b"\xff" * 8
+        ),
+        "table of contents is damaged: only.webm is past its end",
+    ),
     "a broken directory header": (
         lambda: _damage(_zip({"only.webm": b"x"}), b"PK\x01\x02", b"PK\x01\x03"),
         "table of contents is damaged",
@@ -160,6 +209,10 @@ UNREADABLE_ZIPS = {
     "zip64 marks without a locator": (
         lambda: _with_end_record_bytes(_zip(MEDIA), 10, b"\xff\xff"),
         "no zip64 locator",
+    ),
+    "a zip64 locator past the end": (
+        lambda: _with_end_record_bytes(_zip64(MEDIA), -12, struct.pack("<Q", 1 << 40)),
+        "no zip64 record",
     ),
     "a zip64 locator to no record": (
         lambda: _damage(_zip64(MEDIA), b"PK\x06\x06", b"PK\x06\x00"),
@@ -173,6 +226,36 @@ def test_a_zip_we_cannot_read_is_unreadable_saying_why(archive_zip, make, reason
     _upload(make())
     with pytest.raises(archive_zip.Unreadable, match=reason):
         archive_zip.open_zip(BUCKET, KEY)
+
+
+NO_BYTES = {
+    "a directory of no bytes for its entry": (
+        lambda: _with_end_record_bytes(
+            _zip({"big.webm": os.urandom(1 << 20)}), 12, struct.pack("<I", 0)
+        ),
+        "table of contents is damaged",
+    ),
+    "an empty zip after a megabyte of other bytes": (
+        lambda: bytes(1 << 20) + _zip({}),
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize(("make", "reason"), NO_BYTES.values(), ids=NO_BYTES.keys())
+def test_a_directory_said_to_be_0_bytes_long_does_not_have_the_whole_zip_read(
+    archive_zip, answered: list[int], make, reason: str | None
+) -> None:
+    """S3 answers the range of no bytes it would make (`bytes=n-(n-1)`) with the whole object."""
+    body = make()
+    _upload(body)
+    if reason:
+        with pytest.raises(archive_zip.Unreadable, match=reason):
+            archive_zip.open_zip(BUCKET, KEY)
+    else:
+        assert archive_zip.open_zip(BUCKET, KEY).entries == {}
+    assert len(body) > archive_zip.TAIL_BYTES
+    assert max(answered) <= archive_zip.TAIL_BYTES
 
 
 def _entry_damaged(archive_zip, body: bytes, name: str):

@@ -26,7 +26,7 @@ zip's version, so a zip replaced meanwhile is never mixed with the one being rea
 import struct
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -45,11 +45,19 @@ s3 = boto3.client(
 )
 
 STORED, DEFLATED = 0, 8
+END_SIGNATURE = b"PK\x05\x06"
 # The end of central directory record (22 bytes and a comment of up to 65,535), and before it
 # the zip64 locator (20): the last ranged GET that must find them.
 TAIL_BYTES = 22 + 0xFFFF + 20
 # OpenTok zips hold at most 50 streams and a manifest: a directory this large is not one.
 MAX_DIRECTORY_BYTES = 4 * 1024 * 1024
+# The fixed part of a central directory header, and of an entry's local header.
+DIRECTORY_HEADER_BYTES, LOCAL_HEADER_BYTES = 46, 30
+# OpenTok stores its media entries (contract §8), so its streams add up to less than the
+# zip; video and audio are compressed already, so a zip another tool deflated gains little on
+# them. Four times the zip leaves room for that, and holds a zip bomb (deflate reaches 1,032
+# to 1, and entries may share their bytes) to four times what was uploaded.
+MAX_EXPANSION = 4
 SMALL_ENTRY_BYTES = 8 * 1024 * 1024
 INFLATED_PART_BYTES = 8 * 1024 * 1024  # S3's least part is 5 MiB
 READ_CHUNK_BYTES = 1024 * 1024
@@ -86,12 +94,14 @@ class Zip:
 
     def read(self, first: int, last: int) -> bytes:
         """Bytes `first` to `last` (inclusive) of the zip."""
+        self._check_range(first, last)
         answer = s3.get_object(
             Bucket=self.bucket, Key=self.key, Range=f"bytes={first}-{last}", **self._version()
         )
         return answer["Body"].read()
 
     def stream(self, first: int, last: int) -> Iterator[bytes]:
+        self._check_range(first, last)
         answer = s3.get_object(
             Bucket=self.bucket, Key=self.key, Range=f"bytes={first}-{last}", **self._version()
         )
@@ -100,6 +110,12 @@ class Zip:
             yield from body.iter_chunks(READ_CHUNK_BYTES)
         finally:
             body.close()
+
+    def _check_range(self, first: int, last: int) -> None:
+        # The zip's sizes and offsets are its uploader's word: S3 answers a range of no bytes
+        # (`bytes=n-(n-1)`) with the whole object, and one past the end with InvalidRange.
+        if not 0 <= first <= last < self.size:
+            raise Unreadable("the zip is damaged: it points outside itself")
 
     def copy_source(self) -> dict[str, str]:
         return {"Bucket": self.bucket, "Key": self.key, **self._version()}
@@ -113,19 +129,53 @@ def open_zip(bucket: str, key: str) -> Zip:
         raise Unreadable("the upload is not a zip file (it is too short to be one)")
     tail_start = max(0, found.size - TAIL_BYTES)
     tail = found.read(tail_start, found.size - 1)
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or len(tail) - at < 22:
-        raise Unreadable("the upload is not a zip file, or it was cut short")
+    at = _end_record_at(tail)
     (_, _, _, count, directory_size, directory_offset, _) = struct.unpack(
         "<HHHHIIH", tail[at + 4 : at + 22]
     )
     if count == 0xFFFF or 0xFFFFFFFF in (directory_size, directory_offset):
         count, directory_size, directory_offset = _zip64_end(found, tail, at, tail_start)
-    if directory_size > MAX_DIRECTORY_BYTES or directory_offset + directory_size > found.size:
+    if (
+        directory_size > MAX_DIRECTORY_BYTES
+        or directory_offset + directory_size > found.size
+        or count * DIRECTORY_HEADER_BYTES > directory_size
+    ):
         raise Unreadable("the zip's table of contents is damaged")
-    directory = found.read(directory_offset, directory_offset + directory_size - 1)
+    directory = (
+        found.read(directory_offset, directory_offset + directory_size - 1)
+        if directory_size
+        else b""  # an empty zip
+    )
     entries = _entries(directory, count)
+    for entry in entries:
+        if entry.header_offset + LOCAL_HEADER_BYTES + entry.compressed_size > found.size:
+            raise Unreadable(
+                f"the zip's table of contents is damaged: {entry.name} is past its end"
+            )
     return Zip(bucket, key, found.version_id, found.size, {e.name: e for e in entries})
+
+
+def _end_record_at(tail: bytes) -> int:
+    """Where the end of central directory record begins: the last signature whose comment
+    length reaches the end exactly, as the comment may hold the signature's bytes too."""
+    at = tail.rfind(END_SIGNATURE)
+    while at >= 0:
+        comment_length = int.from_bytes(tail[at + 20 : at + 22], "little")
+        if len(tail) - at >= 22 and at + 22 + comment_length == len(tail):
+            return at
+        at = tail.rfind(END_SIGNATURE, 0, at)
+    raise Unreadable("the upload is not a zip file, or it was cut short")
+
+
+def check_expansion(found: Zip, entries: Iterable[Entry]) -> None:
+    """Unreadable if the entries add up to more than MAX_EXPANSION times the zip. Inflating
+    stops once past an entry's size (_inflated), so what they inflate to stays under it too."""
+    total = sum(entry.size for entry in entries)
+    if total > MAX_EXPANSION * found.size:
+        raise Unreadable(
+            f"the zip's streams would be {total} bytes, more than {MAX_EXPANSION} times"
+            f" the zip itself ({found.size} bytes)"
+        )
 
 
 def _zip64_end(found: Zip, tail: bytes, at: int, tail_start: int) -> tuple[int, int, int]:
@@ -134,6 +184,8 @@ def _zip64_end(found: Zip, tail: bytes, at: int, tail_start: int) -> tuple[int, 
     if not locator.startswith(b"PK\x06\x07"):
         raise Unreadable("the zip's table of contents is damaged (no zip64 locator)")
     (end_offset,) = struct.unpack("<Q", locator[8:16])
+    if end_offset + 56 > found.size:
+        raise Unreadable("the zip's table of contents is damaged (no zip64 record)")
     record = found.read(end_offset, end_offset + 55)
     if not record.startswith(b"PK\x06\x06"):
         raise Unreadable("the zip's table of contents is damaged (no zip64 record)")
@@ -165,8 +217,8 @@ def _zip64_sizes(extra: bytes, size: int, compressed: int, offset: int) -> tuple
     while at + 4 <= len(extra):
         tag, length = struct.unpack("<HH", extra[at : at + 4])
         if tag == 0x0001:
-            field = extra[at + 4 : at + 4 + length // 8 * 8]
-            values = iter(struct.unpack(f"<{len(field) // 8}Q", field))
+            field = extra[at + 4 : at + 4 + length]  # cut short in a damaged zip
+            values = iter(struct.unpack_from(f"<{len(field) // 8}Q", field))
             size = next(values, size) if size == 0xFFFFFFFF else size
             compressed = next(values, compressed) if compressed == 0xFFFFFFFF else compressed
             offset = next(values, offset) if offset == 0xFFFFFFFF else offset
@@ -242,6 +294,8 @@ def copy_entry(
     left ran short first (what is done stays for the next invocation)."""
     if _already_copied(found.bucket, key, entry.size):
         return True
+    if entry.method == STORED and entry.compressed_size != entry.size:
+        raise Unreadable(f"the zip is damaged: {entry.name} has two sizes")
     start = _data_offset(found, entry)
     if entry.size == 0:  # nothing to copy, and a multipart upload needs a part
         s3.put_object(Bucket=found.bucket, Key=key, Body=b"", ContentType=content_type)
@@ -252,8 +306,6 @@ def copy_entry(
         s3.put_object(Bucket=found.bucket, Key=key, Body=body, ContentType=content_type)
         return True
     if entry.method == STORED:
-        if entry.compressed_size != entry.size:
-            raise Unreadable(f"the zip is damaged: {entry.name} has two sizes")
         return _copy_parts(found, entry, start, key, content_type, remaining_ms)
     return _inflate_parts(found, entry, start, key, content_type, remaining_ms)
 

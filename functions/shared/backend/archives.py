@@ -234,12 +234,15 @@ def mark_streams_ready(
     """Marks an individual archive ready with its streams, each in its own object by now.
 
     Returns (the archive, whether this call changed it); a deleted one is left deleted.
+    Raises table.ItemTooLarge for streams that make the record larger than DynamoDB keeps.
     """
     now = now_ms()
     try:
+        # The streams first: the local stack's moto, unlike DynamoDB, keeps the actions
+        # before one that makes the item too large.
         archive = table.update(
             _pk(archive_id),
-            "SET ready = :true, streams = :streams, readyAt = :now, updatedAt = :now"
+            "SET streams = :streams, ready = :true, readyAt = :now, updatedAt = :now"
             " REMOVE unfinished",
             "attribute_exists(pk) AND ready <> :true AND #status <> :deleted",
             {":true": True, ":streams": streams, ":now": now, ":deleted": "deleted"},

@@ -26,6 +26,10 @@ class ConditionFailed(Exception):
     """A conditional write found the item in a state it must not overwrite."""
 
 
+class ItemTooLarge(Exception):
+    """A write would make the item larger than DynamoDB's 400 KB: the same write always would."""
+
+
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
     return {name: _serializer.serialize(value) for name, value in values.items()}
 
@@ -67,7 +71,8 @@ def put_new(values: dict[str, Any]) -> None:
 def update(
     pk: str, expression: str, condition: str, values: dict[str, Any], names: dict[str, str]
 ) -> dict[str, Any]:
-    """A conditional update; returns the item as written, raises ConditionFailed."""
+    """A conditional update; returns the item as written, raises ConditionFailed or
+    ItemTooLarge."""
     request: dict[str, Any] = {
         "TableName": config.TABLE_NAME,
         "Key": to_item({"pk": pk}),
@@ -84,7 +89,19 @@ def update(
         answer = dynamodb.update_item(**request)
     except dynamodb.exceptions.ConditionalCheckFailedException:
         raise ConditionFailed(pk) from None
+    except dynamodb.exceptions.ClientError as error:
+        if _too_large(error):
+            raise ItemTooLarge(pk) from None
+        raise
     return from_item(answer["Attributes"])
+
+
+def _too_large(error: Any) -> bool:
+    # DynamoDB says so in words only, in a ValidationException as for a malformed request.
+    answer = error.response["Error"]
+    return (
+        answer["Code"] == "ValidationException" and "item size" in answer.get("Message", "").lower()
+    )
 
 
 def query(
