@@ -12,6 +12,8 @@ own origin besides any AllowedOrigins given.
 """
 
 import argparse
+import base64
+import hashlib
 import http.client
 import json
 import mimetypes
@@ -124,11 +126,18 @@ class DevStack:
         settings = {
             "SAMPLE_SERVER_BASE_URL": self.url,
             "OPENTOK_JS_URL": f"{self.url}/local/opentok.js",
+            # Pinned, as a deployment may pin OpenTok.js: the browser checks what it is served.
+            "OPENTOK_JS_INTEGRITY": integrity(OPENTOK_JS.read_bytes()),
             # The pages then say that recordings are a test pattern and a restart forgets them.
             "LOCAL_DEV": True,
         }
         lines = [f"window.{name} = {json.dumps(value)};" for name, value in settings.items()]
         return ("// Written by `make dev` for this origin.\n" + "\n".join(lines) + "\n").encode()
+
+
+def integrity(content: bytes) -> str:
+    """A script's Subresource Integrity value, as its integrity attribute takes it."""
+    return "sha384-" + base64.b64encode(hashlib.sha384(content).digest()).decode()
 
 
 def over_http(headers: dict[str, str], added_sources: dict[str, list[str]]) -> dict[str, str]:

@@ -1,5 +1,7 @@
 """The pages under the site's own headers in a real browser: make dev serves the CSP of the
-template's response headers policy."""
+template's response headers policy, and pins its OpenTok.js stand-in with an integrity."""
+
+import base64
 
 import pytest
 
@@ -73,3 +75,30 @@ def test_the_pages_record_and_play_under_the_sites_content_security_policy(
     assert not ran
     history.wait_for_function("() => window.cspViolations.length > 0")
     assert history.evaluate("window.cspViolations") == ["script-src-elem inline"]
+
+
+def test_an_opentok_js_that_is_not_the_pinned_file_is_refused_with_a_plain_error(
+    dev: DevProcess, browser
+) -> None:
+    # The stand-in as make dev serves it, but config.js pins another file's digest.
+    other_file = "sha384-" + base64.b64encode(bytes(48)).decode()
+
+    def pin_another_file(route) -> None:
+        fetched = route.fetch()
+        pinned = f'{fetched.text()}window.OPENTOK_JS_INTEGRITY = "{other_file}";\n'
+        route.fulfill(response=fetched, body=pinned)
+
+    context = browser.new_context()
+    context.route("**/js/config.js", pin_another_file)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto(f"{dev.url}/?room=pinned-elsewhere")
+
+    page.locator("#error").wait_for(state="visible")
+    said = page.locator("#error-message").inner_text()
+    assert "Couldn't load OpenTok.js" in said and "OPENTOK_JS_INTEGRITY" in said, said
+    assert page.evaluate("typeof window.OT") == "undefined"
+    assert any("integrity" in line for line in console), console  # the browser's own reason
+    assert page.locator("#publisher video").count() == 0
