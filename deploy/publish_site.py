@@ -7,6 +7,7 @@ so that running it again is quick and changes nothing when nothing changed.
 import hashlib
 import json
 import mimetypes
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,12 @@ TEXT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"
 
 
 def config_js(api_url: str) -> bytes:
-    settings = {"SAMPLE_SERVER_BASE_URL": api_url.rstrip("/"), "OPENTOK_JS_URL": OPENTOK_JS_URL}
+    # `make deploy OPENTOK_JS_URL=... OPENTOK_JS_INTEGRITY=...` pins one file (docs/security.md).
+    settings = {
+        "SAMPLE_SERVER_BASE_URL": api_url.rstrip("/"),
+        "OPENTOK_JS_URL": os.environ.get("OPENTOK_JS_URL") or OPENTOK_JS_URL,
+        "OPENTOK_JS_INTEGRITY": os.environ.get("OPENTOK_JS_INTEGRITY", ""),
+    }
     lines = [f"window.{key} = {json.dumps(value)};" for key, value in settings.items()]
     return ("// Written by `make deploy` for this stack.\n" + "\n".join(lines) + "\n").encode()
 

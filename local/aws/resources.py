@@ -57,6 +57,17 @@ class Deployment:
         body = next(iter(apis), {}).get("Properties", {}).get("Body", {})
         return body.get("x-amazon-apigateway-cors", {})
 
+    def response_headers_policy(self, distribution: str) -> dict[str, Any]:
+        """The ResponseHeadersPolicyConfig of the policy that the distribution's default cache
+        behavior names, rendered for this deployment; empty when it names none."""
+        config = self.rendered["Resources"][distribution]["Properties"]["DistributionConfig"]
+        policy_id = config["DefaultCacheBehavior"].get("ResponseHeadersPolicyId")
+        policies = _of_type(self.rendered, "AWS::CloudFront::ResponseHeadersPolicy")
+        for name, policy in policies.items():
+            if policy_id is not None and self.names.get(name) == policy_id:
+                return policy["Properties"]["ResponseHeadersPolicyConfig"]
+        return {}
+
     def s3_triggers(self) -> list[S3Trigger]:
         """The buckets' notifications of a function, as the translator wrote them."""
         triggers = []

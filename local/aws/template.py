@@ -44,6 +44,9 @@ RENDERED_TYPES = {
     "AWS::Lambda::Function",
     "AWS::Lambda::EventSourceMapping",
     "AWS::ApiGatewayV2::Api",  # its OpenAPI body: the routes and the CORS API Gateway answers with
+    # The site's distribution and the response headers policy it names: the headers make dev serves.
+    "AWS::CloudFront::Distribution",
+    "AWS::CloudFront::ResponseHeadersPolicy",
 }
 # Each step is done once per process for each distinct input, as JSON text (a fresh copy
 # each time it is read): every test deploys, and rendering alone takes half a second
@@ -343,6 +346,8 @@ def _physical_names(
             names[name] = {"ref": token, "attribute-values": {"SecretAccessKey": secret}}
         elif kind == "AWS::IAM::User":
             names[name] = {"ref": physical}
+        elif kind == "AWS::CloudFront::ResponseHeadersPolicy":
+            names[name] = {"ref": physical}  # its id, which a cache behavior names
         elif kind == "AWS::CloudFront::Distribution":
             domain = f"{name.lower()}.cloudfront.example"
             names[name] = {"ref": physical, "attribute-values": {"DomainName": domain}}

@@ -12,6 +12,8 @@ own origin besides any AllowedOrigins given.
 """
 
 import argparse
+import base64
+import hashlib
 import http.client
 import json
 import mimetypes
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from local.aws import cloudfront
 from local.aws.template import ROOT, Template
 from local.tools import parameters
 from local.tools.harness import API_KEY, Harness
@@ -91,6 +94,16 @@ class DevStack:
             },
         ).start()
         self.opentok = self.stack.emulator
+        policy = self.stack.deployment.response_headers_policy("SiteDistribution")
+        self.site_headers = over_http(
+            cloudfront.site_headers(policy),
+            # The API under either name of this server (a page elsewhere calls it across origins,
+            # as the site calls API Gateway's), and the recordings' links, which are moto's.
+            added_sources={
+                "connect-src": [self.url, f"http://localhost:{self.port}"],
+                "media-src": [self.stack.moto.url],
+            },
+        )
         threading.Thread(target=self.server.serve_forever, name="http", daemon=True).start()
         self._deliveries = self.stack.deliver_until(self._stopping, self._delivery_failed)
         return self
@@ -113,11 +126,32 @@ class DevStack:
         settings = {
             "SAMPLE_SERVER_BASE_URL": self.url,
             "OPENTOK_JS_URL": f"{self.url}/local/opentok.js",
+            # Pinned, as a deployment may pin OpenTok.js: the browser checks what it is served.
+            "OPENTOK_JS_INTEGRITY": integrity(OPENTOK_JS.read_bytes()),
             # The pages then say that recordings are a test pattern and a restart forgets them.
             "LOCAL_DEV": True,
         }
         lines = [f"window.{name} = {json.dumps(value)};" for name, value in settings.items()]
         return ("// Written by `make dev` for this origin.\n" + "\n".join(lines) + "\n").encode()
+
+
+def integrity(content: bytes) -> str:
+    """A script's Subresource Integrity value, as its integrity attribute takes it."""
+    return "sha384-" + base64.b64encode(hashlib.sha384(content).digest()).decode()
+
+
+def over_http(headers: dict[str, str], added_sources: dict[str, list[str]]) -> dict[str, str]:
+    """The site's headers as make dev serves them, over plain HTTP on this machine: without
+    Strict-Transport-Security, which a host must not send over plain HTTP (RFC 6797, 7.2), and
+    with the sources of the local origins added to the directives of its CSP that name them."""
+    served = {name: value for name, value in headers.items() if name != "strict-transport-security"}
+    if "content-security-policy" in served:
+        directives = []
+        for directive in served["content-security-policy"].split(";"):
+            name, *sources = directive.split()
+            directives.append(" ".join([name, *sources, *added_sources.get(name, [])]))
+        served["content-security-policy"] = "; ".join(directives)
+    return served
 
 
 class _OneOriginServer(ThreadingHTTPServer):
@@ -148,7 +182,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/_emulator/"):
             self._proxy(stack.opentok.url)
         elif path == "/js/config.js":
-            self._send(200, {"content-type": "text/javascript"}, stack.config_js())
+            self._send_site(200, {"content-type": "text/javascript"}, stack.config_js())
         elif path == "/local/opentok.js":
             self._send_file(OPENTOK_JS)
         elif any(route.pattern.fullmatch(path) for route in stack.stack.api.routes):
@@ -178,14 +212,18 @@ class _Handler(BaseHTTPRequestHandler):
         relative = "index.html" if path in ("", "/") else path.lstrip("/")
         target = (WEB / relative).resolve()
         if not target.is_relative_to(WEB.resolve()) or not target.is_file():
-            self._send(404, {"content-type": "text/plain"}, b"not found")
+            self._send_site(404, {"content-type": "text/plain"}, b"not found")
             return
         self._send_file(target)
 
     def _send_file(self, target: Path) -> None:
         content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         headers = {"content-type": content_type, "cache-control": "no-cache"}
-        self._send(200, headers, target.read_bytes())
+        self._send_site(200, headers, target.read_bytes())
+
+    def _send_site(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        """An answer of the site, with the headers CloudFront adds to each in AWS."""
+        self._send(status, {**headers, **self.server.stack.site_headers}, body)
 
     def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
         self.send_response(status)

@@ -28,7 +28,7 @@ def test_start_stop_and_watch_the_recording(dev: DevProcess, browser) -> None:
     for page in (host, guest):
         page.wait_for_selector("#publisher video")
         page.wait_for_function(
-            "document.querySelector('#publisher video').videoWidth > 0"
+            "() => document.querySelector('#publisher video').videoWidth > 0"
         )  # the fake camera really plays
     host.wait_for_selector("#start:enabled")
     # The key left the address bar, and the host is offered a link without it to share.
@@ -46,7 +46,7 @@ def test_start_stop_and_watch_the_recording(dev: DevProcess, browser) -> None:
         indicator = page.locator("#recording-indicator")
         indicator.wait_for(state="visible")
         page.wait_for_function(
-            "document.querySelector('#recording-indicator').textContent.includes('00:01')"
+            "() => document.querySelector('#recording-indicator').textContent.includes('00:01')"
         )
     host.screenshot(path=SCREENSHOTS / "sample-page-recording.png")
     guest.screenshot(path=SCREENSHOTS / "sample-page-recording-phone.png")
@@ -65,11 +65,11 @@ def test_start_stop_and_watch_the_recording(dev: DevProcess, browser) -> None:
     player = waiting.locator("#player")
     player.wait_for(state="visible")
     waiting.wait_for_function(
-        "(() => { const v = document.querySelector('#player');"
-        " return v.readyState >= 1 && v.duration > 0; })()"
+        "() => { const v = document.querySelector('#player');"
+        " return v.readyState >= 1 && v.duration > 0; }"
     )
     waiting.evaluate("document.querySelector('#player').play()")
-    waiting.wait_for_function("document.querySelector('#player').currentTime > 0.5")
+    waiting.wait_for_function("() => document.querySelector('#player').currentTime > 0.5")
     assert waiting.locator("#download").get_attribute("href")
     waiting.screenshot(path=SCREENSHOTS / "view-page-ready.png")
     assert_accessible(waiting, "view, ready")
@@ -133,7 +133,7 @@ def test_the_host_records_portrait_full_hd_in_a_layout_and_changes_it(
 
     # While it records, the host changes the layout with the keyboard alone.
     changer = host.get_by_label("Layout of this recording")
-    host.wait_for_function("document.querySelector('#recording-layout').value === 'pip'")
+    host.wait_for_function("() => document.querySelector('#recording-layout').value === 'pip'")
     changer.focus()
     host.keyboard.press("End")  # the last option: others below the presentation
     host.keyboard.press("Tab")
@@ -143,7 +143,7 @@ def test_the_host_records_portrait_full_hd_in_a_layout_and_changes_it(
         lambda: _at_opentok(dev, archive["id"])["layout"] == {"type": "horizontalPresentation"}
     )
     host.wait_for_function(
-        "document.querySelector('#announcer').textContent.startsWith('Layout changed')"
+        "() => document.querySelector('#announcer').textContent.startsWith('Layout changed')"
     )
     assert host.evaluate("document.activeElement.id") == "apply-layout"  # focus stays put
     shown = requests.get(f"{dev.url}/archive/{archive['id']}", timeout=10).json()
@@ -173,7 +173,7 @@ def test_the_host_chooses_the_streams_of_a_manual_recording(dev: DevProcess, bro
     streams = eventually(lambda: _at_opentok(dev, archive["id"])["archive"]["streams"])
     assert [(s["hasAudio"], s["hasVideo"]) for s in streams] == [(True, True)]
     host.wait_for_function(
-        "document.querySelector('#announcer').textContent.startsWith('Stream added')"
+        "() => document.querySelector('#announcer').textContent.startsWith('Stream added')"
     )
     assert own.is_checked() and own.evaluate("box => box === document.activeElement")
     host.keyboard.press("Space")
@@ -280,7 +280,7 @@ def test_the_waiting_page_says_why_a_recording_failed(dev: DevProcess, browser) 
     page.set_default_timeout(WAIT_MS)
     page.goto(f"{dev.url}/view.html?archiveId={archive_id}")
     page.wait_for_function(
-        "document.querySelector('#status').textContent.includes('This recording failed')"
+        "() => document.querySelector('#status').textContent.includes('This recording failed')"
     )
     status = page.locator("#status").inner_text()
     assert "This recording failed: Upload to S3 failed: NoSuchBucket." in status
@@ -404,7 +404,7 @@ def test_the_room_hears_the_recording_is_ready_without_asking(dev: DevProcess, b
     host.click("#start")
     guest.locator("#recording-indicator").wait_for(state="visible")
     host.wait_for_function(  # a recording with something in it
-        "document.querySelector('#recording-indicator').textContent.includes('00:01')"
+        "() => document.querySelector('#recording-indicator').textContent.includes('00:01')"
     )
     asked = {"host": _api_requests(host, dev.url), "guest": _api_requests(guest, dev.url)}
     sent: list = []  # the guest's requests from here on: not one still in flight (its start's)
@@ -492,7 +492,7 @@ def test_the_stand_in_opentok_js_raises_signal_events_as_opentok_js_does(
         timeout=20,
     )
     assert stop.status_code == 200
-    page.wait_for_function("window.heard.length >= 2")
+    page.wait_for_function("() => window.heard.length >= 2")
 
     data = json.dumps({"archiveId": archive_id, "state": "ready"}, separators=(",", ":"))
     expected = {"type": "signal:archive", "data": data, "from": None, "target": True}
@@ -541,7 +541,7 @@ def test_on_a_phone_the_recording_shows_without_scrolling_and_focus_follows(
     assert host.evaluate("document.activeElement.id") == "stop"
     for page in (host, guest):
         page.locator("#tile-recording").wait_for(state="visible")
-        page.wait_for_function("document.title.startsWith('● Recording — Room phone-room')")
+        page.wait_for_function("() => document.title.startsWith('● Recording — Room phone-room')")
         assert _in_first_screen(page, "#recording-indicator")
         assert page.locator("#tile-recording").inner_text() == "Recording"
         brand = page.locator(".brand-mark").evaluate("m => getComputedStyle(m).backgroundColor")
@@ -632,7 +632,9 @@ def test_the_history_speaks_plainly_updates_itself_and_lets_the_host_delete(
     waiting = host.context.new_page()
     waiting.set_default_timeout(WAIT_MS)
     waiting.goto(f"{dev.url}/view.html?archiveId={archive_id}")
-    waiting.wait_for_function("document.querySelector('#status').textContent.includes('Still')")
+    waiting.wait_for_function(
+        "() => document.querySelector('#status').textContent.includes('Still')"
+    )
     assert_accessible(waiting, "view, waiting")
     seen: set[str] = set()
     history.on(
@@ -725,7 +727,7 @@ def test_broken_links_and_room_names_get_a_plain_sentence_and_a_way_back(
     ]:
         page = open_page(browser, f"{dev.url}/{link}")
         assert "/view.html?" in page.url
-        page.wait_for_function(f"document.querySelector('#title').textContent === {title!r}")
+        page.wait_for_function(f"() => document.querySelector('#title').textContent === {title!r}")
         status = page.locator("#status").inner_text()
         assert "{" not in status and "HTTP" not in status and "UUID" not in status
         assert page.locator("#way-back a[href='index.html']").is_visible()
@@ -743,7 +745,9 @@ def test_broken_links_and_room_names_get_a_plain_sentence_and_a_way_back(
     )
     page = context.new_page()
     page.goto(f"{dev.url}/view.html?archiveId={expired_id}")
-    page.wait_for_function("document.querySelector('#status').textContent.includes('expired')")
+    page.wait_for_function(
+        "() => document.querySelector('#status').textContent.includes('expired')"
+    )
     assert page.locator("#status").inner_text() == (
         "This recording has expired and is no longer available."
     )
@@ -821,7 +825,7 @@ def test_a_page_in_the_room_cannot_pass_off_news_of_the_recording(dev: DevProces
 
     host.click("#start")
     host.wait_for_function(
-        "document.querySelector('#recording-indicator').textContent.includes('00:01')"
+        "() => document.querySelector('#recording-indicator').textContent.includes('00:01')"
     )
     host.click("#stop")
     host.locator("#watch-link").wait_for(state="visible")  # the server's word came after

@@ -528,3 +528,106 @@ def test_the_local_gateway_refuses_a_cors_configuration_it_cannot_read() -> None
     unreadable = {"Fn::If": ["OriginsGiven", "https://app.example", [SITE_ORIGIN]]}
     with pytest.raises(ValueError, match="x-amazon-apigateway-cors"):
         HttpApi(Template(), functions=None, cors=unreadable)
+
+
+def _site_headers_policy(template: Template) -> dict[str, Any]:
+    """The response headers policy the site's default cache behavior names, as translated."""
+    resources = template.translated()["Resources"]
+    behavior = resources["SiteDistribution"]["Properties"]["DistributionConfig"][
+        "DefaultCacheBehavior"
+    ]
+    named = behavior["ResponseHeadersPolicyId"]["Ref"]
+    assert resources[named]["Type"] == "AWS::CloudFront::ResponseHeadersPolicy"
+    return resources[named]["Properties"]["ResponseHeadersPolicyConfig"]
+
+
+def _content_security_policy(region: str = "us-east-1") -> dict[str, list[str]]:
+    """The site's CSP as CloudFront sends it for a deployment in the region, by directive."""
+    rendered = Template().render(
+        {"OpenTokApiKey": "12345", "OpenTokApiSecret": "secret"}, region=region
+    )
+    policies = _of_type(rendered["Resources"], "AWS::CloudFront::ResponseHeadersPolicy")
+    (policy,) = policies.values()
+    security = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    text = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    return {name: sources for name, *sources in (part.split() for part in text.split(";"))}
+
+
+def _allowed(sources: list[str], url: str) -> bool:
+    """Whether a CSP source list lets the page load `url`: its scheme and host, a leading `*.`
+    matching any subdomain (CSP Level 3's host-source)."""
+    found = re.fullmatch(r"(\w+)://([^/:]+).*", url)
+    assert found, url
+    scheme, host = found.groups()
+    for source in sources:
+        source_scheme, _, source_host = source.partition("://")
+        if source_scheme != scheme:
+            continue
+        if source_host == host or (source_host.startswith("*.") and host.endswith(source_host[1:])):
+            return True
+    return False
+
+
+def test_every_answer_of_the_site_carries_the_security_headers_of_one_policy() -> None:
+    security = _site_headers_policy(Template())["SecurityHeadersConfig"]
+    # CloudFront's, not the origin's: the bucket sends none, and none may replace them.
+    assert all(header["Override"] is True for header in security.values())
+    assert security["FrameOptions"]["FrameOption"] == "DENY"
+    assert "ContentTypeOptions" in security  # X-Content-Type-Options: nosniff
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer"
+    hsts = security["StrictTransportSecurity"]
+    assert hsts["AccessControlMaxAgeSec"] >= 365 * 24 * 3600
+    assert "ContentSecurityPolicy" in security
+
+
+def test_the_content_security_policy_runs_no_inline_script_and_is_framed_by_nobody() -> None:
+    policy = _content_security_policy()
+    for unsafe in ("'unsafe-inline'", "'unsafe-eval'", "*", "https:", "data:", "blob:"):
+        assert unsafe not in policy["script-src"], unsafe
+    assert policy["default-src"] == ["'self'"]
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert policy["object-src"] == ["'none'"]
+    assert policy["base-uri"] == ["'none'"]
+
+
+def test_the_content_security_policy_lets_the_pages_reach_opentok_the_api_and_recordings() -> None:
+    import boto3
+    from botocore.config import Config
+
+    from deploy.publish_site import OPENTOK_JS_URL
+
+    for region in ("us-east-1", "eu-west-1"):
+        policy = _content_security_policy(region)
+        assert _allowed(policy["script-src"], OPENTOK_JS_URL)
+        # OpenTok.js's servers (support.tokbox.com, article 115000210424): *.opentok.com and
+        # *.tokbox.com, its API and its event stream.
+        for server in (
+            "https://api.opentok.com",
+            "wss://rumor.tokbox.com",
+            "https://hlg.tokbox.com",
+        ):
+            assert _allowed(policy["connect-src"], server), server
+        # The ApiUrl output: the HTTP API of this stack's region.
+        api = f"https://a1b2c3d4e5.execute-api.{region}.amazonaws.com/archive"
+        assert _allowed(policy["connect-src"], api)
+        assert not _allowed(
+            policy["connect-src"], "https://a1b2c3d4e5.execute-api.xx-east-9.amazonaws.com"
+        )
+        # A link as backend/bucket.py presigns it, and the bucket's regional host, where S3 may
+        # send a new bucket's requests.
+        bucket = Template().render(
+            {"OpenTokApiKey": "12345", "OpenTokApiSecret": "secret"}, region=region
+        )["Resources"]["ArchiveBucket"]["Properties"]["BucketName"]
+        s3 = boto3.client(
+            "s3",
+            region_name=region,
+            config=Config(signature_version="s3v4"),
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        link = s3.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": "12345/id/archive.mp4"}, ExpiresIn=300
+        )
+        assert _allowed(policy["media-src"], link), link
+        assert _allowed(policy["media-src"], f"https://{bucket}.s3.{region}.amazonaws.com/k")
+        assert not _allowed(policy["media-src"], "https://elsewhere.s3.amazonaws.com/k")

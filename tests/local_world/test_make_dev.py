@@ -96,6 +96,57 @@ def test_the_site_and_its_config_are_served_from_the_same_origin(dev: DevProcess
     assert requests.get(f"{dev.url}/../template.yaml", timeout=10).status_code == 404
 
 
+def _policy_headers() -> dict[str, str]:
+    """The headers of the response headers policy the site's distribution names, rendered for
+    make dev's stack, as CloudFront writes them; Strict-Transport-Security aside."""
+    template = Template()
+    behavior = template.translated()["Resources"]["SiteDistribution"]["Properties"][
+        "DistributionConfig"
+    ]["DefaultCacheBehavior"]
+    rendered = template.render({"OpenTokApiKey": "12345", "OpenTokApiSecret": "secret"})
+    named = rendered["Resources"][behavior["ResponseHeadersPolicyId"]["Ref"]]
+    security = named["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    return {
+        "content-security-policy": security["ContentSecurityPolicy"]["ContentSecurityPolicy"],
+        "x-content-type-options": "nosniff",
+        "x-frame-options": security["FrameOptions"]["FrameOption"],
+        "referrer-policy": security["ReferrerPolicy"]["ReferrerPolicy"],
+    }
+
+
+def _directives(policy: str) -> dict[str, list[str]]:
+    return {name: sources for name, *sources in (part.split() for part in policy.split(";"))}
+
+
+def test_make_dev_answers_its_pages_with_the_headers_of_the_sites_policy(dev: DevProcess) -> None:
+    expected = _policy_headers()
+    local = re.compile(r"http://(127\.0\.0\.1|localhost):\d+")
+    for path in (
+        "/",
+        "/index.html",
+        "/view.html",
+        "/archives.html",
+        "/js/app.js",
+        "/js/config.js",
+        "/local/opentok.js",
+        "/missing.html",
+    ):
+        served = requests.get(f"{dev.url}{path}", timeout=10).headers
+        for name in ("x-content-type-options", "x-frame-options", "referrer-policy"):
+            assert served[name] == expected[name], (path, name)
+        # Plain HTTP on this machine: a host must not send HSTS there (RFC 6797, 7.2).
+        assert "strict-transport-security" not in served, path
+        policy = _directives(expected["content-security-policy"])
+        given = _directives(served["content-security-policy"])
+        assert set(given) == set(policy), path
+        for directive, sources in policy.items():
+            added = [source for source in given[directive] if source not in sources]
+            assert given[directive][: len(sources)] == sources, (path, directive)
+            # Only the local API's and bucket's origins, where the policy names AWS's.
+            assert all(local.fullmatch(source) for source in added), (path, directive, added)
+            assert not added or directive in ("connect-src", "media-src"), (path, directive)
+
+
 def test_make_dev_prints_a_host_link_and_a_participant_link(dev: DevProcess) -> None:
     assert dev.participant_link.startswith(f"{dev.url}/?room=session.")
     assert "#" not in dev.participant_link

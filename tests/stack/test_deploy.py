@@ -80,6 +80,27 @@ def test_publishing_uploads_the_site_with_a_config_for_the_stack(aws: None) -> N
     assert invalidations["InvalidationList"]["Quantity"] == 1
 
 
+def test_publishing_pins_opentok_js_only_when_the_deploy_names_its_file(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENTOK_JS_URL", raising=False)
+    monkeypatch.delenv("OPENTOK_JS_INTEGRITY", raising=False)
+    outputs = _site_outputs()
+    publish_site.publish(outputs)
+    config = boto3.client("s3").get_object(Bucket="site-bucket", Key="js/config.js")
+    floating = config["Body"].read().decode()
+    assert f'OPENTOK_JS_URL = "{publish_site.OPENTOK_JS_URL}"' in floating
+    assert 'OPENTOK_JS_INTEGRITY = ""' in floating  # the latest 2.x changes under its URL
+    pinned_url = "https://static.opentok.com/pinned/opentok.min.js"
+    monkeypatch.setenv("OPENTOK_JS_URL", pinned_url)
+    monkeypatch.setenv("OPENTOK_JS_INTEGRITY", "sha384-" + "A" * 64)
+    assert publish_site.publish(outputs) == ["js/config.js"]
+    config = boto3.client("s3").get_object(Bucket="site-bucket", Key="js/config.js")
+    pinned = config["Body"].read().decode()
+    assert f'OPENTOK_JS_URL = "{pinned_url}"' in pinned
+    assert f'OPENTOK_JS_INTEGRITY = "sha384-{"A" * 64}"' in pinned
+
+
 def test_publishing_again_uploads_only_what_changed(aws: None, tmp_path: Path) -> None:
     outputs = _site_outputs()
     web = tmp_path / "web"

@@ -178,15 +178,22 @@
   function loadOpenTok() {
     if (window.OT && typeof window.OT.initSession === 'function') return Promise.resolve();
     const url = window.OPENTOK_JS_URL || 'https://static.opentok.com/v2/js/opentok.min.js';
+    const integrity = window.OPENTOK_JS_INTEGRITY || '';
     return new Promise((resolve, reject) => {
       const script = document.createElement('script');
       const fail = (why) => {
         clearTimeout(timer);
         script.remove(); // a retry inserts a fresh tag; a late load of this one is harmless
         reject(new Error(`Couldn't load OpenTok.js from ${url} (${why}). Check your ` +
-          'connection, or OPENTOK_JS_URL in js/config.js.'));
+          `connection, or ${integrity ? 'OPENTOK_JS_URL and OPENTOK_JS_INTEGRITY' : 'OPENTOK_JS_URL'} ` +
+          'in js/config.js.'));
       };
       const timer = setTimeout(() => fail('it took too long'), OPENTOK_LOAD_TIMEOUT_MS);
+      if (integrity) {
+        // The browser refuses a file whose digest is not this one; SRI needs a CORS request.
+        script.integrity = integrity;
+        script.crossOrigin = 'anonymous';
+      }
       script.src = url;
       script.async = true;
       script.onload = () => {
@@ -194,7 +201,10 @@
         if (window.OT && typeof window.OT.initSession === 'function') resolve();
         else fail('the script did not define OT');
       };
-      script.onerror = () => fail('the request failed');
+      // The browser says the same of a file that fails its integrity check as of a failed request.
+      script.onerror = () => fail(integrity
+        ? 'the request failed, or the file is not the one OPENTOK_JS_INTEGRITY pins'
+        : 'the request failed');
       document.head.appendChild(script);
     });
   }
