@@ -215,7 +215,7 @@ def test_a_stale_host_link_says_so_and_forgets_its_key(dev: DevProcess, browser)
     page.click("#error-retry")
     # A participant now; in `host` control the room's name opens nothing without its link.
     page.wait_for_function(
-        "document.querySelector('#error').innerText.includes(\"room's participant link\")"
+        "() => document.querySelector('#error').innerText.includes(\"room's participant link\")"
     )
     assert page.locator("[data-testid=forget-host-key]").count() == 0
     assert not page.locator("#start").is_enabled()

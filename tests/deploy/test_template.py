@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from backend import download_links
 from local.aws.gateway import HttpApi
 from local.aws.resources import Deployment
 from local.aws.template import ROOT, TEMPLATE_PATH, Template, _of_type
@@ -631,3 +632,6 @@ def test_the_content_security_policy_lets_the_pages_reach_opentok_the_api_and_re
         assert _allowed(policy["media-src"], link), link
         assert _allowed(policy["media-src"], f"https://{bucket}.s3.{region}.amazonaws.com/k")
         assert not _allowed(policy["media-src"], "https://elsewhere.s3.amazonaws.com/k")
+        # OpenTok's own link to a recording it keeps, on the one host the view redirects to.
+        opentok = f"https://{download_links.OPENTOK_ARCHIVE_HOST}/12345/id/archive.mp4?X=1"
+        assert _allowed(policy["media-src"], opentok)
