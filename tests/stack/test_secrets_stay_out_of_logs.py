@@ -3,6 +3,7 @@
 import json
 import logging
 import secrets
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -34,7 +35,8 @@ def test_a_whole_recording_at_debug_logs_no_secret_and_no_token(
     stack.get("/room/debug-room", **{"x-host-key": "a-wrong-key-someone-tried"})
     stack.wait_until_uploaded(archive["id"])
     stack.deliver_s3_events()
-    stack.get(f"/archive/{archive['id']}/view")
+    viewed = stack.get(f"/archive/{archive['id']}/view", accept="application/json").json()
+    shown = stack.get(f"/archive/{archive['id']}").json()
     stack.post("/archive/callback", {"id": archive["id"]})  # unsigned: refused
     callback = json.dumps({"id": archive["id"]}).encode()
     signature = signature_token(callback, CALLBACK_SECRET, API_KEY, None)
@@ -53,6 +55,9 @@ def test_a_whole_recording_at_debug_logs_no_secret_and_no_token(
     assert CALLBACK_SECRET not in logs
     assert signature.split(".")[2] not in logs
     assert "a-wrong-key-someone-tried" not in logs
+    # A presigned link lets whoever holds it download the recording: its signature is not kept.
+    for link in (viewed["url"], shown["url"]):
+        assert parse_qs(urlsplit(link).query)["X-Amz-Signature"][0] not in logs
     for token in (joined["token"], participant["token"]):
         assert token not in logs
         assert token.split(".")[2] not in logs  # not even the token's signature

@@ -1,9 +1,15 @@
 """The recording files OpenTok uploads to our bucket, and short-lived links to them."""
 
+import logging
+
 import boto3
 from botocore.config import Config
 
 from backend import config
+
+# botocore logs every signature it computes at DEBUG: a presigned link's is the link itself,
+# good for downloading the recording. Never at DEBUG, then, whatever the log level.
+logging.getLogger("botocore.auth").setLevel(logging.INFO)
 
 # Made once, when the function starts (and so in a SnapStart snapshot). Reading keys needs no
 # client: backend.object_keys does that.
