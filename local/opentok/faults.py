@@ -9,6 +9,8 @@ Each fault applies to its next `times` occurrences, then is used up:
   for answers the contract leaves unverified (the storage target's), to show that every
   reading is taken;
 - `drop_callbacks`: status callbacks that are never sent;
+- `fail_recordings`: recordings that OpenTok fails once stopped: `failed`, reason `failure`
+  (the one reason OpenTok gives a failed archive, contract §3), nothing uploaded or kept;
 - `drop_s3_notifications` / `duplicate_s3_notifications`: S3's notifications of the uploads,
   lost or delivered twice (at the same time) by the local stack's delivery to MarkReady.
 
@@ -27,6 +29,7 @@ KINDS = (
     "delay",
     "answer",
     "drop-callback",
+    "fail-recording",
     "drop-s3-notification",
     "duplicate-s3-notification",
 )
@@ -82,6 +85,9 @@ class Faults:
 
     def drop_callbacks(self, times: int = 1) -> Fault:
         return self.add(Fault("drop-callback", times=times))
+
+    def fail_recordings(self, times: int = 1) -> Fault:
+        return self.add(Fault("fail-recording", times=times))
 
     def drop_s3_notifications(self, times: int = 1) -> Fault:
         return self.add(Fault("drop-s3-notification", times=times))

@@ -84,6 +84,7 @@ class OpenTokEmulator:
             s3_endpoint_url=s3_endpoint_url,
         )
         self.state.on_archive_status = self._archive_status_changed
+        self.state.fails_recording = lambda: self.faults.take("fail-recording") is not None
 
     @property
     def url(self) -> str:

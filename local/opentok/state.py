@@ -92,6 +92,8 @@ class EmulatorState:
         self.lock = threading.RLock()
         self.base_url = ""
         self.on_archive_status: Callable[[dict], None] = lambda payload: None
+        # Whether OpenTok fails the recording it is about to process (the `fail-recording` fault).
+        self.fails_recording: Callable[[], bool] = lambda: False
         self.sessions: dict[str, Session] = {}
         self.connections: dict[str, Connection] = {}
         self.archives: dict[str, Archive] = {}
@@ -523,6 +525,9 @@ class EmulatorState:
                 )
                 for stream_id, archived in archive.streams.items()
             ]
+        if self.fails_recording():
+            self._finish(archive, "failed", None, lifecycle.FAILURE)
+            return
         if archive.output_mode == "individual":
             body = media.individual_zip(
                 archive.id,

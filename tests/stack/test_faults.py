@@ -328,3 +328,36 @@ def test_the_reconciler_asks_opentok_only_of_recordings_past_two_hours(stack: St
     assert summary["stuck"] == 0 and summary["repaired"] == 0
     for archive in (long_running, fresh):
         assert stack.get(f"/archive/{archive['id']}").json()["status"] == "started"
+
+
+def test_a_recording_opentok_fails_is_failed_with_its_reason_and_never_ready(
+    stack: Stack,
+) -> None:
+    """The `fail-recording` fault: OpenTok fails the next recording it processes."""
+    archive = stack.record()
+    stack.opentok.faults.fail_recordings()
+    stack.post(f"/archive/{archive['id']}/stop")
+    stack.opentok.wait_for(lambda: stack.sdk().get_archive(archive["id"]).status == "failed")
+    stack.post("/archive/callback", {"id": archive["id"]})  # OpenTok's callback says so
+    shown = stack.get(f"/archive/{archive['id']}").json()
+    assert (shown["status"], shown["reason"], shown["ready"]) == ("failed", "failure", False)
+    view = stack.get(f"/archive/{archive['id']}/view", accept="application/json")
+    assert (view.status, view.json()) == (409, {"error": "the archive failed: failure"})
+    assert stack.deliver_s3_events() == 0  # nothing was uploaded
+
+
+def test_an_answer_that_a_ready_recording_failed_does_not_make_it_failed(stack: Stack) -> None:
+    archive = stack.record()
+    stack.post(f"/archive/{archive['id']}/stop")
+    stack.wait_until_uploaded(archive["id"])
+    stack.deliver_s3_events()
+    described = f"{stack.opentok.url}/v2/project/{stack.opentok.api_key}/archive/{archive['id']}"
+    answer = requests.get(described, headers=stack.sdk().get_json_headers(), timeout=5).json()
+    failed = json.dumps(answer | {"status": "failed", "reason": "failure"})
+    stack.opentok.faults.answer("GET", f"/archive/{archive['id']}$", 200, failed, 9)
+    stack.post("/archive/callback", {"id": archive["id"]})  # makes us ask OpenTok again
+
+    shown = stack.get(f"/archive/{archive['id']}").json()
+    assert (shown["status"], shown["ready"]) == ("uploaded", True)
+    listed = stack.get("/archive").json()["items"]
+    assert [(item["status"], item["ready"]) for item in listed] == [("uploaded", True)]

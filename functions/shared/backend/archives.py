@@ -131,6 +131,11 @@ def record(
             )
         except table.ConditionFailed:
             pass
+    if status == "failed":
+        # Our copy in the bucket is the recording, whatever an answer says after: never both
+        # failed and ready (the page would say failed and play it).
+        later = f"({later}) AND (attribute_not_exists(ready) OR ready <> :true)"
+        values[":true"] = True
     try:
         return table.update(
             _pk(fields["id"]),
