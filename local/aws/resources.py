@@ -6,12 +6,13 @@ What moto makes up (a secret's ARN, an access key, a queue's URL) replaces its t
 """
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
-from local.aws.template import ACCOUNT_ID, S3Trigger, SqsTrigger, Template
+from local.aws.template import ACCOUNT_ID, S3Trigger, Schedule, SqsTrigger, Template
 
 TABLE_API_FIELDS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
 PASSWORD_RULES = {"PasswordLength", "ExcludePunctuation", "ExcludeCharacters"}
@@ -29,6 +30,10 @@ def share_session() -> None:
 
 def _client(service: str, region: str) -> Any:
     return _SESSION.client(service, region_name=region)
+
+
+_RATE = re.compile(r"rate\((?P<value>\d+) (?P<unit>minutes?|hours?|days?)\)")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
 @dataclass
@@ -94,6 +99,30 @@ class Deployment:
             )
             for mapping in _of_type(self.rendered, "AWS::Lambda::EventSourceMapping").values()
         ]
+
+    def schedules(self) -> list[Schedule]:
+        """The functions the template's EventBridge rules invoke on a schedule, and how often.
+
+        Only `rate(value unit)` is read (minute(s), hour(s) or day(s), as EventBridge writes it:
+        https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html);
+        any other rule, a cron expression or an event pattern, is refused, never left unrun.
+        """
+        schedules = []
+        for name, rule in _of_type(self.rendered, "AWS::Events::Rule").items():
+            properties = rule["Properties"]
+            if properties.get("State", "ENABLED") != "ENABLED":
+                continue
+            found = _RATE.fullmatch(properties.get("ScheduleExpression", ""))
+            if found is None or "EventPattern" in properties:
+                raise ValueError(f"the local stack runs rate() schedules only, not {name}'s")
+            value, unit = int(found["value"]), found["unit"]
+            if value < 1 or (value == 1) != (not unit.endswith("s")):
+                raise ValueError(f"{name}: EventBridge refuses rate({value} {unit})")
+            seconds = value * _UNIT_SECONDS[unit.rstrip("s")]
+            rule_arn = f"arn:aws:events:{self.names['AWS::Region']}:{ACCOUNT_ID}:rule/{name}"
+            for target in properties["Targets"]:
+                schedules.append(Schedule(self._function(target["Arn"]), rule_arn, seconds))
+        return schedules
 
     def _function(self, reference: str) -> str:
         """The function a name or ARN (of the function, or of an alias of it) stands for."""

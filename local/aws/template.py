@@ -43,6 +43,7 @@ RENDERED_TYPES = {
     "AWS::IAM::AccessKey",
     "AWS::Lambda::Function",
     "AWS::Lambda::EventSourceMapping",
+    "AWS::Events::Rule",  # the schedules the local stack runs (the reconciler's)
     "AWS::ApiGatewayV2::Api",  # its OpenAPI body: the routes and the CORS API Gateway answers with
     # The site's distribution and the response headers policy it names: the headers make dev serves.
     "AWS::CloudFront::Distribution",
@@ -81,6 +82,13 @@ class SqsTrigger:
     function: str
     queue: str
     batch_size: int
+
+
+@dataclass
+class Schedule:
+    function: str
+    rule: str  # the rule's ARN, which the scheduled event names
+    seconds: float
 
 
 @dataclass

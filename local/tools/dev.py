@@ -106,6 +106,9 @@ class DevStack:
         )
         threading.Thread(target=self.server.serve_forever, name="http", daemon=True).start()
         self._deliveries = self.stack.deliver_until(self._stopping, self._delivery_failed)
+        # The template's schedules at their rates, as deployed: the reconciler repairs what
+        # a lost event left (a recording stuck past StuckAfterMinutes) within its 5 minutes.
+        self._deliveries += self.stack.run_schedules(self._stopping, self._delivery_failed)
         return self
 
     def _delivery_failed(self, function: str, error: Exception) -> None:

@@ -21,6 +21,7 @@ import secrets
 import sys
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from local.aws import notifications
 from local.aws.functions import RUNTIME_VARIABLES, Functions
 from local.aws.gateway import HttpApi
 from local.aws.resources import Deployment, deploy, share_session
-from local.aws.template import ROOT, Template
+from local.aws.template import ACCOUNT_ID, ROOT, Schedule, Template
 from local.opentok import OpenTokEmulator
 
 # The product's own modules, for what the harness does as the product would (an SDK client).
@@ -412,6 +413,44 @@ class Harness:
         threads = [
             threading.Thread(target=loop, args=(function,), name=function, daemon=True)
             for function in self.queues
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def run_schedules(
+        self,
+        stopped: threading.Event,
+        on_error: Callable[[str, Exception], None],
+        every: Callable[[Schedule], float] | None = None,
+    ) -> list[threading.Thread]:
+        """Invokes each function the template schedules, a thread each, at the schedule's rate
+        (or `every` seconds of its own), first one rate after the start, as EventBridge does,
+        with the event EventBridge sends; until `stopped` is set."""
+
+        def loop(schedule: Schedule) -> None:
+            seconds = every(schedule) if every else schedule.seconds
+            while not stopped.wait(seconds):
+                event = {
+                    "version": "0",
+                    "id": str(uuid.uuid4()),
+                    "detail-type": "Scheduled Event",
+                    "source": "aws.events",
+                    "account": ACCOUNT_ID,
+                    "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "region": REGION,
+                    "resources": [schedule.rule],
+                    "detail": {},
+                }
+                try:
+                    self.invoke(schedule.function, event)
+                except Exception as error:  # noqa: BLE001 - like Lambda: logged, run again
+                    if not stopped.is_set():
+                        on_error(schedule.function, error)
+
+        threads = [
+            threading.Thread(target=loop, args=(schedule,), name=schedule.function, daemon=True)
+            for schedule in self.deployment.schedules()
         ]
         for thread in threads:
             thread.start()
