@@ -930,3 +930,34 @@ def test_the_api_answers_a_page_of_an_allowed_origin_and_refuses_another(
         assert refused == "TypeError: Failed to fetch"
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (375, 740)], ids=["desktop", "phone"])
+def test_a_second_recording_offers_nothing_of_the_first_while_it_runs(
+    dev: DevProcess, browser, width: int, height: int
+) -> None:
+    """Issue 24, point 2: a "View recording" beside "Recording 00:03" was the previous one's."""
+    host = open_page(
+        browser, f"{dev.url}/?room=second-take-{width}#host={dev.host_key}", width, height
+    )
+    host.wait_for_selector("#start:enabled")
+    host.click("#start")
+    host.locator("#stop:enabled").wait_for()
+    host.click("#stop")
+    host.locator("#view-link:visible, #watch-link:visible").first.wait_for()
+    first = host.get_attribute("#view-link", "data-archive-id")
+
+    host.click("#start")
+    host.locator("#recording-indicator").wait_for(state="visible")
+    host.locator("#stop:enabled").wait_for()
+    assert host.locator("#view-link").is_hidden()
+    assert host.locator("#recording-news").is_hidden()
+    host.screenshot(path=SCREENSHOTS / f"second-recording-{width}.png")
+
+    host.click("#stop")
+    host.locator("#view-link:visible, #watch-link:visible").first.wait_for()
+    second = host.get_attribute("#view-link", "data-archive-id")
+    assert second and second != first
+    news = host.locator("#recording-news")
+    if news.is_visible():
+        assert news.get_attribute("data-archive-id") == second

@@ -784,8 +784,10 @@
     renderElapsed();
     renderHostOptions();
 
-    const stopped = state.lastStopped;
-    const news = state.news;
+    // While a new recording runs, nothing of the previous one is offered beside it: a link
+    // next to "Recording 00:03" would be taken for this one's. It comes back at its end.
+    const stopped = recording ? null : state.lastStopped;
+    const news = recording && state.news && state.news.id !== recording.id ? null : state.news;
     // Once the server has said what became of it, its word replaces the View link.
     el.viewLink.hidden = !stopped ||
       Boolean(news && news.id === stopped.id && news.state !== 'processing');
