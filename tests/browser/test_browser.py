@@ -961,3 +961,52 @@ def test_a_second_recording_offers_nothing_of_the_first_while_it_runs(
     news = host.locator("#recording-news")
     if news.is_visible():
         assert news.get_attribute("data-archive-id") == second
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (375, 740)], ids=["desktop", "phone"])
+def test_the_hosts_start_and_the_outcome_of_stop_are_in_view_without_scrolling(
+    dev: DevProcess, browser, width: int, height: int
+) -> None:
+    """Issue 24, points 1 and 6: Start was at 783-827 px of an 800 px window, and after Stop
+    the recording options pushed "Recording ready — watch" below the fold."""
+    host = open_page(browser, f"{dev.url}/?room=in-view-{width}#host={dev.host_key}", width, height)
+    host.wait_for_selector("#start:enabled")
+    assert _in_first_screen(host, "#start")
+    host.click("#start")
+    host.locator("#stop:enabled").wait_for()
+    assert _in_first_screen(host, "#stop")
+    host.click("#stop")
+    host.locator("#watch-link").wait_for(state="visible")  # ready, as the room is told
+    host.locator("#recording-options").wait_for(state="visible")  # the options are back
+    assert _in_first_screen(host, "#watch-link")
+    host.screenshot(path=SCREENSHOTS / f"outcome-in-view-{width}.png")
+
+
+def test_a_recording_opentok_fails_says_so_with_its_reason_on_the_page_and_in_the_history(
+    dev: DevProcess, browser
+) -> None:
+    """Issue 24, points 4 and 9: the emulator's fail-recording fault, as README lists it."""
+    fault = requests.post(
+        f"{dev.url}/_emulator/faults", json={"kind": "fail-recording"}, timeout=10
+    )
+    assert fault.status_code < 300, fault.text
+    host = open_page(browser, f"{dev.url}/?room=fails-{uuid.uuid4().hex[:6]}#host={dev.host_key}")
+    host.wait_for_selector("#start:enabled")
+    host.click("#start")
+    host.locator("#stop:enabled").wait_for()
+    host.click("#stop")
+    news = host.locator("#recording-news[data-state=failed]")
+    news.wait_for()
+    assert _in_first_screen(host, "#recording-news")
+    archive_id = news.get_attribute("data-archive-id")
+
+    history = host.context.new_page()
+    history.set_default_timeout(WAIT_MS)
+    history.goto(f"{dev.url}/archives.html")
+    row = history.locator(f"tr[data-archive-id='{archive_id}']")
+    row.wait_for()
+    assert "Failed" in row.inner_text()
+    reason = row.locator("[data-testid=archive-reason]")
+    assert reason.inner_text() == "OpenTok could not produce or store the video"
+    assert_accessible(history, "history with a failed recording")
+    history.screenshot(path=SCREENSHOTS / "archives-page-failed.png")

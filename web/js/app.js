@@ -824,7 +824,8 @@
     const target = [el.stop, el.start, el.watchLink, el.viewLink].find(usable) || el.panel;
     const active = document.activeElement;
     const lost = active === el.panel || active === document.body || !usable(active);
-    if (active !== target && lost) target.focus();
+    // The panel takes focus only to keep it near the controls: never a jump of the page.
+    if (active !== target && lost) target.focus({preventScroll: target === el.panel});
   }
 
   // Hosts only: the choices before Start, the layout while recording, a manual one's streams.

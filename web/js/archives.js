@@ -202,6 +202,14 @@
     const status = cell('', 'Status');
     const state = format.archiveState(archive);
     status.append(badge(state.label, state.tone));
+    const why = format.failureReason(archive);
+    if (why) {
+      const reason = document.createElement('span');
+      reason.className = 'archive-reason';
+      reason.dataset.testid = 'archive-reason';
+      reason.textContent = why;
+      status.append(reason);
+    }
 
     row.append(
       name,

@@ -295,6 +295,17 @@
     deleted: ['Deleted', 'bad']
   };
 
+  // OpenTok's reasons for a failed recording, where its own words say little.
+  const FAILURE_REASONS = {
+    failure: 'OpenTok could not produce or store the video'
+  };
+
+  // Why a failed recording failed, in plain words; '' when OpenTok gave no reason.
+  function failureReason(archive) {
+    if (archive.status !== 'failed' || archive.ready || !archive.reason) return '';
+    return FAILURE_REASONS[archive.reason] || archive.reason;
+  }
+
   function archiveState(archive) {
     if (archive.ready) return {label: 'Ready', tone: 'ok'};
     const [label, tone] = STATES[archive.status] || ['Processing', 'busy'];
@@ -321,7 +332,7 @@
     ApiError,
     host,
     ui: {showError, clearError},
-    format: {clock, duration, megabytes, date, archiveState, roomOf},
+    format: {clock, duration, megabytes, date, archiveState, failureReason, roomOf},
     settled,
     query
   };

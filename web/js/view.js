@@ -39,11 +39,6 @@
     unknown: ['Recording not found', 'There is no recording behind this link: it was ' +
       'mistyped, or the recording has been removed since.']
   };
-  // OpenTok's reasons for a failed recording, where its own words say little.
-  const FAILURE_REASONS = {
-    failure: 'OpenTok could not produce or store the video'
-  };
-
   const el = {
     title: document.getElementById('title'),
     subtitle: document.getElementById('subtitle'),
@@ -207,7 +202,7 @@
   }
 
   function failureReason(archive) {
-    const reason = archive.reason && (FAILURE_REASONS[archive.reason] || archive.reason);
+    const reason = format.failureReason(archive);
     return reason ? `: ${reason}` : '';
   }
 
