@@ -1010,3 +1010,29 @@ def test_a_recording_opentok_fails_says_so_with_its_reason_on_the_page_and_in_th
     assert reason.inner_text() == "OpenTok could not produce or store the video"
     assert_accessible(history, "history with a failed recording")
     history.screenshot(path=SCREENSHOTS / "archives-page-failed.png")
+
+
+# The widest the recording's indicator gets: hours recorded and hours left, as 4 hours near.
+WIDEST_INDICATOR = """() => {
+  document.querySelector('#recording-elapsed').textContent = '3:59:59';
+  const left = document.querySelector('#recording-left');
+  left.hidden = false;
+  left.textContent = '0:00:01 left';
+  return document.documentElement.scrollWidth;
+}"""
+
+
+@pytest.mark.parametrize("width", [320, 375])
+def test_a_recording_page_reflows_at_narrow_widths(dev: DevProcess, browser, width: int) -> None:
+    """Issue 24, point 5 (WCAG 1.4.10): at 320 px the page was 359 px wide while recording, and
+    at 375 px an hour's indicator left 2 px of margin. No sideways scrolling, whatever it says."""
+    room = f"narrow-{width}"
+    host = open_page(browser, f"{dev.url}/?room={room}#host={dev.host_key}", width, 740)
+    host.wait_for_selector("#start:enabled")
+    assert host.evaluate("() => document.documentElement.scrollWidth") <= width
+    host.click("#start")
+    host.locator("#layout-change").wait_for(state="visible")  # the widest control while recording
+    assert host.evaluate(WIDEST_INDICATOR) <= width
+    indicator = host.locator("#recording-indicator").bounding_box()
+    assert indicator is not None and indicator["x"] + indicator["width"] <= width - 16
+    host.screenshot(path=SCREENSHOTS / f"recording-at-{width}.png")
