@@ -258,6 +258,9 @@ def _fork_workers(control_fd: int) -> None:
         importlib.import_module(name)
     _load_service_models()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped as they end
+    # A terminal's Ctrl-C reaches every process of the job: this one and its workers leave it
+    # to the harness, which ends them (its socket closes), rather than each print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # One message per worker (a packet socket keeps them apart): its spec and its connection.
     control = socket.socket(fileno=control_fd)
     while True:

@@ -161,6 +161,12 @@ class _OneOriginServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A browser that went away mid-answer (a closed tab, Ctrl-C) is no error of ours.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
     def __init__(self, address: tuple[str, int], stack: DevStack) -> None:
         self.stack = stack
         super().__init__(address, _Handler)
@@ -297,8 +303,12 @@ def main() -> None:
         print(parameters.describe(stack.parameters))
         key = stack.stack.host_key
         links = for_site(stack.url, key, DEFAULT_ROOM, invite(stack.url, key, DEFAULT_ROOM))
-        print(f"Host link (starts and stops recordings): {links['host']}")
-        print(f"Participant link (joins, watches):        {links['participant']}")
+        control = next(p.value for p in stack.parameters if p.name == "ArchiveControl")
+        if control == "open":  # anyone records: nobody is the host
+            print(f"Room link (anyone starts and stops recordings): {links['participant']}")
+        else:
+            print(f"Host link (starts and stops recordings): {links['host']}")
+            print(f"Participant link (joins, watches):        {links['participant']}")
         print(LOCAL_WORLD)
         print(f"Open {stack.url}  (Ctrl-C stops everything)", flush=True)
 

@@ -190,9 +190,18 @@ def test_api_answers_like_api_gateway(dev: DevProcess) -> None:
 def test_ctrl_c_stops_everything() -> None:
     stack = DevProcess()
     port = int(stack.url.rsplit(":", 1)[1])
+    # Functions warm, as after any use: their workers get the terminal's Ctrl-C too.
+    assert requests.get(
+        f"{stack.url}/room/session", headers={"x-host-key": stack.host_key}, timeout=10
+    ).ok
+    assert requests.get(
+        f"{stack.url}/archive", headers={"x-host-key": stack.host_key}, timeout=10
+    ).ok
     started = time.monotonic()
     assert stack.stop() == 0, "".join(stack.output)
     assert time.monotonic() - started < 15
+    # Issue 24, point 9: no KeyboardInterrupt or BrokenPipe tracebacks on the way out.
+    assert "Traceback" not in "".join(stack.output), "".join(stack.output)
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/session", timeout=2)
 
@@ -221,6 +230,9 @@ def test_with_archive_control_open_the_sample_page_records_without_any_token(
 ) -> None:
     """The original sample page's requests, from its own origin: GET /session, then a form
     POST of sessionId to /archive/start ($.post), /archive/<id>/stop, /archive/<id>/view."""
+    printed = "".join(open_dev.output)
+    assert "Host link" not in printed and "#host=" not in printed  # nobody is the host
+    assert open_dev.participant_link == f"{open_dev.url}/?room=session"
     sample = {"Origin": SAMPLE_ORIGIN}
     session = requests.get(f"{open_dev.url}/session", headers=sample, timeout=10)
     assert session.headers["access-control-allow-origin"] == SAMPLE_ORIGIN

@@ -43,6 +43,7 @@ class DevProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # a group of its own, as a terminal's foreground job
         )
         self.output: list[str] = []
         # One reader for the whole life of the stack: a full pipe would stall it at its next
@@ -50,9 +51,13 @@ class DevProcess:
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
         self.url = self._wait_for_url(timeout=60)
-        self.host_link = self._printed(r"Host link[^:]*:\s+(\S+)")
-        self.participant_link = self._printed(r"Participant link[^:]*:\s+(\S+)")
-        self.host_key = self.host_link.split("#host=", 1)[1]
+        if (parameters or {}).get("ArchiveControl") == "open":  # one link: nobody is the host
+            self.participant_link = self._printed(r"Room link[^:]*:\s+(\S+)")
+            self.host_link = self.host_key = ""
+        else:
+            self.host_link = self._printed(r"Host link[^:]*:\s+(\S+)")
+            self.participant_link = self._printed(r"Participant link[^:]*:\s+(\S+)")
+            self.host_key = self.host_link.split("#host=", 1)[1]
 
     def _drain(self) -> None:
         assert self.process.stdout is not None
@@ -110,9 +115,10 @@ class DevProcess:
         raise AssertionError(f"make dev did not print {pattern!r}:\n" + "".join(self.output))
 
     def stop(self) -> int:
-        """Ctrl-C, as a person would; returns the exit code."""
+        """Ctrl-C, as a person would: the terminal sends SIGINT to every process of the job
+        (the stack's function workers too); returns the exit code."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            os.killpg(self.process.pid, signal.SIGINT)
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
