@@ -24,9 +24,12 @@ def room(name: str) -> api.Response:
     if presented is not None and not host_key.matches(presented):
         raise Forbidden("that is not the host key: ask for the host link again")
     host = presented is not None
+    # The person's name as the page shows it (`?name=`), for their stream in recordings.
+    query = app.current_event.query_string_parameters or {}
+    who = validation.optional_text(query.get("name"), "name", 64)
     if host or host_key.control_is_open():
-        return rooms.answer(rooms.join(validation.room_name(name), host=host))
-    return rooms.answer(rooms.join(validation.invite(name)))
+        return rooms.answer(rooms.join(validation.room_name(name), host=host, who=who))
+    return rooms.answer(rooms.join(validation.invite(name), who=who))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

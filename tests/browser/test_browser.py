@@ -239,7 +239,7 @@ def test_the_hosts_page_renews_an_expired_token_and_records(dev: DevProcess, bro
         )
 
     page.route(re.compile(r"/archive/start$"), expired_once)
-    with page.expect_request(re.compile(r"/room/long-meeting$")) as renewal:
+    with page.expect_request(re.compile(r"/room/long-meeting(\?name=[^&]*)?$")) as renewal:
         page.click("#start")
     assert renewal.value.headers.get("x-host-key") == dev.host_key
     page.locator("#recording-indicator").wait_for(state="visible")
@@ -1036,3 +1036,31 @@ def test_a_recording_page_reflows_at_narrow_widths(dev: DevProcess, browser, wid
     indicator = host.locator("#recording-indicator").bounding_box()
     assert indicator is not None and indicator["x"] + indicator["width"] <= width - 16
     host.screenshot(path=SCREENSHOTS / f"recording-at-{width}.png")
+
+
+def test_the_host_records_a_video_per_person_named_as_in_the_call(dev: DevProcess, browser) -> None:
+    """Issue 24, point 7: the page offers individual streams, and each stream's player on the
+    recording's page has the name its person had in the call, not "Participant 1"."""
+    room = f"per-person-{uuid.uuid4().hex[:6]}"
+    host = open_page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
+    guest = open_page(browser, participant_link(host), width=375, height=740)
+    guest_name = host.locator("#subscribers .tile-caption").first
+    host_name = guest.locator("#subscribers .tile-caption").first
+    guest_name.wait_for()
+    host_name.wait_for()
+    names = {guest_name.inner_text(), host_name.inner_text()}
+    assert len(names) == 2
+
+    host.select_option("#option-output", "individual")
+    assert host.locator("#option-layout").is_disabled()  # no layout for a video per person
+    host.click("#start")
+    host.wait_for_function(
+        "() => document.querySelector('#recording-indicator').textContent.includes('00:01')"
+    )
+    host.click("#stop")
+    watch = host.locator("#watch-link")
+    watch.wait_for(state="visible")  # ready once its zip is split into streams
+    page = open_page(browser, f"{dev.url}/{watch.get_attribute('href')}")
+    page.locator("[data-testid=stream-player]").first.wait_for(state="visible")
+    assert set(page.locator(".stream-who").all_inner_texts()) == names
+    page.screenshot(path=SCREENSHOTS / "per-person-view.png", full_page=True)

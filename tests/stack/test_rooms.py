@@ -172,3 +172,24 @@ def test_a_room_made_before_invites_gets_one_when_its_host_joins(stack: Stack) -
     joined = stack.api.request("GET", f"/room/{again['invite']}")
     assert joined.status == 200
     assert joined.json()["sessionId"] == first["sessionId"]
+
+
+def test_the_name_a_page_shows_goes_with_its_stream_into_the_token(stack: Stack) -> None:
+    """Issue 24, point 7: OpenTok writes a connection's data into an individual archive's
+    manifest (connectionData), and the recording's page names each stream's player by it."""
+    host = stack.api.request(
+        "GET",
+        "/room/standup",
+        query="name=Ann+%C3%A9",
+        headers={"x-host-key": stack.host_key},
+    ).json()
+    guest = stack.api.request("GET", f"/room/{host['invite']}", query="name=Guest+123").json()
+    for joined, data in ((host, "name=Ann+%C3%A9"), (guest, "name=Guest+123")):
+        claims = jwt.decode(joined["token"], stack.opentok.api_secret, algorithms=["HS256"])
+        assert claims["connection_data"] == data
+    unnamed = stack.api.request("GET", f"/room/{host['invite']}").json()
+    claims = jwt.decode(unnamed["token"], stack.opentok.api_secret, algorithms=["HS256"])
+    assert "connection_data" not in claims or not claims["connection_data"]
+    too_long = stack.api.request("GET", f"/room/{host['invite']}", query="name=" + "x" * 65)
+    assert too_long.status == 400
+    assert "name" in too_long.json()["error"]

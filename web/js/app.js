@@ -94,6 +94,7 @@
     optionResolution: document.getElementById('option-resolution'),
     optionMedia: document.getElementById('option-media'),
     optionStreamMode: document.getElementById('option-stream-mode'),
+    optionOutput: document.getElementById('option-output'),
     layoutChange: document.getElementById('layout-change'),
     recordingLayout: document.getElementById('recording-layout'),
     applyLayout: document.getElementById('apply-layout'),
@@ -139,6 +140,7 @@
     el.start.addEventListener('click', startRecording);
     el.stop.addEventListener('click', stopRecording);
     el.layoutChange.addEventListener('submit', changeLayout);
+    el.optionOutput.addEventListener('change', render);
     document.addEventListener('visibilitychange', renderElapsed);
     render();
 
@@ -216,7 +218,7 @@
     setConnection('connecting', 'Connecting…');
     let credentials;
     try {
-      credentials = await api.get(`/room/${encodeURIComponent(state.room)}`,
+      credentials = await api.get(roomPath(),
         {headers: host.headers()});
     } catch (error) {
       setConnection('disconnected', 'Not connected');
@@ -477,13 +479,18 @@
   // What the host chose before Start; each is a field of the start route.
   function recordingOptions() {
     const media = el.optionMedia.value;
-    return {
-      layout: el.optionLayout.value,
-      resolution: el.optionResolution.value,
+    const options = {
+      outputMode: el.optionOutput.value,
       hasAudio: media !== 'video',
       hasVideo: media !== 'audio',
       streamMode: el.optionStreamMode.value
     };
+    // A video per person has no layout and keeps each stream's own resolution.
+    if (options.outputMode === 'composed') {
+      options.layout = el.optionLayout.value;
+      options.resolution = el.optionResolution.value;
+    }
+    return options;
   }
 
   async function changeLayout(event) {
@@ -568,7 +575,7 @@
       return await call();
     } catch (error) {
       if (error.status !== 401 || state.role !== 'moderator' || !host.key()) throw error;
-      const credentials = await api.get(`/room/${encodeURIComponent(state.room)}`,
+      const credentials = await api.get(roomPath(),
         {headers: host.headers()});
       state.token = credentials.token;
       return call();
@@ -835,6 +842,9 @@
     const hosting = known && canControl();
     el.options.hidden = !hosting || recordsItself() || Boolean(recording);
     el.options.disabled = Boolean(pending);
+    // A video per person: no layout, and each stream keeps its own resolution.
+    el.optionLayout.disabled = el.optionResolution.disabled =
+      el.optionOutput.value === 'individual';
     el.layoutChange.hidden = !hosting || !recording ||
       (recording && recording.outputMode === 'individual');
     // Not disabled while a change is under way: that would take the keyboard's focus away.
@@ -892,6 +902,13 @@
     choice.append(box, document.createTextNode(`Record ${label}`));
     item.append(choice);
     return item;
+  }
+
+  // The room's route, with the name this page shows for its person: OpenTok keeps it with
+  // their stream, so that a recording of each stream names them as the call did.
+  function roomPath() {
+    const query = new URLSearchParams({name: state.participantName});
+    return `/room/${encodeURIComponent(state.room)}?${query}`;
   }
 
   // The page's own address, which no longer holds the host key (common.js took it out),

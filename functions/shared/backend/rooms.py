@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import opentok
 
@@ -85,12 +86,14 @@ def answer(joined: dict[str, str]) -> api.Response:
     return api.json_response(200, joined, headers)
 
 
-def join(name: str, *, host: bool = False) -> dict[str, str | bool]:
+def join(name: str, *, host: bool = False, who: str | None = None) -> dict[str, str | bool]:
     """What a page needs to join the room of that name (a participant's invite in `host`
     control): `{apiKey, sessionId, token, role, archiveControl, archiveMode, created,
     continueAfterLimit, room}`, and the room's `invite` for a host in `host` control; `room`
     is the name to show. `created` is true for the request that made the room (a mistyped
-    name makes a new, empty one).
+    name makes a new, empty one). `who`, the name the page shows for its person, goes into
+    the token's connection data (`name=...`), which OpenTok writes into an individual
+    archive's manifest: each stream's player is then named as in the call.
 
     Hosts get a moderator token, which also lets them start and stop the room's recording;
     everyone else a publisher token. In archiveMode `always` the room records by itself, and
@@ -113,7 +116,10 @@ def join(name: str, *, host: bool = False) -> dict[str, str | bool]:
         room, created = made(name, create_session)
     role = opentok.Roles.moderator if host else opentok.Roles.publisher
     token = client.generate_token(
-        room["sessionId"], role=role, expire_time=int(time.time()) + config.TOKEN_TTL_SECONDS
+        room["sessionId"],
+        role=role,
+        expire_time=int(time.time()) + config.TOKEN_TTL_SECONDS,
+        data=urlencode({"name": who}) if who else None,
     )
     joined: dict[str, str | bool] = {
         "apiKey": client.api_key,
