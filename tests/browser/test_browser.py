@@ -166,16 +166,24 @@ def test_the_host_chooses_the_streams_of_a_manual_recording(dev: DevProcess, bro
     host.locator("#recorded-streams").wait_for(state="visible")
     archive = eventually(lambda: _recording_of_room(dev, room))
     assert _at_opentok(dev, archive["id"])["archive"]["streams"] == []
+    # Issue 24, point 8: the host is not told "Recording" while nothing is recorded.
+    label = host.locator("#recording-label")
+    host.wait_for_function(
+        "() => document.querySelector('#recording-label').textContent === 'No stream added yet'"
+    )
 
     own = host.get_by_label("Record your camera")
     own.focus()
     host.keyboard.press("Space")
+    # The box stays ticked while the server answers (it once unticked itself for 0.6 s).
+    assert own.is_checked()
     streams = eventually(lambda: _at_opentok(dev, archive["id"])["archive"]["streams"])
     assert [(s["hasAudio"], s["hasVideo"]) for s in streams] == [(True, True)]
     host.wait_for_function(
         "() => document.querySelector('#announcer').textContent.startsWith('Stream added')"
     )
     assert own.is_checked() and own.evaluate("box => box === document.activeElement")
+    assert label.inner_text() == "Recording"
     host.keyboard.press("Space")
     eventually(lambda: _at_opentok(dev, archive["id"])["archive"]["streams"] == [])
     host.click("#stop")

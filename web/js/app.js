@@ -74,6 +74,7 @@
     stop: document.getElementById('stop'),
     indicator: document.getElementById('recording-indicator'),
     elapsed: document.getElementById('recording-elapsed'),
+    recordingLabel: document.getElementById('recording-label'),
     left: document.getElementById('recording-left'),
     limitWarning: document.getElementById('limit-warning'),
     limitContinues: document.getElementById('limit-continues'),
@@ -123,6 +124,7 @@
     recording: null,
     started: {}, // archive id -> what start answered, for the recording's event to pick up
     changing: false, // a layout or stream change waits for the server
+    choosing: null, // {streamId, include} of a stream change waiting for the server
     lastStopped: null, // {id, name} of the latest recording that ended
     news: null, // {id, state} of the latest recording the server told the room about
     focusOnControls: false, // the keyboard's focus was on Start, Stop or their panel
@@ -520,6 +522,8 @@
     const recording = state.recording;
     if (!recording || state.changing) return;
     state.changing = true;
+    // The box shows what was asked while the server answers, not what it said before.
+    state.choosing = {streamId, include};
     render();
     const body = include ? {addStream: streamId} : {removeStream: streamId};
     try {
@@ -533,6 +537,7 @@
       ui.showError(`Couldn't change the recording's streams: ${error.message}.`);
     } finally {
       state.changing = false;
+      state.choosing = null;
       render();
     }
   }
@@ -642,6 +647,8 @@
       Object.assign(recording, {layout: started.layout, outputMode: started.outputMode,
         streamMode: started.streamMode, streams: []});
       learnCreatedAt(recording, started.createdAt);
+    } else if (startedByUs) {
+      recording.streams = []; // ours, just started: no stream is chosen yet
     }
     setRecording(recording);
     showLayout(recording);
@@ -784,6 +791,11 @@
       pending === 'stop' ? 'Stopping…' : 'Stop recording';
 
     el.indicator.hidden = el.tileRecording.hidden = !recording;
+    // "Only those I add" records nothing until a stream is in: the host is not told otherwise.
+    const waitsForStreams = Boolean(recording && canControl() &&
+      recording.streamMode === 'manual' && Array.isArray(recording.streams) &&
+      !recording.streams.length);
+    el.recordingLabel.textContent = waitsForStreams ? 'No stream added yet' : 'Recording';
     document.title = `${recording ? '● Recording — ' : ''}Room ${state.roomName} · ` +
       'OpenTok archiving sample';
     el.newRoom.hidden = !state.created;
@@ -874,7 +886,8 @@
         item = streamChoice(id, label);
         el.recordedStreamsList.append(item);
       }
-      item.querySelector('input').checked = chosen.has(id);
+      const asked = state.choosing && state.choosing.streamId === id;
+      item.querySelector('input').checked = asked ? state.choosing.include : chosen.has(id);
     }
     el.recordedStreams.setAttribute('aria-busy', String(Boolean(state.changing)));
     if (!streams.length) {
