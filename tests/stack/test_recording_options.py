@@ -282,8 +282,8 @@ def test_a_layout_change_for_a_recording_opentok_does_not_know_is_a_404_unverifi
 
 
 def test_only_the_rooms_host_changes_layout_or_streams(stack: Stack) -> None:
+    participant = stack.join("standup", host=False)  # first: see below
     archive = stack.record(streamMode="manual")
-    participant = stack.join("standup", host=False)
     other_host = stack.join("other-room")
     before = _table(stack)
     refused = {
@@ -302,8 +302,10 @@ def test_only_the_rooms_host_changes_layout_or_streams(stack: Stack) -> None:
 
 
 def test_the_host_adds_and_removes_streams_of_a_manual_recording(stack: Stack) -> None:
-    archive = stack.record(streamMode="manual")
+    # The guest first: a manual recording that holds no stream stops a minute after its
+    # start (contract §6), 0.2 s on the emulator's fast clock.
     guest = stack.join("standup", host=False)
+    archive = stack.record(streamMode="manual")
     assert stack.sdk().get_archive(archive["id"]).streams == []
 
     added = _streams(stack, archive, {"addStream": guest["streamId"], "hasVideo": False})
@@ -334,8 +336,8 @@ def test_the_host_adds_and_removes_streams_of_a_manual_recording(stack: Stack) -
 def test_a_stream_change_opentok_refuses_changes_nothing(
     stack: Stack, body: dict[str, Any], status: int, named: list[str]
 ) -> None:
+    guest = stack.join("standup", host=False)  # first: see the test above
     archive = stack.record(streamMode="manual")
-    guest = stack.join("standup", host=False)
     body = {name: guest["streamId"] if value == "STREAM" else value for name, value in body.items()}
 
     answer = _streams(stack, archive, body)
