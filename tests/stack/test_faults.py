@@ -361,3 +361,22 @@ def test_an_answer_that_a_ready_recording_failed_does_not_make_it_failed(stack: 
     assert (shown["status"], shown["ready"]) == ("uploaded", True)
     listed = stack.get("/archive").json()["items"]
     assert [(item["status"], item["ready"]) for item in listed] == [("uploaded", True)]
+
+
+def test_a_failed_answer_once_the_zip_is_in_the_bucket_does_not_fail_the_recording(
+    stack: Stack,
+) -> None:
+    archive = stack.record(outputMode="individual")
+    stack.post(f"/archive/{archive['id']}/stop")
+    stack.wait_until_uploaded(archive["id"])
+    stack.deliver_s3_events()  # the zip is in: its split is asked for
+    described = f"{stack.opentok.url}/v2/project/{stack.opentok.api_key}/archive/{archive['id']}"
+    answer = requests.get(described, headers=stack.sdk().get_json_headers(), timeout=5).json()
+    failed = json.dumps(answer | {"status": "failed", "reason": "failure"})
+    stack.opentok.faults.answer("GET", f"/archive/{archive['id']}$", 200, failed, 9)
+    stack.post("/archive/callback", {"id": archive["id"]})
+    assert stack.get(f"/archive/{archive['id']}").json()["status"] == "uploaded"
+
+    assert stack.deliver_stream_requests() == 1
+    shown = stack.get(f"/archive/{archive['id']}").json()
+    assert (shown["status"], shown["ready"]) == ("uploaded", True)

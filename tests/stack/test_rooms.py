@@ -193,3 +193,21 @@ def test_the_name_a_page_shows_goes_with_its_stream_into_the_token(stack: Stack)
     too_long = stack.api.request("GET", f"/room/{host['invite']}", query="name=" + "x" * 65)
     assert too_long.status == 400
     assert "name" in too_long.json()["error"]
+
+
+@pytest.mark.parametrize("stack_parameters", [{"ArchiveControl": "open"}], indirect=True)
+def test_in_open_control_a_room_made_under_host_control_hands_out_no_invite(
+    stack: Stack,
+) -> None:
+    """An invite kept from host control would send open control's participants, who join by
+    the room's name, into another, empty room of the invite's name."""
+    first = stack.get("/room/standup").json()
+    boto3.client("dynamodb").update_item(
+        TableName=stack.table,
+        Key={"pk": {"S": "room#standup"}},
+        UpdateExpression="SET invite = :code",
+        ExpressionAttributeValues={":code": {"S": "A" * 22}},
+    )
+    again = stack.get("/room/standup").json()
+    assert "invite" not in again
+    assert again["sessionId"] == first["sessionId"]

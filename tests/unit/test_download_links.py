@@ -25,6 +25,10 @@ REFUSED = {
     "a local address": "http://169.254.169.254/latest/meta-data/",
     "the emulator's host on another port": "http://127.0.0.1:4571/_emulator/archives/a/archive.mp4",
     "a port that is no number": "https://tokbox.com.archive2.s3.amazonaws.com:x/",
+    # urlsplit reads OpenTok's host in these; urllib3 and browsers read evil.example.
+    "a backslash before OpenTok's host": "https://evil.example\\@tokbox.com.archive2.s3.amazonaws.com/a.mp4",
+    "a port and a backslash": "https://evil.example:8443\\@tokbox.com.archive2.s3.amazonaws.com/",
+    "a tab in the host": "https://tokbox.com.archive2.s3.amazonaws.com\t.evil.example/",
     "no link at all": None,
     "a link that is no text": 42,
 }

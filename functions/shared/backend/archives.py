@@ -132,10 +132,10 @@ def record(
         except table.ConditionFailed:
             pass
     if status == "failed":
-        # Our copy in the bucket is the recording, whatever an answer says after: never both
-        # failed and ready (the page would say failed and play it).
-        later = f"({later}) AND (attribute_not_exists(ready) OR ready <> :true)"
-        values[":true"] = True
+        # Our copy in the bucket (an MP4 marked ready, or a zip to split) is the recording,
+        # whatever an answer says after: never both failed and ready (the page would say
+        # failed and play it), nor a zip in the bucket left unsplit as failed.
+        later = f"({later}) AND attribute_not_exists(s3Key)"
     try:
         return table.update(
             _pk(fields["id"]),
@@ -247,10 +247,19 @@ def mark_streams_ready(
         # before one that makes the item too large.
         archive = table.update(
             _pk(archive_id),
-            "SET streams = :streams, ready = :true, readyAt = :now, updatedAt = :now"
-            " REMOVE unfinished",
+            # Uploaded, as mark_ready writes: a `failed` read during the split never stays
+            # beside ready (the page would say failed and play it).
+            "SET streams = :streams, ready = :true, readyAt = :now, updatedAt = :now,"
+            " #status = :uploaded, statusRank = :rank REMOVE unfinished",
             "attribute_exists(pk) AND ready <> :true AND #status <> :deleted",
-            {":true": True, ":streams": streams, ":now": now, ":deleted": "deleted"},
+            {
+                ":true": True,
+                ":streams": streams,
+                ":now": now,
+                ":deleted": "deleted",
+                ":uploaded": "uploaded",
+                ":rank": UPLOADED_RANK,
+            },
             {"#status": "status"},
         )
         return archive, True

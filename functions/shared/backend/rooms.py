@@ -132,6 +132,6 @@ def join(name: str, *, host: bool = False, who: str | None = None) -> dict[str, 
         "continueAfterLimit": config.CONTINUE_AFTER_LIMIT and config.ARCHIVE_MODE != "always",
         "room": room["room"],
     }
-    if host and "invite" in room:
+    if host and config.ARCHIVE_CONTROL == "host" and "invite" in room:
         joined["invite"] = f"{room['room']}.{room['invite']}"
     return joined
