@@ -61,11 +61,7 @@ def test_a_disabled_rule_runs_nothing() -> None:
 
 
 def test_the_scheduled_reconciler_repairs_a_lost_s3_event_by_itself(stack: Stack) -> None:
-    archive = stack.record()
-    stack.post(f"/archive/{archive['id']}/stop")
-    stack.opentok.faults.drop_s3_notifications()
-    stack.wait_until_uploaded(archive["id"])
-    assert stack.deliver_s3_events() == 0
+    archive = stack.recording_whose_s3_event_was_lost()
     stack.configure_functions(STUCK_AFTER_MINUTES="-1")  # as if its 15 minutes had passed
     stopped, errors = threading.Event(), []
     # Its rate, 5 minutes, made a tenth of a second here.

@@ -105,11 +105,7 @@ def test_a_stop_retried_after_a_timeout_answers_the_stopped_recording(impatient:
 
 
 def test_a_lost_s3_notification_is_repaired_by_the_reconciler(stack: Stack) -> None:
-    archive = stack.record()
-    stack.post(f"/archive/{archive['id']}/stop")
-    stack.opentok.faults.drop_s3_notifications()
-    stack.wait_until_uploaded(archive["id"])
-    assert stack.deliver_s3_events() == 0
+    archive = stack.recording_whose_s3_event_was_lost()
     assert stack.get(f"/archive/{archive['id']}").json()["ready"] is False
     _reconcile_now(stack)
     assert stack.get(f"/archive/{archive['id']}").json()["ready"] is True

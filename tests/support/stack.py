@@ -159,6 +159,15 @@ class Stack(Harness):
         """Hands the S3 events the bucket has sent to the ready function, as AWS would."""
         return self.deliver("MarkReadyFunction")
 
+    def recording_whose_s3_event_was_lost(self) -> dict[str, Any]:
+        """A stopped recording that OpenTok uploaded, whose S3 notification never came."""
+        archive = self.record()
+        self.post(f"/archive/{archive['id']}/stop")
+        self.opentok.faults.drop_s3_notifications()
+        self.wait_until_uploaded(archive["id"])
+        assert self.deliver_s3_events() == 0
+        return archive
+
     def failed_recording(self, room: str = "standup") -> dict[str, Any]:
         """A recording whose upload failed, with fallback none: OpenTok says `failed`.
 
