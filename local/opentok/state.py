@@ -346,7 +346,10 @@ class EmulatorState:
             for stream in connection.streams.values():
                 if not archive.selects_streams:
                     archive.add_stream(stream, connection.data, 0)
-        if archive.streams:
+        # Recording time runs while anyone in the session publishes, as publish() and
+        # _destroy_stream() count it, whatever stream mode: a manual archive started
+        # during a call records from its start, not from the next stream published.
+        if session.streams():
             archive.streams_appeared(archive.begun_at)
         self.archives[archive.id] = archive
         session.broadcast("archiveStarted", {"id": archive.id, "name": archive.name})

@@ -72,6 +72,27 @@ def test_an_archive_pauses_while_nobody_publishes_and_resumes_when_someone_does(
     assert resumed["status"] == "started"
 
 
+def test_a_manual_archive_started_during_a_call_records_from_its_start():
+    """§6: an archive records while someone publishes, and waits at most a minute only for a
+    first stream (GUIDE's publish rule). A manual archive (SPEC `Stream-Mode`) started while a
+    camera is on, with that camera added, is past that window at once: it is still recording
+    two minutes later, and its duration counts the time recorded."""
+    with emulator(time_scale=300) as (emu, ot):  # 60 s = 0.2 s
+        session_id, _, camera = publishing_session(emu, ot)
+        clock = emu.state.clock
+        archive = ot.start_archive(session_id, stream_mode=opentok.StreamModes.manual)
+        ot.add_archive_stream(archive.id, camera)
+        begun = clock.now()
+        emu.wait_for(lambda: clock.now() >= begun + 120, timeout=5)
+        two_minutes_on = raw(emu, archive.id)
+
+        ot.stop_archive(archive.id)
+        available = wait_raw(emu, archive.id, "available")
+
+    assert two_minutes_on["status"] == "started"
+    assert available["duration"] >= 120
+
+
 def test_the_archive_stops_60_s_after_the_last_client_leaves():
     """§6: "everyone disconnected → stops after 60 s", reason `session ended`
     (SPEC `status`; SPEC reasons; VPY `list_archives.json`)."""
