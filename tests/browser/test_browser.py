@@ -86,6 +86,16 @@ def test_start_stop_and_watch_the_recording(dev: DevProcess, browser) -> None:
     guest.locator("#error").wait_for(state="visible")
     assert "host" in guest.locator("#error").inner_text()
     assert guest.locator(f"[data-archive-id='{archive_id}']").count() == 0
+    # Nor from the site's other pages (issue 24, point 9): the recording's page, as each sees it.
+    guest.goto(view_url)
+    history.goto(view_url)
+    for page in (guest, history):
+        page.locator("#player").wait_for(state="visible")
+    links = guest.locator("[data-recordings-link]").all()
+    assert len(links) == 2 and all(link.is_hidden() for link in links)
+    assert history.locator("nav [data-recordings-link]").is_visible()
+    assert history.locator("#player-wrap [data-recordings-link]").is_visible()
+    guest.screenshot(path=SCREENSHOTS / "view-page-participant-phone.png")
 
 
 def _recording_of_room(dev: DevProcess, room: str) -> dict | None:
@@ -157,20 +167,25 @@ def test_the_host_records_portrait_full_hd_in_a_layout_and_changes_it(
     host.locator("#recording-indicator").wait_for(state="hidden")
 
 
-def test_the_host_chooses_the_streams_of_a_manual_recording(dev: DevProcess, browser) -> None:
-    room = "browser-manual"
-    host = open_page(browser, f"{dev.url}/?room={room}#host={dev.host_key}")
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (375, 740)], ids=["desktop", "phone"])
+def test_the_host_chooses_the_streams_of_a_manual_recording(
+    dev: DevProcess, browser, width: int, height: int
+) -> None:
+    """Issue 24, point 8: "Recording" before any stream was added, a ticked box that unticked
+    itself, and a finished recording of 00:00 although a stream was in it."""
+    room = f"browser-manual-{width}"
+    host = open_page(browser, f"{dev.url}/?room={room}#host={dev.host_key}", width, height)
     host.wait_for_selector("#start:enabled")
     host.get_by_label("Streams").select_option("manual")
     host.click("#start")
     host.locator("#recorded-streams").wait_for(state="visible")
     archive = eventually(lambda: _recording_of_room(dev, room))
     assert _at_opentok(dev, archive["id"])["archive"]["streams"] == []
-    # Issue 24, point 8: the host is not told "Recording" while nothing is recorded.
     label = host.locator("#recording-label")
     host.wait_for_function(
         "() => document.querySelector('#recording-label').textContent === 'No stream added yet'"
     )
+    host.screenshot(path=SCREENSHOTS / f"manual-streams-none-{width}.png")
 
     own = host.get_by_label("Record your camera")
     own.focus()
@@ -184,10 +199,21 @@ def test_the_host_chooses_the_streams_of_a_manual_recording(dev: DevProcess, bro
     )
     assert own.is_checked() and own.evaluate("box => box === document.activeElement")
     assert label.inner_text() == "Recording"
+    host.screenshot(path=SCREENSHOTS / f"manual-streams-added-{width}.png")
+    host.wait_for_function(
+        "() => document.querySelector('#recording-elapsed').textContent >= '00:02'"
+    )
     host.keyboard.press("Space")
     eventually(lambda: _at_opentok(dev, archive["id"])["archive"]["streams"] == [])
     host.click("#stop")
-    host.locator("#recording-indicator").wait_for(state="hidden")
+    host.locator("#watch-link").wait_for(state="visible")
+
+    history = host.context.new_page()
+    history.set_default_timeout(WAIT_MS)
+    history.goto(f"{dev.url}/archives.html")
+    duration = history.locator(f"tr[data-archive-id='{archive['id']}'] td[data-label=Duration]")
+    assert duration.inner_text() not in ("", "00:00", "00:01")  # two seconds and more recorded
+    history.screenshot(path=SCREENSHOTS / f"manual-streams-history-{width}.png")
 
 
 def test_the_page_says_so_when_the_api_is_down(dev: DevProcess, browser) -> None:
@@ -999,14 +1025,16 @@ def test_a_recording_opentok_fails_says_so_with_its_reason_on_the_page_and_in_th
     )
     assert fault.status_code < 300, fault.text
     host = open_page(browser, f"{dev.url}/?room=fails-{uuid.uuid4().hex[:6]}#host={dev.host_key}")
+    guest = open_page(browser, participant_link(host), width=375, height=740)
     host.wait_for_selector("#start:enabled")
     host.click("#start")
     host.locator("#stop:enabled").wait_for()
     host.click("#stop")
-    news = host.locator("#recording-news[data-state=failed]")
-    news.wait_for()
-    assert _in_first_screen(host, "#recording-news")
-    archive_id = news.get_attribute("data-archive-id")
+    for page in (host, guest):
+        page.locator("#recording-news[data-state=failed]").wait_for()
+        assert _in_first_screen(page, "#recording-news")
+    guest.screenshot(path=SCREENSHOTS / "sample-page-failed-phone.png")
+    archive_id = host.locator("#recording-news").get_attribute("data-archive-id")
 
     history = host.context.new_page()
     history.set_default_timeout(WAIT_MS)
@@ -1018,6 +1046,9 @@ def test_a_recording_opentok_fails_says_so_with_its_reason_on_the_page_and_in_th
     assert reason.inner_text() == "OpenTok could not produce or store the video"
     assert_accessible(history, "history with a failed recording")
     history.screenshot(path=SCREENSHOTS / "archives-page-failed.png")
+    history.set_viewport_size({"width": 375, "height": 740})
+    assert reason.is_visible()
+    history.screenshot(path=SCREENSHOTS / "archives-page-failed-phone.png")
 
 
 # The widest the recording's indicator gets: hours recorded and hours left, as 4 hours near.
@@ -1069,6 +1100,9 @@ def test_the_host_records_a_video_per_person_named_as_in_the_call(dev: DevProces
     watch = host.locator("#watch-link")
     watch.wait_for(state="visible")  # ready once its zip is split into streams
     page = open_page(browser, f"{dev.url}/{watch.get_attribute('href')}")
-    page.locator("[data-testid=stream-player]").first.wait_for(state="visible")
-    assert set(page.locator(".stream-who").all_inner_texts()) == names
+    phone = open_page(browser, page.url, width=375, height=740)
+    for viewer in (page, phone):
+        viewer.locator("[data-testid=stream-player]").first.wait_for(state="visible")
+        assert set(viewer.locator(".stream-who").all_inner_texts()) == names
     page.screenshot(path=SCREENSHOTS / "per-person-view.png", full_page=True)
+    phone.screenshot(path=SCREENSHOTS / "per-person-view-phone.png", full_page=True)

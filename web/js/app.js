@@ -22,7 +22,7 @@
 (function () {
   'use strict';
 
-  const {api, host, ui, format} = window.Sample;
+  const {api, host, recordings, ui, format} = window.Sample;
 
   // A room's name, or a participant's invite to it: the name, a dot, a code (22 characters).
   const ROOM_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,86}$/;
@@ -250,6 +250,7 @@
     el.roomName.textContent = state.roomName;
     state.role = credentials.role || 'publisher';
     state.control = credentials.archiveControl || 'open';
+    recordings.rememberControl(state.control);
     state.mode = credentials.archiveMode || 'manual';
     state.created = credentials.created === true;
     // The server starts the next part after OpenTok's 4-hour limit (ContinueAfterLimit).

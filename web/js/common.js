@@ -167,6 +167,40 @@
     nav.append(badge);
   }
 
+  // --- Who is sent to the Recordings page -------------------------------------------------
+  // In `host` control the Recordings page refuses participants. Only the call page hears the
+  // control mode (from /room), so it keeps it for this site: the other pages then do not send
+  // a participant to that refusal either. It only hides links; the server decides who reads.
+
+  const CONTROL_STORAGE = 'sample.archiveControl';
+
+  function readControl() {
+    try {
+      return window.localStorage.getItem(CONTROL_STORAGE);
+    } catch (ignored) {
+      return null; // unknown: the links stay, as before the call page ever answered
+    }
+  }
+
+  const recordings = {
+    offered: () => Boolean(hostKey) || readControl() !== 'host',
+    rememberControl(control) {
+      try {
+        window.localStorage.setItem(CONTROL_STORAGE, control);
+      } catch (ignored) {
+        // Storage may be off; the call page still hides its own link.
+      }
+      renderRecordingsLinks();
+    }
+  };
+
+  function renderRecordingsLinks() {
+    const offered = recordings.offered();
+    document.querySelectorAll('[data-recordings-link]').forEach((link) => {
+      link.hidden = !offered;
+    });
+  }
+
   // --- Running under make dev --------------------------------------------------------------
 
   // make dev's /js/config.js sets LOCAL_DEV: its recordings are not what the camera saw.
@@ -239,6 +273,7 @@
   function wirePage() {
     wireBanner();
     renderHostBadge();
+    renderRecordingsLinks();
     renderLocalNotice();
   }
 
@@ -331,6 +366,7 @@
     api,
     ApiError,
     host,
+    recordings,
     ui: {showError, clearError},
     format: {clock, duration, megabytes, date, archiveState, failureReason, roomOf},
     settled,
