@@ -76,6 +76,12 @@ ROUTES = [
     _route("POST", "/_emulator/connections/{connection_id}/streams", "publish", False),
     _route("POST", "/_emulator/connections/{connection_id}/signal", "client_signal", False),
     _route(
+        "POST",
+        "/_emulator/connections/{connection_id}/streams/{stream_id}/media",
+        "receive_media",
+        False,
+    ),
+    _route(
         "DELETE", "/_emulator/connections/{connection_id}/streams/{stream_id}", "unpublish", False
     ),
     _route("DELETE", "/_emulator/connections/{connection_id}", "disconnect", False),
@@ -401,6 +407,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _client_signal(self, connection_id: str) -> None:
         self.state.client_signal(connection_id, self._json_body())
+        self._send(HTTPStatus.NO_CONTENT)
+
+    def _receive_media(self, connection_id: str, stream_id: str) -> None:
+        self.state.receive_media(connection_id, stream_id, self.query, self.body)
         self._send(HTTPStatus.NO_CONTENT)
 
     def _publish(self, connection_id: str) -> None:

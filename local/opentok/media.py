@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import re
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 
-RECORDING_PATH = Path(__file__).with_name("recording.mp4")
-STREAM_RECORDING_PATH = Path(__file__).with_name("recording.webm")
 MP4_TYPE = "video/mp4"
 ZIP_TYPE = "application/zip"
 FALLBACKS = ("none", "opentok")
@@ -24,18 +20,6 @@ SSE_MODES = ("s3", "none")
 
 # A slow or unreachable endpoint must not hold a processing job for long.
 _S3_CONFIG = Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 1})
-
-
-@functools.cache
-def recording_bytes() -> bytes:
-    """The committed fixture every composed archive is recorded as (H.264 + AAC)."""
-    return RECORDING_PATH.read_bytes()
-
-
-@functools.cache
-def stream_recording_bytes() -> bytes:
-    """The committed fixture every stream of an individual archive is recorded as (VP8 + Opus)."""
-    return STREAM_RECORDING_PATH.read_bytes()
 
 
 @dataclass(frozen=True)
@@ -50,24 +34,27 @@ class RecordedStream:
 
 
 def individual_zip(
-    archive_id: str, name: str, session_id: str, created_at: int, streams: list[RecordedStream]
+    archive_id: str,
+    name: str,
+    session_id: str,
+    created_at: int,
+    streams: list[tuple[RecordedStream, bytes]],
 ) -> bytes:
     """An individual archive's zip: a `<streamId>.webm` per stream, an `<archiveId>.json` manifest.
 
     Layout and manifest fields: contract §8 (DEMO `archive.js`; barc `MANIFEST.md`).
     """
-    media = stream_recording_bytes()
     files = [
         {
             "filename": f"{stream.stream_id}.webm",
-            "size": len(media),
+            "size": len(body),
             "startTimeOffset": stream.start_offset_ms,
             "stopTimeOffset": stream.stop_offset_ms,
             "streamId": stream.stream_id,
             "connectionData": stream.connection_data or "",
             "videoType": stream.video_type,
         }
-        for stream in streams
+        for stream, body in streams
     ]
     manifest = {
         "id": archive_id,
@@ -79,8 +66,8 @@ def individual_zip(
     buffer = io.BytesIO()
     # Stored, not deflated: the entries are media, as in OpenTok's own zips.
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for file in files:
-            archive.writestr(file["filename"], media)
+        for file, (_, body) in zip(files, streams, strict=True):
+            archive.writestr(file["filename"], body)
         archive.writestr(f"{archive_id}.json", json.dumps(manifest))
     return buffer.getvalue()
 

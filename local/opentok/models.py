@@ -114,10 +114,13 @@ class Archive:
     automatic: bool = False  # started by an archiveMode=always session
     # Times on OpenTok's clock (lifecycle.OpenTokClock), in OpenTok seconds.
     begun_at: float = 0.0
+    stopped_at: float | None = None
     recorded_seconds: float = 0.0  # before recording_since, if recording now
     recording_since: float | None = None  # streams are being recorded since then
     idle_since: float | None = None  # nobody publishing since then
     has_recorded: bool = False  # someone has published while it was recording
+    # (start, end) of each stretch recorded; the last one's end is None while it records.
+    spans: list[tuple[float, float | None]] = field(default_factory=list)
     review: int = 0  # bumped so that only the latest scheduled review acts
     streams: dict[str, ArchivedStream] = field(default_factory=dict)
     # streamMode manual: the streams PATCH .../streams added, with (hasAudio, hasVideo).
@@ -143,14 +146,25 @@ class Archive:
         ongoing = now - self.recording_since if self.recording_since is not None else 0.0
         return self.recorded_seconds + ongoing
 
+    def recorded_before(self, moment: float) -> float:
+        """OpenTok seconds recorded between the start and `moment`: where that moment falls in
+        the archive's media, which leaves out the stretches that were not recorded."""
+        return sum(
+            max(min(moment, moment if end is None else end) - start, 0.0)
+            for start, end in self.spans
+        )
+
     def streams_appeared(self, now: float) -> None:
         if self.recording_since is None:
             self.recording_since = now
+            self.spans.append((now, None))
         self.idle_since = None
         self.has_recorded = True
 
     def streams_gone(self, now: float) -> None:
         self.recorded_seconds = self.recorded(now)
+        if self.recording_since is not None:
+            self.spans[-1] = (self.recording_since, now)
         self.recording_since = None
         if self.idle_since is None:
             self.idle_since = now
@@ -164,9 +178,24 @@ class Archive:
         """True when streams are in it only once added by hand (streamMode manual)."""
         return self.stream_mode == "manual"
 
-    def add_stream(self, stream: Stream, connection_data: str | None, offset_ms: int) -> None:
+    def add_stream(
+        self,
+        stream: Stream,
+        connection_data: str | None,
+        offset_ms: int,
+        has_audio: bool = True,
+        has_video: bool = True,
+    ) -> None:
+        """The stream is recorded from `offset_ms`; `has_audio`/`has_video`: what of it, as a
+        manual selection asks (PATCH .../streams)."""
         if stream.stream_id not in self.streams:
-            self.streams[stream.stream_id] = ArchivedStream(stream, connection_data, offset_ms)
+            self.streams[stream.stream_id] = ArchivedStream(
+                stream,
+                connection_data,
+                offset_ms,
+                has_audio=has_audio and stream.has_audio and self.has_audio,
+                has_video=has_video and stream.has_video and self.has_video,
+            )
 
     def end_stream(self, stream_id: str, offset_ms: int) -> None:
         archived = self.streams.get(stream_id)
@@ -182,3 +211,5 @@ class ArchivedStream:
     connection_data: str | None
     start_offset_ms: int
     stop_offset_ms: int | None = None
+    has_audio: bool = True  # recorded with its sound
+    has_video: bool = True

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import auth, lifecycle, media, models, options
+from . import auth, captures, lifecycle, media, models, options, recording
 from .errors import ApiError
 from .jobs import Scheduler
 from .lifecycle import OpenTokClock
@@ -98,6 +98,7 @@ class EmulatorState:
         self.connections: dict[str, Connection] = {}
         self.archives: dict[str, Archive] = {}
         self.storage: media.StorageTarget | None = None
+        self.captures = captures.Captures()
         self.closed = False
         self._reviews: dict[str, threading.Timer | None] = {}  # each recording archive's next
 
@@ -254,6 +255,24 @@ class EmulatorState:
             for connection in self.sessions[sender.session_id].connections.values():
                 connection.send("signal", signal)
 
+    def receive_media(self, connection_id: str, stream_id: str, query: dict, body: bytes) -> None:
+        """A part of what a page records of its own stream while its session is recorded
+        (the stand-in OpenTok.js's MediaRecorder): `take`, `part` (from 0) and `last=1`."""
+        with self.lock:
+            connection = self._connection(connection_id)
+            if stream_id not in connection.streams:
+                raise ApiError(404, "Not found. No such stream.")
+            now = self.clock.now()
+        part = query.get("part", "")
+        if not part.isdigit():
+            raise ApiError(400, "Bad request. part must be a number.")
+        try:
+            self.captures.receive(
+                stream_id, query.get("take", ""), int(part), query.get("last") == "1", body, now
+            )
+        except ValueError as error:
+            raise ApiError(400, f"Bad request. {error}") from error
+
     def open_events(self, connection_id: str) -> tuple[queue.Queue, list[tuple[str, dict]]]:
         """Start a client's event stream: a fresh queue plus a snapshot of the session.
 
@@ -299,6 +318,7 @@ class EmulatorState:
             for connection in self.connections.values():
                 connection.send("sessionDisconnected", {"reason": "networkDisconnected"})
                 connection.send(END_OF_EVENTS)
+        self.captures.close()
 
     # Archives
 
@@ -405,7 +425,9 @@ class EmulatorState:
             connection, stream = found
             if action == "add":
                 archive.selected[stream_id] = (has_audio, has_video)
-                archive.add_stream(stream, connection.data, self._offset_ms(archive))
+                archive.add_stream(
+                    stream, connection.data, self._offset_ms(archive), has_audio, has_video
+                )
             else:
                 archive.selected.pop(stream_id, None)
                 archive.end_stream(stream_id, self._offset_ms(archive))
@@ -417,7 +439,8 @@ class EmulatorState:
         return session.archive_mode == "always" and archive.multi_archive_tag is None
 
     def _stop(self, archive: Archive, reason: str) -> None:
-        archive.streams_gone(self.clock.now())
+        archive.stopped_at = self.clock.now()
+        archive.streams_gone(archive.stopped_at)
         # A late timer must not record past the limit it enforces.
         archive.recorded_seconds = min(archive.recorded_seconds, lifecycle.MAX_RECORDED)
         for stream_id in archive.streams:
@@ -518,29 +541,13 @@ class EmulatorState:
             if archive is None or archive.status != "stopped":
                 return
             target = self.storage
-            recorded_streams = [
-                media.RecordedStream(
-                    stream_id,
-                    archived.connection_data,
-                    archived.stream.video_type,
-                    archived.start_offset_ms,
-                    archived.stop_offset_ms or archived.start_offset_ms,
-                )
-                for stream_id, archived in archive.streams.items()
-            ]
+            if self._awaits_pages(archive):
+                self.scheduler.call_later(0.2, lambda: self._process(archive_id))
+                return
         if self.fails_recording():
             self._finish(archive, "failed", None, lifecycle.FAILURE)
             return
-        if archive.output_mode == "individual":
-            body = media.individual_zip(
-                archive.id,
-                archive.name or "",
-                archive.session_id,
-                archive.created_at,
-                recorded_streams,
-            )
-        else:
-            body = media.recording_bytes()
+        body = self._media_of(archive)
         if target is None:
             self._make_available(archive, body)
             return
@@ -555,6 +562,110 @@ class EmulatorState:
                 self._finish(archive, "failed", None, lifecycle.FAILURE)
             return
         self._finish(archive, "uploaded", body, keep_file=False)
+
+    def _media_of(self, archive: Archive) -> bytes:
+        """The archive's file: what its streams' pages sent, in the shape it asked for."""
+        with self.lock:
+            tracks = self._recorded_tracks(archive)
+            duration = self.clock.real_seconds(archive.recorded_seconds)
+            self._forget_captures(archive)
+        try:
+            if archive.output_mode == "composed":
+                return recording.composed_mp4(
+                    duration,
+                    archive.resolution or options.DEFAULT_RESOLUTION,
+                    (archive.layout or options.DEFAULT_LAYOUT)["type"],
+                    [track for _, track in tracks],
+                    has_audio=archive.has_audio,
+                    has_video=archive.has_video,
+                )
+            streams = [
+                (
+                    described,
+                    recording.stream_webm(
+                        track, has_audio=track.has_audio, has_video=track.has_video
+                    ),
+                )
+                for described, track in tracks
+            ]
+            return media.individual_zip(
+                archive.id, archive.name or "", archive.session_id, archive.created_at, streams
+            )
+        finally:
+            for _, track in tracks:
+                if track.source is not None:
+                    track.source.unlink(missing_ok=True)
+
+    def _forget_captures(self, made: Archive) -> None:
+        """Drop what pages sent of streams that no archive will record any more: gone from
+        the session, and in no archive still to be made (`made` has its copy now)."""
+        wanted = {
+            stream.stream_id for session in self.sessions.values() for stream in session.streams()
+        }
+        for other in self.archives.values():
+            if other is not made and other.status in (*ACTIVE, "stopped"):
+                wanted.update(other.streams)
+        known = {stream_id for archive in self.archives.values() for stream_id in archive.streams}
+        self.captures.forget(known - wanted)
+
+    def _awaits_pages(self, archive: Archive) -> bool:
+        """Whether a page's last chunks of a stream it recorded may still be on their way."""
+        stopped_at = archive.stopped_at or archive.begun_at
+        waited = self.clock.real_seconds(self.clock.now() - stopped_at)
+        if waited >= captures.LAST_PART_WAIT:
+            return False
+        for stream_id, archived in archive.streams.items():
+            take = self.captures.best_take(stream_id, *self._stream_span(archive, archived))
+            if take is not None and not take.covers(stopped_at):
+                return True
+        return False
+
+    def _stream_span(
+        self, archive: Archive, archived: models.ArchivedStream
+    ) -> tuple[float, float]:
+        """When a stream was in the archive, on OpenTok's clock."""
+        stop_ms = archived.stop_offset_ms or archived.start_offset_ms
+        return (
+            archive.begun_at + archived.start_offset_ms / 1000,
+            archive.begun_at + stop_ms / 1000,
+        )
+
+    def _media_position(self, archive: Archive, moment: float) -> float:
+        """Where a moment (OpenTok seconds) falls in the archive's media, in real seconds;
+        before the archive began, how long before."""
+        if moment < archive.begun_at:
+            return -self.clock.real_seconds(archive.begun_at - moment)
+        return self.clock.real_seconds(archive.recorded_before(moment))
+
+    def _recorded_tracks(
+        self, archive: Archive
+    ) -> list[tuple[media.RecordedStream, recording.RecordedTrack]]:
+        """Each stream of a stopped archive: as its manifest lists it (OpenTok ms from the
+        start) and where it lies in the archive's media (real seconds of what was recorded),
+        with what its page sent of it."""
+        tracks = []
+        for stream_id, archived in archive.streams.items():
+            stop_ms = archived.stop_offset_ms or archived.start_offset_ms
+            start, stop = self._stream_span(archive, archived)
+            take = self.captures.best_take(stream_id, start, stop)
+            described = media.RecordedStream(
+                stream_id,
+                archived.connection_data,
+                archived.stream.video_type,
+                archived.start_offset_ms,
+                stop_ms,
+            )
+            track = recording.RecordedTrack(
+                stream_id,
+                self._media_position(archive, start),
+                self._media_position(archive, stop),
+                archived.has_audio,
+                archived.has_video,
+                take.webm() if take is not None else None,
+                self._media_position(archive, take.started_at) if take is not None else 0.0,
+            )
+            tracks.append((described, track))
+        return tracks
 
     def _make_available(self, archive: Archive, body: bytes) -> None:
         self._finish(archive, "available", body)
