@@ -536,6 +536,58 @@ def test_the_stand_in_opentok_js_raises_signal_events_as_opentok_js_does(
     ]
 
 
+# --- Media between the pages of a room --------------------------------------------------------
+
+# Keeps every RTCPeerConnection the page makes, to see that none is left open.
+WATCH_PEER_CONNECTIONS = """
+window.__peerConnections = [];
+const NativePeerConnection = window.RTCPeerConnection;
+window.RTCPeerConnection = class extends NativePeerConnection {
+  constructor(...args) {
+    super(...args);
+    window.__peerConnections.push(this);
+  }
+};
+"""
+# The other participant's camera and microphone, live, in the page's subscriber <video>.
+PLAYS_THE_OTHER = """() => {
+  const video = document.querySelector('#subscribers video');
+  const media = video && video.srcObject;
+  if (!media || video.videoWidth === 0) return false;
+  const live = (tracks) => tracks.length === 1 && tracks[0].readyState === 'live';
+  return live(media.getAudioTracks()) && live(media.getVideoTracks());
+}"""
+OPEN_PEER_CONNECTIONS = """() => window.__peerConnections.filter(
+  (pc) => pc.signalingState !== 'closed').length"""
+
+
+def test_the_pages_of_a_room_see_and_hear_each_other_and_hang_up_when_one_leaves(
+    dev: DevProcess, browser
+) -> None:
+    """The stand-in carries media by WebRTC between the pages, the emulator relaying only their
+    offers, answers and ICE candidates: each page's subscriber plays the other's camera."""
+    room = f"media-{uuid.uuid4().hex[:6]}"
+    host_url = f"{dev.url}/?room={room}#host={dev.host_key}"
+    host = open_page(browser, host_url, before_load=WATCH_PEER_CONNECTIONS)
+    guest = open_page(browser, participant_link(host), before_load=WATCH_PEER_CONNECTIONS)
+    for page in (host, guest):
+        page.wait_for_function(PLAYS_THE_OTHER)
+        began = page.evaluate("() => document.querySelector('#subscribers video').currentTime")
+        page.wait_for_function(
+            "(began) => document.querySelector('#subscribers video').currentTime > began", arg=began
+        )
+        # Its publisher's for the other page, and its subscriber's.
+        assert page.evaluate(OPEN_PEER_CONNECTIONS) == 2
+    video = host.locator("#subscribers video")
+    assert video.evaluate("(v) => !v.muted && v.autoplay && v.playsInline")
+    host.screenshot(path=SCREENSHOTS / "sample-page-call-media.png")
+
+    guest.close()
+    host.locator("#subscribers .subscriber-tile").wait_for(state="detached")
+    host.wait_for_function(f"() => ({OPEN_PEER_CONNECTIONS})() === 0")
+    assert host.evaluate("() => window.__peerConnections.length") == 2
+
+
 # --- The page as a new user finds it (issue 13) ----------------------------------------------
 
 
