@@ -75,6 +75,7 @@ ROUTES = [
     _route("GET", "/_emulator/connections/{connection_id}/events", "events", False),
     _route("POST", "/_emulator/connections/{connection_id}/streams", "publish", False),
     _route("POST", "/_emulator/connections/{connection_id}/signal", "client_signal", False),
+    _route("POST", "/_emulator/connections/{connection_id}/rtc", "relay_rtc", False),
     _route(
         "POST",
         "/_emulator/connections/{connection_id}/streams/{stream_id}/media",
@@ -411,6 +412,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _receive_media(self, connection_id: str, stream_id: str) -> None:
         self.state.receive_media(connection_id, stream_id, self.query, self.body)
+        self._send(HTTPStatus.NO_CONTENT)
+
+    def _relay_rtc(self, connection_id: str) -> None:
+        self.state.relay_rtc(connection_id, self._json_body())
         self._send(HTTPStatus.NO_CONTENT)
 
     def _publish(self, connection_id: str) -> None:

@@ -5,8 +5,12 @@
  * the client API's names and callback conventions, so the page written for the real
  * OpenTok.js runs unchanged: only the script URL differs (config.js's OPENTOK_JS_URL).
  *
- * What it cannot do: carry media between participants. There is no media server, so a
- * subscriber is a labelled placeholder; only your own camera is real.
+ * Media travels between the pages themselves, by WebRTC (the browser's RTCPeerConnection): a
+ * subscriber asks the stream's publishing page for it, and the emulator only relays what the
+ * two say to each other (offer, answer, ICE candidates) through its /rtc route. There is no
+ * media server, so each subscriber has a peer connection of its own to the publishing page;
+ * and no STUN or TURN server, so pages reach each other only by their host candidates (one
+ * machine, or one network).
  */
 (function (global) {
   'use strict';
@@ -269,6 +273,70 @@
     };
   }
 
+  // --- Peer connections -------------------------------------------------------------------
+
+  // One RTCPeerConnection between a publisher and one subscriber on another page. Every
+  // message of theirs names the stream and the subscriber, which tells the receiving page
+  // whether it is for one of its publishers (the stream is its own) or for a subscriber.
+  function PeerLink(session, peerId, names) {
+    var self = this;
+    this.session = session;
+    this.peerId = peerId; // the other page's connectionId
+    this.names = names; // {streamId, subscriberId}
+    this.closed = false;
+    this._described = false;
+    this._early = []; // candidates that came before the offer or answer they belong to
+    // Everything is on one machine or network: host candidates are enough, no STUN.
+    this.pc = new RTCPeerConnection({iceServers: []});
+    this.pc.onicecandidate = function (event) {
+      if (event.candidate) self.send('candidate', {candidate: event.candidate.toJSON()});
+    };
+    this.pc.oniceconnectionstatechange = function () {
+      if (self.pc.iceConnectionState === 'failed') {
+        console.warn('[OT local] no media path to the other page (ICE failed)', self.names);
+      }
+    };
+  }
+
+  PeerLink.prototype.send = function (type, fields) {
+    if (this.closed && type !== 'bye') return;
+    var message = Object.assign({type: type}, this.names, fields || {});
+    this.session._sendRtc(this.peerId, message);
+  };
+
+  PeerLink.prototype.describe = function (description) {
+    var self = this;
+    return this.pc.setRemoteDescription(description).then(function () {
+      self._described = true;
+      self._early.splice(0).forEach(function (candidate) { self.addCandidate(candidate); });
+    });
+  };
+
+  // The relay may deliver a candidate before the description sent ahead of it (each message
+  // is a request of its own), and addIceCandidate refuses one with no remote description.
+  PeerLink.prototype.addCandidate = function (candidate) {
+    if (this.closed || !candidate) return;
+    if (!this._described) {
+      this._early.push(candidate);
+      return;
+    }
+    var self = this;
+    this.pc.addIceCandidate(candidate).catch(function (error) { self.failed('a candidate', error); });
+  };
+
+  // `tell`: say bye to the other page, which would otherwise keep its end open until it
+  // hears that the stream or the connection is gone.
+  PeerLink.prototype.close = function (tell) {
+    if (this.closed) return;
+    this.closed = true;
+    if (tell) this.send('bye');
+    this.pc.close();
+  };
+
+  PeerLink.prototype.failed = function (what, error) {
+    if (!this.closed) console.error('[OT local] could not set up media (' + what + ')', error);
+  };
+
   // --- Publisher --------------------------------------------------------------------------
 
   function Publisher(target, properties, setupError) {
@@ -280,6 +348,7 @@
     this.accessAllowed = false;
     this._destroyed = false;
     this._media = null;
+    this._links = new Map(); // 'connectionId subscriberId' -> PeerLink, one per subscriber
 
     this.element = document.createElement('div');
     this.element.className = 'OT_root OT_publisher';
@@ -383,6 +452,48 @@
     return Boolean(this._media && this._media.getVideoTracks().length);
   };
 
+  // WebRTC signalling from a subscriber of our stream on another page.
+  Publisher.prototype._onRtc = function (session, from, message) {
+    var key = from + ' ' + message.subscriberId;
+    var link = this._links.get(key);
+    if (message.type === 'subscribe') {
+      if (link) link.close(false); // asked again: start afresh
+      this._offer(session, from, message.subscriberId);
+    } else if (link && message.type === 'answer') {
+      link.describe(message.description).catch(function (error) { link.failed('the answer', error); });
+    } else if (link && message.type === 'candidate') {
+      link.addCandidate(message.candidate);
+    } else if (link && message.type === 'bye') {
+      link.close(false);
+      this._links.delete(key);
+    }
+  };
+
+  // A peer connection of the subscriber's own, with our tracks on it: the same objects that
+  // publishAudio and publishVideo switch, so what they do reaches every subscriber. With no
+  // camera or microphone (audioSource and videoSource false) the offer simply has no media.
+  Publisher.prototype._offer = function (session, connectionId, subscriberId) {
+    var link = new PeerLink(session, connectionId,
+      {streamId: this.streamId, subscriberId: subscriberId});
+    this._links.set(connectionId + ' ' + subscriberId, link);
+    var media = this._media;
+    if (media) media.getTracks().forEach(function (track) { link.pc.addTrack(track, media); });
+    link.pc.createOffer().then(function (offer) {
+      return link.pc.setLocalDescription(offer);
+    }).then(function () {
+      link.send('offer', {description: link.pc.localDescription.toJSON()});
+    }).catch(function (error) { link.failed('the offer', error); });
+  };
+
+  // Every subscriber's peer connection, or those to one page (`connectionId`).
+  Publisher.prototype._closeLinks = function (tell, connectionId) {
+    this._links.forEach(function (link, key) {
+      if (connectionId && link.peerId !== connectionId) return;
+      link.close(tell);
+      this._links.delete(key);
+    }, this);
+  };
+
   Publisher.prototype.destroy = function () {
     if (this._destroyed) return this;
     // Marked first: unpublishing dispatches an event whose default action destroys us again.
@@ -403,50 +514,150 @@
     this.stream = stream;
     this.streamId = stream.streamId;
     this._destroyed = false;
+    this._link = null;
+    this._wants = {
+      audio: properties.subscribeToAudio !== false,
+      video: properties.subscribeToVideo !== false
+    };
 
     this.element = document.createElement('div');
     this.element.className = 'OT_root OT_subscriber';
     this.element.setAttribute('data-ot-local', 'subscriber');
     sizeElement(this.element, properties);
-    this.element.style.display = 'flex';
-    this.element.style.flexDirection = 'column';
-    this.element.style.alignItems = 'center';
-    this.element.style.justifyContent = 'center';
-    this.element.style.gap = '0.4em';
-    this.element.style.padding = '0.75em';
-    this.element.style.boxSizing = 'border-box';
-    this.element.style.textAlign = 'center';
-    this.element.style.background = '#1f2933';
-    this.element.style.color = '#f5f7fa';
+    this.element.style.background = '#000';
 
-    var name = document.createElement('strong');
-    name.className = 'OT_name';
-    name.textContent = stream.name || 'Participant';
-    var note = document.createElement('span');
-    note.className = 'OT_local_note';
-    note.style.fontSize = '0.85em';
-    note.style.opacity = '0.85';
-    note.textContent = 'remote video is not carried by the local emulator';
-    this.element.appendChild(name);
-    this.element.appendChild(note);
+    // Not muted: this element plays the other participant's voice.
+    this.videoElement = document.createElement('video');
+    this.videoElement.autoplay = true;
+    this.videoElement.playsInline = true;
+    this.videoElement.setAttribute('autoplay', '');
+    this.videoElement.setAttribute('playsinline', '');
+    this.videoElement.style.cssText =
+      'width:100%;height:100%;object-fit:cover;display:block;background:#000;';
+    this.setAudioVolume(properties.audioVolume === undefined ? 100 : properties.audioVolume);
+    this.element.appendChild(this.videoElement);
     place(this.element, target, properties.insertMode);
+    this._askForMedia();
   }
   mixEvents(Subscriber.prototype);
+
+  // The stream's publishing page offers its media on a peer connection of our own; we answer.
+  Subscriber.prototype._askForMedia = function () {
+    var self = this;
+    var link = new PeerLink(this.session, this.stream.connection.connectionId,
+      {streamId: this.streamId, subscriberId: this.id});
+    link.pc.ontrack = function (event) { self._onTrack(event); };
+    this._link = link;
+    link.send('subscribe');
+  };
+
+  // WebRTC signalling from the stream's publishing page.
+  Subscriber.prototype._onRtc = function (from, message) {
+    var link = this._link;
+    if (!link || link.closed || from !== link.peerId) return;
+    if (message.type === 'offer') {
+      link.describe(message.description).then(function () {
+        return link.pc.createAnswer();
+      }).then(function (answer) {
+        return link.pc.setLocalDescription(answer);
+      }).then(function () {
+        link.send('answer', {description: link.pc.localDescription.toJSON()});
+      }).catch(function (error) { link.failed('the answer', error); });
+    } else if (message.type === 'candidate') {
+      link.addCandidate(message.candidate);
+    } else if (message.type === 'bye') {
+      link.close(false);
+    }
+  };
+
+  Subscriber.prototype._onTrack = function (event) {
+    if (this._destroyed) return;
+    this._applySubscribeFlags();
+    // The publisher sends its tracks as one stream; the element plays it as the tracks come.
+    var media = event.streams[0] || this.videoElement.srcObject || new MediaStream();
+    if (media.getTracks().indexOf(event.track) < 0) media.addTrack(event.track);
+    if (this.videoElement.srcObject === media) return;
+    this.videoElement.srcObject = media;
+    this._play();
+    this._dispatch(new OTEvent('videoElementCreated', this, {element: this.videoElement}));
+  };
+
+  // A browser may refuse to play sound before the person has used the page (autoplay
+  // policy): then the video plays muted, and the sound comes at their first click or key,
+  // with OpenTok.js's audioBlocked and audioUnblocked events.
+  Subscriber.prototype._play = function () {
+    var self = this;
+    var video = this.videoElement;
+    var playing = video.play();
+    if (!playing || !playing.catch) return;
+    playing.catch(function (error) {
+      if (self._destroyed || video.muted || !error || error.name !== 'NotAllowedError') return;
+      video.muted = true;
+      video.play().catch(function () { /* not even muted: nothing more to try */ });
+      self._dispatch(new OTEvent('audioBlocked', self));
+      var unblock = function () {
+        document.removeEventListener('pointerdown', unblock, true);
+        document.removeEventListener('keydown', unblock, true);
+        if (self._destroyed) return;
+        video.muted = false;
+        self._dispatch(new OTEvent('audioUnblocked', self));
+      };
+      document.addEventListener('pointerdown', unblock, true);
+      document.addEventListener('keydown', unblock, true);
+    });
+  };
+
+  Subscriber.prototype._receivedTracks = function () {
+    if (!this._link) return [];
+    return this._link.pc.getReceivers().map(function (receiver) { return receiver.track; })
+      .filter(Boolean);
+  };
+
+  Subscriber.prototype._applySubscribeFlags = function () {
+    var wants = this._wants;
+    this._receivedTracks().forEach(function (track) {
+      track.enabled = track.kind === 'audio' ? wants.audio : wants.video;
+    });
+  };
+
+  // Ends our peer connection; `tell`: say bye, so that the publishing page closes its end.
+  Subscriber.prototype._hangUp = function (tell) {
+    if (this._link) this._link.close(tell);
+  };
 
   Subscriber.prototype.destroy = function (reason) {
     if (this._destroyed) return this;
     this._destroyed = true;
+    // When the stream has gone, its page has closed its end already, or left the session.
+    this._hangUp(reason !== 'streamDestroyed');
     removeElement(this.element);
     if (this.session) this.session._forgetSubscriber(this);
     this._dispatch(new OTEvent('destroyed', this, {reason: reason || 'clientDestroyed'}));
     return this;
   };
 
-  // Nothing to switch on or off without media; kept so pages that call them keep working.
-  Subscriber.prototype.subscribeToAudio = function () { return this; };
-  Subscriber.prototype.subscribeToVideo = function () { return this; };
-  Subscriber.prototype.setAudioVolume = function () { return this; };
-  Subscriber.prototype.getAudioVolume = function () { return 0; };
+  Subscriber.prototype.subscribeToAudio = function (value) {
+    this._wants.audio = value !== false;
+    this._applySubscribeFlags();
+    return this;
+  };
+
+  Subscriber.prototype.subscribeToVideo = function (value) {
+    this._wants.video = value !== false;
+    this._applySubscribeFlags();
+    return this;
+  };
+
+  // 0 to 100, as OpenTok.js; the element's volume is 0 to 1.
+  Subscriber.prototype.setAudioVolume = function (value) {
+    var volume = Math.min(100, Math.max(0, Number(value) || 0));
+    this.videoElement.volume = volume / 100;
+    return this;
+  };
+
+  Subscriber.prototype.getAudioVolume = function () {
+    return Math.round(this.videoElement.volume * 100);
+  };
 
   // --- Session ----------------------------------------------------------------------------
 
@@ -463,6 +674,7 @@
     this._archives = new Set(); // ids of archives recording now
     this._subscribers = new Set();
     this._publishers = new Set();
+    this._unclaimed = new Set(); // requests for media from a stream we have not heard is ours
     this._reconnectTimer = null;
     this._resync = null;
     this._pending = null; // the connect() in progress: its callback and timer
@@ -573,6 +785,7 @@
       archiveStarted: this._onArchiveStarted,
       archiveStopped: this._onArchiveStopped,
       signal: this._onSignal,
+      rtc: this._onRtc,
       sessionDisconnected: this._onSessionDisconnected
     };
     Object.keys(handlers).forEach(function (type) {
@@ -643,6 +856,8 @@
     var connection = this._connections.get(raw.connectionId);
     if (!connection) return;
     this._connections.delete(raw.connectionId);
+    // Its page is gone, and with it the far end of our publishers' peer connections to it.
+    this._publishers.forEach(function (publisher) { publisher._closeLinks(false, raw.connectionId); });
     this._dispatch(new OTEvent('connectionDestroyed', this, {
       connection: connection, reason: reason || 'clientDisconnected'
     }));
@@ -716,6 +931,55 @@
     if (type) this._dispatch(event);
   };
 
+  // WebRTC signalling from another page: for one of our publishers when it names one of our
+  // streams, else for one of our subscribers.
+  Session.prototype._onRtc = function (data) {
+    var message = data.data;
+    if (typeof data.from !== 'string' || !message || typeof message.streamId !== 'string') return;
+    var publisher = this.getPublisherForStream(message);
+    if (publisher) {
+      publisher._onRtc(this, data.from, message);
+    } else if (message.type === 'subscribe') {
+      this._awaitPublisher(data.from, message);
+    } else {
+      this._subscribers.forEach(function (subscriber) {
+        if (subscriber.id === message.subscriberId && subscriber.streamId === message.streamId) {
+          subscriber._onRtc(data.from, message);
+        }
+      });
+    }
+  };
+
+  // The emulator tells the others of our stream while its ID is still on its way to us in the
+  // answer to publish, so a request for its media may come first: it waits for that answer,
+  // and a stream that never turns out to be ours gets a bye.
+  Session.prototype._awaitPublisher = function (from, message) {
+    var self = this;
+    var waiting = {from: from, message: message};
+    waiting.timer = setTimeout(function () {
+      self._unclaimed.delete(waiting);
+      self._sendRtc(from, {type: 'bye', streamId: message.streamId, subscriberId: message.subscriberId});
+    }, REQUEST_TIMEOUT_MS);
+    this._unclaimed.add(waiting);
+  };
+
+  Session.prototype._claimRequests = function (publisher) {
+    this._unclaimed.forEach(function (waiting) {
+      if (waiting.message.streamId !== publisher.streamId) return;
+      clearTimeout(waiting.timer);
+      this._unclaimed.delete(waiting);
+      publisher._onRtc(this, waiting.from, waiting.message);
+    }, this);
+  };
+
+  Session.prototype._sendRtc = function (to, message) {
+    if (this._state !== 'connected' || !this.connection) return;
+    var path = '/connections/' + encodeURIComponent(this.connection.connectionId) + '/rtc';
+    emulatorRequest('POST', path, {to: to, data: message}).catch(function () {
+      // The other page has left: news of its stream or connection going is on its way.
+    });
+  };
+
   Session.prototype._onSessionDisconnected = function (data) {
     this._lose(data.reason || 'networkDisconnected');
   };
@@ -729,6 +993,11 @@
     this._endReconnecting();
     if (this._resync) clearTimeout(this._resync.timer);
     this._resync = null;
+    this._unclaimed.forEach(function (waiting) { clearTimeout(waiting.timer); });
+    this._unclaimed.clear();
+    // No media without the session; the other pages hear that we left from the emulator.
+    this._publishers.forEach(function (publisher) { publisher._closeLinks(false); });
+    this._subscribers.forEach(function (subscriber) { subscriber._hangUp(false); });
     this._state = 'disconnected';
     this._streams.clear();
     this._connections.clear();
@@ -827,6 +1096,7 @@
         publisher.streamId = stream.streamId;
         publisher.session = self;
         self._publishers.add(publisher);
+        self._claimRequests(publisher);
         publisher._dispatch(new OTEvent('streamCreated', publisher, {stream: stream}));
         callback(done);
       }, function (error) {
@@ -846,6 +1116,7 @@
     publisher.streamId = null;
     publisher.session = null;
     this._publishers.delete(publisher);
+    publisher._closeLinks(true);
     if (this.connection) {
       var path = '/connections/' + encodeURIComponent(this.connection.connectionId) +
         '/streams/' + encodeURIComponent(stream.streamId);

@@ -168,6 +168,19 @@ def stream_options(body: object) -> tuple[str, bool, bool]:
     return name, _flag(body, "hasAudio"), _flag(body, "hasVideo")
 
 
+def rtc_message(body: object) -> tuple[str, dict]:
+    """(to, data) of a WebRTC signalling message one page sends another (offer, answer, ICE
+    candidate): the emulator relays `data` as it is, so only its shape is checked here."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "Bad request. The body must be a JSON object.")
+    to, data = body.get("to"), body.get("data")
+    if not isinstance(to, str) or not to:
+        raise ApiError(400, "Bad request. to must be a connection ID.")
+    if not isinstance(data, dict):
+        raise ApiError(400, "Bad request. data must be a JSON object.")
+    return to, data
+
+
 def non_negative_int(value: str | None, name: str, default: int) -> int:
     """A query-string number such as offset or count."""
     if value in (None, ""):

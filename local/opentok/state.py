@@ -59,6 +59,8 @@ ALREADY_RECORDING_CODE = 15001
 NOT_RECORDING_CODE = 15002
 NOT_DELETABLE_CODE = 15004
 MAX_LIST_COUNT = 1000
+# Events that are messages to a client, not the session's state (open_events keeps them).
+MESSAGES = ("signal", "rtc")
 # PATCH .../streams (SPEC 404 wording); in an auto archive RUBYLIB and PY expect 405 where SPEC
 # says 400 (contract [conflict]): 405, as both SDKs were written against the service.
 NO_SUCH_STREAM = "Archive or stream not found"
@@ -273,6 +275,17 @@ class EmulatorState:
         except ValueError as error:
             raise ApiError(400, f"Bad request. {error}") from error
 
+    def relay_rtc(self, connection_id: str, body: object) -> None:
+        """A page's WebRTC signalling to one other page of its session, so that the two can
+        carry media between them by themselves: delivered as it came, `from` the sender."""
+        to, data = options.rtc_message(body)
+        with self.lock:
+            sender = self._connection(connection_id)
+            receiver = self.sessions[sender.session_id].connections.get(to)
+            if receiver is None:
+                raise ApiError(404, "Not found. No such connection in this session.")
+            receiver.send("rtc", {"from": connection_id, "data": data})
+
     def open_events(self, connection_id: str) -> tuple[queue.Queue, list[tuple[str, dict]]]:
         """Start a client's event stream: a fresh queue plus a snapshot of the session.
 
@@ -284,13 +297,13 @@ class EmulatorState:
                 raise ApiError(503, "The emulator is shutting down.")
             connection = self._connection(connection_id)
             session = self.sessions[connection.session_id]
-            # Signals are messages, not state that a snapshot tells again: those not yet
-            # read (sent between joining and opening the stream) move to the new stream.
+            # Signals and WebRTC signalling are messages, not state that a snapshot tells
+            # again: those not yet read (sent before this stream opened) move to it.
             unread = _drain(connection.events)
             connection.send(END_OF_EVENTS)
             connection.events = queue.Queue(EVENT_BACKLOG)
             for event_type, data in unread:
-                if event_type == "signal":
+                if event_type in MESSAGES:
                     connection.send(event_type, data)
             return connection.events, self._snapshot(session, connection_id)
 

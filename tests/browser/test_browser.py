@@ -536,6 +536,192 @@ def test_the_stand_in_opentok_js_raises_signal_events_as_opentok_js_does(
     ]
 
 
+# --- Media between the pages of a room --------------------------------------------------------
+
+# Keeps every RTCPeerConnection the page makes, to see that none is left open, and counts the
+# ICE candidates each is given.
+WATCH_PEER_CONNECTIONS = """
+window.__peerConnections = [];
+const NativePeerConnection = window.RTCPeerConnection;
+window.RTCPeerConnection = class extends NativePeerConnection {
+  constructor(...args) {
+    super(...args);
+    this.candidatesAdded = 0;
+    window.__peerConnections.push(this);
+  }
+  addIceCandidate(...args) {
+    this.candidatesAdded += 1;
+    return super.addIceCandidate(...args);
+  }
+};
+"""
+# The other participant's camera and microphone, live, in the page's subscriber <video>.
+PLAYS_THE_OTHER = """() => {
+  const video = document.querySelector('#subscribers video');
+  const media = video && video.srcObject;
+  if (!media || video.videoWidth === 0) return false;
+  const live = (tracks) => tracks.length === 1 && tracks[0].readyState === 'live';
+  return live(media.getAudioTracks()) && live(media.getVideoTracks());
+}"""
+OPEN_PEER_CONNECTIONS = """() => window.__peerConnections.filter(
+  (pc) => pc.signalingState !== 'closed').length"""
+
+
+def test_the_pages_of_a_room_see_and_hear_each_other_and_hang_up_when_one_leaves(
+    dev: DevProcess, browser
+) -> None:
+    """The stand-in carries media by WebRTC between the pages, the emulator relaying only their
+    offers, answers and ICE candidates: each page's subscriber plays the other's camera."""
+    room = f"media-{uuid.uuid4().hex[:6]}"
+    host_url = f"{dev.url}/?room={room}#host={dev.host_key}"
+    host = open_page(browser, host_url, before_load=WATCH_PEER_CONNECTIONS)
+    guest = open_page(browser, participant_link(host), before_load=WATCH_PEER_CONNECTIONS)
+    for page in (host, guest):
+        page.wait_for_function(PLAYS_THE_OTHER)
+        began = page.evaluate("() => document.querySelector('#subscribers video').currentTime")
+        page.wait_for_function(
+            "(began) => document.querySelector('#subscribers video').currentTime > began", arg=began
+        )
+        # Its publisher's for the other page, and its subscriber's.
+        assert page.evaluate(OPEN_PEER_CONNECTIONS) == 2
+    video = host.locator("#subscribers video")
+    assert video.evaluate("(v) => !v.muted && v.autoplay && v.playsInline")
+    host.screenshot(path=SCREENSHOTS / "sample-page-call-media.png")
+
+    guest.close()
+    host.locator("#subscribers .subscriber-tile").wait_for(state="detached")
+    host.wait_for_function(f"() => ({OPEN_PEER_CONNECTIONS})() === 0")
+    assert host.evaluate("() => window.__peerConnections.length") == 2
+
+
+def _rtc_message(request) -> dict | None:
+    """What a page relays to another through the emulator, if the request is one of those."""
+    if request.method != "POST" or not request.url.endswith("/rtc"):
+        return None
+    return request.post_data_json["data"]
+
+
+def test_ice_candidates_that_overtake_the_offer_are_kept_until_it_comes(
+    dev: DevProcess, browser
+) -> None:
+    """Each message is a request of its own, so a candidate may reach the other page before
+    the offer it belongs to: the subscriber keeps it, and adds it once it has the offer."""
+    host = open_page(browser, f"{dev.url}/?room=early-candidates#host={dev.host_key}")
+    held, overtaking = [], []
+
+    def same_link(message: dict) -> bool:
+        offer = held[0].request.post_data_json["data"]
+        return (message["streamId"], message["subscriberId"]) == (
+            offer["streamId"],
+            offer["subscriberId"],
+        )
+
+    def hold_the_offer(route) -> None:
+        message = _rtc_message(route.request)
+        if message["type"] == "offer" and not held:
+            held.append(route)
+            return
+        if message["type"] == "candidate" and held and same_link(message):
+            overtaking.append(message)
+        route.continue_()
+
+    def overtook(request) -> bool:
+        message = _rtc_message(request)
+        return bool(message and message["type"] == "candidate" and held and same_link(message))
+
+    host.route(re.compile(r"/_emulator/connections/[^/]+/rtc$"), hold_the_offer)
+    with host.expect_request_finished(overtook):
+        guest = open_page(browser, participant_link(host), before_load=WATCH_PEER_CONNECTIONS)
+    assert guest.evaluate(  # delivered to the guest, whose subscriber has no offer yet
+        "() => window.__peerConnections.every((pc) => pc.candidatesAdded === 0"
+        " || (pc.remoteDescription && pc.remoteDescription.type === 'answer'))"
+    )
+    held[0].continue_()
+
+    guest.wait_for_function(PLAYS_THE_OTHER)
+    guest.wait_for_function(
+        """(count) => window.__peerConnections.some((pc) => pc.remoteDescription
+          && pc.remoteDescription.type === 'offer' && pc.candidatesAdded >= count)""",
+        arg=len(overtaking),
+    )
+    assert overtaking
+
+
+# Two clients of one room in the page, as OpenTok.js's own API drives them: one publishes a
+# stream with no camera or microphone and one with both, the other subscribes to both.
+TWO_CLIENTS = """async ([room, hostKey]) => {
+  const answer = await fetch('/room/' + room, {headers: {'X-Host-Key': hostKey}});
+  const {apiKey, sessionId, token} = await answer.json();
+  const connect = () => new Promise((resolve, reject) => {
+    const session = OT.initSession(apiKey, sessionId);
+    session.connect(token, (error) => (error ? reject(error) : resolve(session)));
+  });
+  const sender = await connect();
+  const receiver = await connect();
+  const streams = {};
+  const bothCame = new Promise((resolve) => receiver.on('streamCreated', (event) => {
+    streams[event.stream.name] = event.stream;
+    if (streams.silent && streams.camera) resolve();
+  }));
+  const publish = (properties) => new Promise((resolve, reject) => {
+    const publisher = OT.initPublisher(document.body, {insertMode: 'append', ...properties},
+      (error) => error && reject(error));
+    sender.publish(publisher, (error) => (error ? reject(error) : resolve(publisher)));
+  });
+  await publish({name: 'silent', audioSource: false, videoSource: false});
+  await publish({name: 'camera'});
+  await bothCame;
+  const subscribe = (name) => receiver.subscribe(streams[name], document.body,
+    {insertMode: 'append'});
+  window.probe = {sender, receiver, silent: subscribe('silent'), camera: subscribe('camera')};
+}"""
+CAMERA_PLAYS = """() => { const video = window.probe.camera.element.querySelector('video');
+  return video.videoWidth > 0 && video.srcObject.getTracks().length === 2; }"""
+# Its offer has no media, and it was answered: the subscriber's and the publisher's end.
+SILENT_ANSWERED = """() => window.__peerConnections.filter((pc) => pc.signalingState === 'stable'
+  && pc.remoteDescription && !pc.remoteDescription.sdp.includes('m=')).length === 2"""
+RECEIVED_ENABLED = """() => Object.fromEntries(window.probe.camera.element.querySelector('video')
+  .srcObject.getTracks().map((track) => [track.kind, track.enabled]))"""
+
+
+def test_the_stand_in_subscriber_plays_switches_and_hangs_up_as_opentok_js_does(
+    dev: DevProcess, browser
+) -> None:
+    page = open_page(
+        browser,
+        f"{dev.url}/?room=otjs-media#host={dev.host_key}",
+        before_load=WATCH_PEER_CONNECTIONS,
+    )
+    complaints = []
+    page.on("console", lambda m: m.type in ("error", "warning") and complaints.append(m.text))
+    page.on("pageerror", lambda error: complaints.append(str(error)))
+    page.wait_for_selector("[data-testid=connection-status][data-state=connected]")
+    page.evaluate(TWO_CLIENTS, ["otjs-media-own", dev.host_key])
+
+    page.wait_for_function(CAMERA_PLAYS)
+    page.wait_for_function(SILENT_ANSWERED)
+    assert page.evaluate("() => window.probe.camera.getAudioVolume()") == 100
+    volumes = page.evaluate(
+        """() => [40, 150, -3].map((value) => { const camera = window.probe.camera;
+          camera.setAudioVolume(value);
+          return [camera.getAudioVolume(), camera.element.querySelector('video').volume]; })"""
+    )
+    assert volumes == [[40, 0.4], [100, 1], [0, 0]]
+    page.evaluate("() => window.probe.camera.subscribeToVideo(false)")
+    assert page.evaluate(RECEIVED_ENABLED) == {"audio": True, "video": False}
+    page.evaluate("() => window.probe.camera.subscribeToAudio(false).subscribeToVideo(true)")
+    assert page.evaluate(RECEIVED_ENABLED) == {"audio": False, "video": True}
+
+    # The app's own publisher has nobody to send to; the probe's two links have two ends each.
+    assert page.evaluate(OPEN_PEER_CONNECTIONS) == 4
+    page.evaluate("() => window.probe.receiver.unsubscribe(window.probe.camera)")
+    page.wait_for_function(f"() => ({OPEN_PEER_CONNECTIONS})() === 2")  # its bye closed the other
+    page.evaluate("() => window.probe.sender.disconnect()")
+    page.wait_for_function(f"() => ({OPEN_PEER_CONNECTIONS})() === 0")
+    assert page.locator("[data-ot-local=subscriber]").count() == 0
+    assert complaints == []
+
+
 # --- The page as a new user finds it (issue 13) ----------------------------------------------
 
 

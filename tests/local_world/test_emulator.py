@@ -303,6 +303,94 @@ def test_client_routes_check_tokens_and_roles(emu, ot):
         emu.connect(session_id, "nope")
 
 
+def rtc(emu, sender: str, body: object) -> requests.Response:
+    return requests.post(f"{emu.url}/_emulator/connections/{sender}/rtc", json=body)
+
+
+def test_rtc_messages_reach_only_the_connection_they_are_to_from_their_sender(emu, ot):
+    """WebRTC signalling between two pages: relayed as it came, to the one connection named."""
+    session_id = routed_session(ot)
+    sender, chosen, other = (join(emu, ot, session_id) for _ in range(3))
+    chosen_reader, other_reader = EventReader(emu, chosen), EventReader(emu, other)
+    offer = {"type": "offer", "subscriberId": "s1", "description": {"type": "offer", "sdp": "v=0"}}
+    try:
+        sent = rtc(emu, sender, {"to": chosen, "data": offer})
+        rtc(emu, sender, {"to": other, "data": {"type": "bye"}})
+        to_chosen = chosen_reader.next("rtc")
+        to_other = other_reader.next("rtc")
+    finally:
+        chosen_reader.close()
+        other_reader.close()
+
+    assert sent.status_code == 204
+    assert sent.headers["Access-Control-Allow-Origin"] == "*"
+    assert to_chosen == {"from": sender, "data": offer}
+    assert to_other == {"from": sender, "data": {"type": "bye"}}  # the offer never came here
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        ["not", "an", "object"],
+        {"data": {}},
+        {"to": 5, "data": {}},
+        {"to": "", "data": {}},
+        {"to": "CHOSEN"},
+        {"to": "CHOSEN", "data": "not an object"},
+        {"to": "CHOSEN", "data": ["not", "an", "object"]},
+    ],
+)
+def test_an_rtc_message_that_is_not_a_to_and_an_object_is_400(emu, ot, body):
+    session_id = routed_session(ot)
+    sender, chosen = join(emu, ot, session_id), join(emu, ot, session_id)
+    if isinstance(body, dict) and body.get("to") == "CHOSEN":
+        body = {**body, "to": chosen}
+    reader = EventReader(emu, chosen)
+    try:
+        refused = rtc(emu, sender, body)
+        rtc(emu, sender, {"to": chosen, "data": {"type": "after"}})
+        delivered = reader.next("rtc")
+    finally:
+        reader.close()
+
+    assert refused.status_code == 400
+    assert refused.json()["code"] == -1
+    assert delivered["data"] == {"type": "after"}  # the refused one was not delivered
+
+
+def test_an_rtc_message_from_or_to_a_stranger_is_404(emu, ot):
+    session_id, other_session = routed_session(ot), routed_session(ot)
+    sender, chosen = join(emu, ot, session_id), join(emu, ot, session_id)
+    elsewhere = join(emu, ot, other_session)
+    left = join(emu, ot, session_id)
+    emu.disconnect(left)
+    message = {"type": "offer"}
+
+    answers = {
+        "unknown sender": rtc(emu, "no-such-connection", {"to": chosen, "data": message}),
+        "sender who left": rtc(emu, left, {"to": chosen, "data": message}),
+        "to another session": rtc(emu, sender, {"to": elsewhere, "data": message}),
+        "to nobody": rtc(emu, sender, {"to": "no-such-connection", "data": message}),
+        "to one who left": rtc(emu, sender, {"to": left, "data": message}),
+    }
+
+    assert {name: a.status_code for name, a in answers.items()} == dict.fromkeys(answers, 404)
+    assert all(a.json()["message"].startswith("Not found.") for a in answers.values())
+    assert emu.state.connections[elsewhere].events.empty()  # nothing crossed sessions
+
+
+def test_an_rtc_message_sent_before_the_event_stream_opens_still_reaches_it(emu, ot):
+    """Like a signal (contract/test_signals.py): a message, not state, kept for the stream."""
+    session_id = routed_session(ot)
+    sender, late = join(emu, ot, session_id), join(emu, ot, session_id)
+    rtc(emu, sender, {"to": late, "data": {"type": "early"}})
+    reader = EventReader(emu, late)
+    try:
+        assert reader.next("rtc") == {"from": sender, "data": {"type": "early"}}
+    finally:
+        reader.close()
+
+
 def test_a_vanished_event_client_is_disconnected():
     with OpenTokEmulator(KEY, SECRET, keepalive_interval=0.05) as emu:
         ot = opentok.Client(KEY, SECRET, api_url=emu.url)

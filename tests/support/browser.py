@@ -46,10 +46,21 @@ def participant_link(host) -> str:
     return link.get_attribute("href")
 
 
-def open_page(browser, url: str, width: int = 1280, height: int = 860, color_scheme: str = "light"):
+def open_page(
+    browser,
+    url: str,
+    width: int = 1280,
+    height: int = 860,
+    color_scheme: str = "light",
+    before_load: str | None = None,
+):
+    """`before_load`: a script that runs in the page before its own (Playwright's init script,
+    which the page's CSP does not govern), to watch what the page does."""
     context = browser.new_context(
         viewport={"width": width, "height": height}, color_scheme=color_scheme
     )
+    if before_load:
+        context.add_init_script(before_load)
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     page.goto(url)
