@@ -11,6 +11,10 @@
  * media server, so each subscriber has a peer connection of its own to the publishing page;
  * and no STUN or TURN server, so pages reach each other only by their host candidates (one
  * machine, or one network).
+ *
+ * While an archive of the session records, each publisher records its own camera and
+ * microphone (MediaRecorder) and posts the chunks to the emulator, which makes the archive of
+ * them: the recording you watch is what was published.
  */
 (function (global) {
   'use strict';
@@ -23,6 +27,12 @@
   // After the event stream reopens, the emulator replays what the session holds right away.
   // Anything we knew of that it does not replay within this window has gone meanwhile.
   var RESYNC_WINDOW_MS = 1500;
+  // A publisher's recording for the archive goes to the emulator a chunk at a time, so what
+  // was recorded when the page goes away is not lost with it.
+  var CAPTURE_CHUNK_MS = 1000;
+  var CAPTURE_VIDEO_BITS = 600000;
+  // fetch keepalive (a request that outlives the page) carries at most 64 KiB.
+  var KEEPALIVE_MAX_BYTES = 60000;
 
   // The emulator lives on the origin this script was served from, which for the dev server
   // is also the page's origin. The page may be elsewhere, hence not location.origin.
@@ -348,6 +358,7 @@
     this.accessAllowed = false;
     this._destroyed = false;
     this._media = null;
+    this._capture = null; // the recording for the session's archives, while they record
     this._links = new Map(); // 'connectionId subscriberId' -> PeerLink, one per subscriber
 
     this.element = document.createElement('div');
@@ -499,11 +510,73 @@
     // Marked first: unpublishing dispatches an event whose default action destroys us again.
     this._destroyed = true;
     if (this.session && this.stream) this.session.unpublish(this);
+    this._stopCapture();
     if (this._media) this._media.getTracks().forEach(function (track) { track.stop(); });
     this._media = null;
     removeElement(this.element);
     this._dispatch(new OTEvent('destroyed', this, {reason: 'clientDestroyed'}));
     return this;
+  };
+
+  // --- Recording for the archive ----------------------------------------------------------
+
+  function captureType(media) {
+    if (typeof MediaRecorder === 'undefined') return null;
+    var types = media.getVideoTracks().length
+      ? ['video/webm;codecs=vp8,opus', 'video/webm']
+      : ['audio/webm;codecs=opus', 'audio/webm'];
+    return types.find(function (type) { return MediaRecorder.isTypeSupported(type); }) || null;
+  }
+
+  // Records while this publisher's stream is in a session that an archive records.
+  Publisher.prototype._syncCapture = function () {
+    var wanted = Boolean(this.session && this.stream && this._media && this.session._archives.size);
+    if (wanted && !this._capture) this._startCapture();
+    if (!wanted) this._stopCapture();
+  };
+
+  Publisher.prototype._startCapture = function () {
+    var type = captureType(this._media);
+    if (!type || !this._media.getTracks().length) return; // the archive has this stream black
+    var recorder;
+    try {
+      recorder = new MediaRecorder(this._media,
+        {mimeType: type, videoBitsPerSecond: CAPTURE_VIDEO_BITS});
+    } catch (error) {
+      console.warn('[OT local] this stream cannot be recorded for the archive', error);
+      return;
+    }
+    var capture = {
+      recorder: recorder,
+      take: Date.now().toString(36) + Math.random().toString(36).slice(2, 10),
+      parts: 0,
+      url: EMULATOR_BASE + '/connections/' +
+        encodeURIComponent(this.session.connection.connectionId) + '/streams/' +
+        encodeURIComponent(this.stream.streamId) + '/media'
+    };
+    function send(chunk, last) {
+      var part = capture.parts;
+      capture.parts += 1;
+      var url = capture.url + '?take=' + capture.take + '&part=' + part + (last ? '&last=1' : '');
+      // Untyped, so the request needs no preflight (keepalive requests may not have one).
+      var body = new Blob([chunk]);
+      fetch(url, {method: 'POST', body: body, keepalive: body.size <= KEEPALIVE_MAX_BYTES})
+        .catch(function () { /* the emulator keeps what reached it */ });
+    }
+    // An empty first part says when the recording began: the emulator places it by that.
+    recorder.addEventListener('start', function () { send(new Blob([]), false); });
+    recorder.addEventListener('dataavailable', function (event) {
+      send(event.data, recorder.state === 'inactive');
+    });
+    this._capture = capture;
+    recorder.start(CAPTURE_CHUNK_MS);
+  };
+
+  Publisher.prototype._stopCapture = function () {
+    var capture = this._capture;
+    this._capture = null;
+    // Its last chunk follows, marked as the last.
+    if (capture && capture.recorder.state !== 'inactive') capture.recorder.stop();
   };
 
   // --- Subscriber -------------------------------------------------------------------------
@@ -904,12 +977,14 @@
     if (this._resync) this._resync.archives.delete(data.id);
     if (this._archives.has(data.id)) return;
     this._archives.add(data.id);
+    this._publishers.forEach(function (publisher) { publisher._syncCapture(); });
     this._dispatch(new OTEvent('archiveStarted', this, {id: data.id, name: data.name || ''}));
   };
 
   Session.prototype._onArchiveStopped = function (data) {
     if (!data.id) return;
     this._archives.delete(data.id);
+    this._publishers.forEach(function (publisher) { publisher._syncCapture(); });
     this._dispatch(new OTEvent('archiveStopped', this, {id: data.id, name: data.name || ''}));
   };
 
@@ -996,7 +1071,10 @@
     this._unclaimed.forEach(function (waiting) { clearTimeout(waiting.timer); });
     this._unclaimed.clear();
     // No media without the session; the other pages hear that we left from the emulator.
-    this._publishers.forEach(function (publisher) { publisher._closeLinks(false); });
+    this._publishers.forEach(function (publisher) {
+      publisher._closeLinks(false);
+      publisher._stopCapture();
+    });
     this._subscribers.forEach(function (subscriber) { subscriber._hangUp(false); });
     this._state = 'disconnected';
     this._streams.clear();
@@ -1025,6 +1103,7 @@
     var self = this;
     this._publishers.forEach(function (publisher) {
       var stream = publisher.stream;
+      publisher._stopCapture();
       publisher.stream = null;
       publisher.streamId = null;
       publisher.session = null;
@@ -1097,6 +1176,7 @@
         publisher.session = self;
         self._publishers.add(publisher);
         self._claimRequests(publisher);
+        publisher._syncCapture(); // an archive may be recording already
         publisher._dispatch(new OTEvent('streamCreated', publisher, {stream: stream}));
         callback(done);
       }, function (error) {
@@ -1112,6 +1192,7 @@
   Session.prototype.unpublish = function (publisher) {
     if (!publisher || !publisher.stream || publisher.session !== this) return this;
     var stream = publisher.stream;
+    publisher._stopCapture();
     publisher.stream = null;
     publisher.streamId = null;
     publisher.session = null;

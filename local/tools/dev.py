@@ -36,8 +36,9 @@ WEB = ROOT / "web"
 OPENTOK_JS = ROOT / "local" / "opentok" / "opentok.js"
 # What a person trying make dev would otherwise not guess.
 LOCAL_WORLD = (
-    "Local test stack: recordings are the OpenTok emulator's test pattern, not your camera;\n"
-    "everything (rooms, recordings, the host key) lives in memory, and a restart forgets it."
+    "Local test stack: the pages of a room call each other and the OpenTok emulator records\n"
+    "what they publish; everything (rooms, recordings, the host key) lives in memory, and a\n"
+    "restart forgets it."
 )
 # Headers of the emulator's answers that this server writes itself.
 HOP_HEADERS = ("connection", "transfer-encoding", "content-length", "server", "date")
@@ -131,7 +132,7 @@ class DevStack:
             "OPENTOK_JS_URL": f"{self.url}/local/opentok.js",
             # Pinned, as a deployment may pin OpenTok.js: the browser checks what it is served.
             "OPENTOK_JS_INTEGRITY": integrity(OPENTOK_JS.read_bytes()),
-            # The pages then say that recordings are a test pattern and a restart forgets them.
+            # The pages then say that this is the local stack and a restart forgets it all.
             "LOCAL_DEV": True,
         }
         lines = [f"window.{name} = {json.dumps(value)};" for name, value in settings.items()]

@@ -10,6 +10,8 @@ import pytest
 import requests
 
 from tests.support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
     SCREENSHOTS,
     WAIT_MS,
     assert_accessible,
@@ -17,6 +19,7 @@ from tests.support.browser import (
     participant_link,
 )
 from tests.support.dev_process import DevProcess
+from tests.support.media import BLUE, RED, colours, fake_camera, loudness, near, probe
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.browser
@@ -1000,16 +1003,18 @@ def test_a_new_room_says_nobody_else_is_there(dev: DevProcess, browser) -> None:
     assert second.locator("[data-testid=new-room]").is_hidden()
 
 
-def test_make_dev_says_its_recordings_are_a_test_pattern_and_forgotten(
+def test_make_dev_says_it_is_the_local_stack_and_forgets_everything(
     dev: DevProcess, browser
 ) -> None:
     printed = "".join(dev.output)
-    assert "test pattern" in printed and "a restart forgets it" in printed
+    assert "records\nwhat they publish" in printed and "restart forgets it" in printed
+    assert "test pattern" not in printed
     for path in ("/", "/archives.html", "/view.html?archiveId=garbage"):
         page = open_page(browser, f"{dev.url}{path}")
         notice = page.locator("[data-testid=local-notice]")
         notice.wait_for(state="visible")
-        assert "test pattern" in notice.inner_text() and "forgets" in notice.inner_text()
+        assert "local test stack" in notice.inner_text().lower()
+        assert "forgets" in notice.inner_text() and "test pattern" not in notice.inner_text()
         page.context.close()
 
 
@@ -1292,3 +1297,97 @@ def test_the_host_records_a_video_per_person_named_as_in_the_call(dev: DevProces
         assert set(viewer.locator(".stream-who").all_inner_texts()) == names
     page.screenshot(path=SCREENSHOTS / "per-person-view.png", full_page=True)
     phone.screenshot(path=SCREENSHOTS / "per-person-view-phone.png", full_page=True)
+
+
+@pytest.fixture
+def cameras(browser, tmp_path) -> Iterator[tuple[object, object]]:
+    """Two browsers with a fake camera and microphone each: red with a tone, blue and silent."""
+    launched = [
+        browser.browser_type.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS + fake_camera(tmp_path, colour, tone)
+        )
+        for colour, tone in ((RED, 440.0), (BLUE, None))
+    ]
+    yield launched[0], launched[1]
+    for each in launched:
+        each.close()
+
+
+# The colour in the middle of the other's video as the page shows it.
+SUBSCRIBER_COLOUR = """() => {
+  const video = document.querySelector('#subscribers video');
+  const canvas = document.createElement('canvas');
+  canvas.width = video.videoWidth;
+  canvas.height = video.videoHeight;
+  const context = canvas.getContext('2d');
+  context.drawImage(video, 0, 0);
+  const middle = context.getImageData(canvas.width / 2, canvas.height / 2, 1, 1);
+  return Array.from(middle.data).slice(0, 3);
+}"""
+
+
+def _record(dev: DevProcess, host, room: str, seconds: int) -> tuple[dict, bytes]:
+    """The host records for `seconds` by the page's own timer; the recording, once ready, and
+    its file as the view link serves it (one stream's for a video per person: see the caller)."""
+    host.click("#start")
+    host.locator("#recording-indicator").wait_for(state="visible")
+    archive = eventually(lambda: _recording_of_room(dev, room))
+    host.wait_for_function(
+        "(s) => document.querySelector('#recording-elapsed').textContent >= s",
+        arg=f"00:{seconds:02d}",
+    )
+    host.click("#stop")
+    host.locator("#recording-indicator").wait_for(state="hidden")
+    return dev.wait_until_ready(archive["id"]), _view(dev, archive["id"])
+
+
+def _view(dev: DevProcess, archive_id: str) -> dict:
+    answer = requests.get(
+        f"{dev.url}/archive/{archive_id}/view", headers={"accept": "application/json"}, timeout=10
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_the_recording_is_the_call_that_was_made_composed_and_per_person(
+    dev: DevProcess, cameras
+) -> None:
+    """Two people with cameras of their own see and hear each other; the host records the call
+    as one video in HD, then as a video per person without sound, and each holds what was
+    published: the tiles, the streams, the sound, the size and the length asked for."""
+    red_browser, blue_browser = cameras
+    room = f"call-{uuid.uuid4().hex[:6]}"
+    host = open_page(red_browser, f"{dev.url}/?room={room}#host={dev.host_key}")
+    guest = open_page(blue_browser, participant_link(host))
+    for page, other in ((host, BLUE), (guest, RED)):
+        page.wait_for_function(PLAYS_THE_OTHER)
+        eventually(lambda page=page, other=other: near(page.evaluate(SUBSCRIBER_COLOUR), other))
+    red_stream = guest.locator(".subscriber-tile").get_attribute("data-stream-id")
+    blue_stream = host.locator(".subscriber-tile").get_attribute("data-stream-id")
+    host.screenshot(path=SCREENSHOTS / "call-host-sees-guest.png")
+
+    host.get_by_label("Resolution").select_option("1280x720")
+    ready, view = _record(dev, host, room, seconds=3)
+    body = requests.get(view["url"], timeout=10).content
+    found = probe(body)
+    assert (found.video, found.audio, found.width, found.height) == ("h264", "aac", 1280, 720)
+    assert abs(found.seconds - ready["duration"]) <= 1
+    # Best fit, side by side in the order they joined: the host's camera, then the guest's.
+    left, right = colours(body, (0.1, 0.3, 0.3, 0.4)), colours(body, (0.6, 0.3, 0.3, 0.4))
+    assert near(left[len(left) // 2], RED) and near(right[len(right) // 2], BLUE)
+    # The host's tone, quieter for the browser's processing of a microphone; silence is 0.
+    assert loudness(body) > 0.01
+
+    host.get_by_label("Videos").select_option("individual")
+    host.get_by_label("Record", exact=True).select_option("video")
+    ready, view = _record(dev, host, room, seconds=2)
+    streams = {stream["streamId"]: stream for stream in view["streams"]}
+    assert set(streams) == {red_stream, blue_stream}
+    for stream_id, colour in ((red_stream, RED), (blue_stream, BLUE)):
+        body = requests.get(streams[stream_id]["url"], timeout=10).content
+        found = probe(body)
+        assert (found.video, found.audio) == ("vp8", None)
+        frames = colours(body)
+        # From its start in the recording, which the page's first chunk follows closely.
+        assert all(near(frame, colour) for frame in frames[len(frames) // 3 :])
+    host.screenshot(path=SCREENSHOTS / "call-recorded.png")

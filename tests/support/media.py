@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import wave
 import zipfile
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -120,3 +122,31 @@ def loudness(body: bytes) -> float:
 
 def near(found: tuple, expected: tuple[int, int, int], tolerance: float = 40) -> bool:
     return all(abs(a - b) <= tolerance for a, b in zip(found, expected, strict=True))
+
+
+def fake_camera(folder: Path, color: tuple[int, int, int], tone_hz: float | None) -> list[str]:
+    """Chromium's flags to capture `color` as the camera and a tone (or silence) as the
+    microphone: files it loops, a Y4M (raw I420) and a WAV, written into `folder`."""
+    name = f"{color[0]}-{color[1]}-{color[2]}-{tone_hz}"
+    video, sound = folder / f"{name}.y4m", folder / f"{name}.wav"
+    width, height, fps, rate = 320, 240, 15, 48_000
+    with av.open(str(video), "w", format="yuv4mpegpipe") as output:
+        stream = output.add_stream("rawvideo", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        picture = np.full((height, width, 3), color, dtype=np.uint8)
+        for index in range(fps):  # a second, looped
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts, frame.time_base = index, Fraction(1, fps)
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    moments = np.arange(rate) / rate
+    samples = 0.3 * np.sin(2 * np.pi * tone_hz * moments) if tone_hz else 0 * moments
+    with wave.open(str(sound), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((samples * 32767).astype("<i2").tobytes())
+    return [
+        f"--use-file-for-fake-video-capture={video}",
+        f"--use-file-for-fake-audio-capture={sound}",
+    ]

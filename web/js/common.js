@@ -203,15 +203,15 @@
 
   // --- Running under make dev --------------------------------------------------------------
 
-  // make dev's /js/config.js sets LOCAL_DEV: its recordings are not what the camera saw.
+  // make dev's /js/config.js sets LOCAL_DEV: everything it holds is gone when it stops.
   function renderLocalNotice() {
     if (!window.LOCAL_DEV || document.getElementById('local-notice')) return;
     const notice = document.createElement('p');
     notice.id = 'local-notice';
     notice.className = 'local-notice';
     notice.dataset.testid = 'local-notice';
-    notice.textContent = 'Local test stack (make dev): recordings show a test pattern, not ' +
-      'your camera; restarting it forgets everything.';
+    notice.textContent = 'Local test stack (make dev): no OpenTok or AWS account is used, and ' +
+      'restarting it forgets every room and recording.';
     const main = document.querySelector('main');
     if (main) main.prepend(notice);
   }
