@@ -33,6 +33,9 @@ from av.video.stream import VideoStream
 FRAME_RATE = 15
 SAMPLE_RATE = 48_000
 STREAM_SIZE = (640, 480)  # an individual stream that sent no video of its own
+# One thread per codec: the pages' browsers share the machine, and FFmpeg's default of a thread
+# per core spends more CPU waiting on them than it saves.
+THREADS = 1
 _X264 = {"preset": "ultrafast", "tune": "zerolatency"}
 _VP8 = {"deadline": "realtime", "cpu-used": "16"}
 
@@ -159,6 +162,7 @@ def _video_stream(
     output: OutputContainer, codec: str, width: int, height: int, options: dict
 ) -> VideoStream:
     stream = output.add_stream(codec, rate=FRAME_RATE, options=options)
+    stream.codec_context.thread_count = THREADS
     stream.width = width
     stream.height = height
     stream.pix_fmt = "yuv420p"
@@ -246,6 +250,7 @@ class _VideoFeed:
         if track.source is not None and track.has_video:
             self._container = av.open(str(track.source))
             if self._container.streams.video:
+                self._container.streams.video[0].codec_context.thread_count = THREADS
                 self._frames = self._container.decode(video=0)
                 self._next = self._read()
 

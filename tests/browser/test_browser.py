@@ -19,7 +19,16 @@ from tests.support.browser import (
     participant_link,
 )
 from tests.support.dev_process import DevProcess
-from tests.support.media import BLUE, RED, colours, fake_camera, loudness, near, probe
+from tests.support.media import (
+    BLUE,
+    RED,
+    colours,
+    fake_camera,
+    individual_streams,
+    loudness,
+    near,
+    probe,
+)
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.browser
@@ -1383,8 +1392,12 @@ def test_the_recording_is_the_call_that_was_made_composed_and_per_person(
     ready, view = _record(dev, host, room, seconds=2)
     streams = {stream["streamId"]: stream for stream in view["streams"]}
     assert set(streams) == {red_stream, blue_stream}
+    # The zip OpenTok uploaded holds the two, each the file the site serves of it.
+    manifest, zipped = individual_streams(requests.get(view["url"], timeout=10).content)
+    assert set(zipped) == {red_stream, blue_stream} == {f["streamId"] for f in manifest["files"]}
     for stream_id, colour in ((red_stream, RED), (blue_stream, BLUE)):
         body = requests.get(streams[stream_id]["url"], timeout=10).content
+        assert body == zipped[stream_id]
         found = probe(body)
         assert (found.video, found.audio) == ("vp8", None)
         frames = colours(body)

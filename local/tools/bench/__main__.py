@@ -1,5 +1,6 @@
 """`make bench`: cold starts, warm latency, OpenTok calls, readiness, growth, copies of large
-recordings, package size, how soon the room hears of its recording: each figure beside its
+recordings, package size, how soon the room hears of its recording, what a call and its
+recordings cost the emulator: each figure beside its
 references, measured in the same run on the one harness (local/tools/harness.py). A benchmark, not a
 test: it fails only when something it runs fails. A run of every section writes its figures to
 docs/performance.md, keeping the page's hand-written part."""
@@ -24,7 +25,7 @@ from local.tools.bench import progress
 
 # Each section, by the module that measures it (a function of the section's name there).
 SECTIONS = dict(cold="cold", warm="cold", calls="waiting", growth="growth", copy="copy")
-SECTIONS |= dict(package="package", signal="signal", streams="copy")
+SECTIONS |= dict(package="package", signal="signal", streams="copy", media="media")
 PAGE = ROOT / "docs" / "performance.md"
 # Everything from this line on in docs/performance.md is written by hand and kept by the bench.
 HAND_WRITTEN = "<!-- Written by hand from here on: make bench keeps it as it is. -->"
@@ -97,6 +98,7 @@ OPTIONS = [
     ("copy-part-mib", [], "part size of the 1 GiB copy, in MiB (default 16, 32 and 64)"),
     ("streams", 4, "streams of the individual archive that is split"),
     ("stream-mib", 96, "MiB of each of those streams"),
+    ("media-seconds", 20.0, "seconds each recording of a call lasts (media)"),
     ("only", [], "run only this section"),
     ("layer", "built", "the cold starts' shared code: built (the layer), source, or a python/"),
     ("json", None, "also write every figure to this file"),
