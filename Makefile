@@ -79,9 +79,10 @@ test: lint browser checkov sam-cli $(if $(filter 0,$(SAM_TESTS)),,sam-local)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Figures, not a test: cold starts, warm latency, OpenTok calls, readiness, growth, the copy,
-# package sizes, the room's signal, the streams split; a run of every section writes them to
-# docs/performance.md. `sam build` measures the packages when a SAM CLI is found
-# (SAM=/path/to/sam), the layer's Makefile otherwise. BENCH_ARGS=--help lists options.
+# package sizes, the room's signal, the streams split, a call's recordings in the emulator; a
+# run of every section writes them to docs/performance.md. `sam build` measures the packages
+# when a SAM CLI is found (SAM=/path/to/sam), the layer's Makefile otherwise. BENCH_ARGS=--help
+# lists options.
 .PHONY: bench
 bench: install
 	SAM="$${SAM:-$(firstword $(wildcard $(SAM_VENV)/bin/sam) $(shell command -v sam 2>/dev/null))}" \

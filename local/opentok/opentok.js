@@ -33,6 +33,8 @@
   var CAPTURE_VIDEO_BITS = 600000;
   // fetch keepalive (a request that outlives the page) carries at most 64 KiB.
   var KEEPALIVE_MAX_BYTES = 60000;
+  var CAPTURE_ATTEMPTS = 3;
+  var CAPTURE_RETRY_MS = 500;
 
   // The emulator lives on the origin this script was served from, which for the dev server
   // is also the page's origin. The page may be elsewhere, hence not location.origin.
@@ -559,23 +561,37 @@
       capture.parts += 1;
       var url = capture.url + '?take=' + capture.take + '&part=' + part + (last ? '&last=1' : '');
       // Untyped, so the request needs no preflight (keepalive requests may not have one).
+      // keepalive (to outlive a closing page) only once recording is over: the browser allows
+      // 64 KiB in flight across all of them, which running chunks would use up.
       var body = new Blob([chunk]);
-      fetch(url, {method: 'POST', body: body, keepalive: body.size <= KEEPALIVE_MAX_BYTES})
-        .catch(function () { /* the emulator keeps what reached it */ });
+      var ending = recorder.state === 'inactive' && body.size <= KEEPALIVE_MAX_BYTES;
+      postPart(url, body, ending, CAPTURE_ATTEMPTS);
     }
-    // An empty first part says when the recording began: the emulator places it by that.
+    // An empty first part says when the recording began, and an empty last one that it has
+    // ended, after every chunk (the final chunk comes just before the stop event).
     recorder.addEventListener('start', function () { send(new Blob([]), false); });
-    recorder.addEventListener('dataavailable', function (event) {
-      send(event.data, recorder.state === 'inactive');
-    });
+    recorder.addEventListener('dataavailable', function (event) { send(event.data, false); });
+    recorder.addEventListener('stop', function () { send(new Blob([]), true); });
     this._capture = capture;
     recorder.start(CAPTURE_CHUNK_MS);
   };
 
+  // A part the emulator did not get is tried again: it joins the parts up to the first gap.
+  function postPart(url, body, keepalive, attempts) {
+    fetch(url, {method: 'POST', body: body, keepalive: keepalive}).then(function (response) {
+      if (response.status >= 500 && attempts > 1) retry();
+    }, function () {
+      if (attempts > 1) retry();
+    });
+    function retry() {
+      setTimeout(function () { postPart(url, body, keepalive, attempts - 1); }, CAPTURE_RETRY_MS);
+    }
+  }
+
   Publisher.prototype._stopCapture = function () {
     var capture = this._capture;
     this._capture = null;
-    // Its last chunk follows, marked as the last.
+    // Its last chunk follows, then the empty part that marks the end.
     if (capture && capture.recorder.state !== 'inactive') capture.recorder.stop();
   };
 

@@ -25,13 +25,14 @@ from pathlib import Path
 import av
 import numpy as np
 from av.audio.stream import AudioStream
-from av.container import OutputContainer
+from av.container import InputContainer, OutputContainer
 from av.video.stream import VideoStream
 
 # The emulator's choices, not OpenTok's: OpenTok documents neither its archives' frame rate nor
 # their audio layout. Low and mono keep a recorded minute cheap on a laptop.
 FRAME_RATE = 15
 SAMPLE_RATE = 48_000
+MIX_WINDOW = 10 * SAMPLE_RATE  # the sound is mixed and encoded ten seconds at a time
 STREAM_SIZE = (640, 480)  # an individual stream that sent no video of its own
 # One thread per codec: the pages' browsers share the machine, and FFmpeg's default of a thread
 # per core spends more CPU waiting on them than it saves.
@@ -76,12 +77,18 @@ def composed_mp4(
                 canvases = _composed_frames(frames, width, height, layout_type, tracks)
                 _encode_video(output, video, canvases)
             if audio is not None:
-                _encode_audio(output, audio, _mix(frames / FRAME_RATE, tracks))
+                _encode_audio(output, audio, _mixed(frames / FRAME_RATE, tracks))
         return path.read_bytes()
 
 
 def stream_webm(track: RecordedTrack, *, has_audio: bool, has_video: bool) -> bytes:
-    """One stream of an individual archive, from its start to its stop: a WebM of its own."""
+    """One stream of an individual archive, from its start to its stop: a WebM of its own.
+
+    A stream with nothing the archive takes (no sound in an archive without video) is silence
+    for its time, the emulator's choice: an empty file would be no WebM at all.
+    """
+    if not has_audio and not has_video:
+        has_audio = True
     duration = max(track.stop - track.start, 0.0)
     frames = _frame_count(duration)
     # On the stream's own timeline: it starts at 0 in its file (the manifest has the offsets).
@@ -103,15 +110,16 @@ def stream_webm(track: RecordedTrack, *, has_audio: bool, has_video: bool) -> by
             canvases = _composed_frames(frames, width, height, "bestFit", [own])
             _encode_video(output, video, canvases)
         if audio is not None:
-            _encode_audio(output, audio, _mix(frames / FRAME_RATE, [own]))
+            _encode_audio(output, audio, _mixed(frames / FRAME_RATE, [own]))
     return buffer.getvalue()
 
 
 def tiles(layout_type: str, count: int, width: int, height: int) -> list[tuple[int, int, int, int]]:
     """Where each of `count` streams goes on the canvas, as (x, y, width, height), in the order
-    the streams joined. The first stream is the large one of the presentation layouts and pip.
-
-    `custom` layouts are CSS that only OpenTok's compositor renders: they are laid out as bestFit.
+    the streams joined: the emulator's own drawing of the layout types SPEC `Layout` names,
+    not OpenTok's compositor. The stand-in has no layout classes to say which stream is the
+    large one of pip and the presentations: the first to join is. pip shows two streams, any
+    more are left out; `custom` layouts are CSS that only OpenTok renders, laid out as bestFit.
     """
     if count == 0:
         return []
@@ -119,7 +127,6 @@ def tiles(layout_type: str, count: int, width: int, height: int) -> list[tuple[i
         inset_w, inset_h = _even(width // 4), _even(height // 4)
         margin = _even(min(width, height) // 40)
         inset = (width - inset_w - margin, height - inset_h - margin, inset_w, inset_h)
-        # OpenTok's pip holds two streams; any more are not shown.
         return [(0, 0, width, height), inset] + [(0, 0, 0, 0)] * (count - 2)
     if layout_type == "verticalPresentation" and count > 1:
         side = _even(width // 5)
@@ -196,18 +203,32 @@ def _encode_video(
     output.mux(stream.encode(None))
 
 
-def _encode_audio(output: OutputContainer, stream: AudioStream, samples: np.ndarray) -> None:
+def _encode_audio(
+    output: OutputContainer, stream: AudioStream, windows: Iterator[np.ndarray]
+) -> None:
     step = stream.codec_context.frame_size or 960
-    for start in range(0, len(samples), step):
-        chunk = samples[start : start + step]
-        if len(chunk) < step:
-            chunk = np.pad(chunk, (0, step - len(chunk)))
-        frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="fltp", layout="mono")
-        frame.sample_rate = SAMPLE_RATE
-        frame.pts = start
-        frame.time_base = Fraction(1, SAMPLE_RATE)
-        output.mux(stream.encode(frame))
+    start = 0
+    left = np.zeros(0, dtype=np.float32)  # the end of a window short of a whole frame
+    for window in windows:
+        samples = np.concatenate([left, window])
+        whole = len(samples) - len(samples) % step
+        for offset in range(0, whole, step):
+            _encode_samples(output, stream, samples[offset : offset + step], start)
+            start += step
+        left = samples[whole:]
+    if len(left):
+        _encode_samples(output, stream, np.pad(left, (0, step - len(left))), start)
     output.mux(stream.encode(None))
+
+
+def _encode_samples(
+    output: OutputContainer, stream: AudioStream, samples: np.ndarray, start: int
+) -> None:
+    frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="fltp", layout="mono")
+    frame.sample_rate = SAMPLE_RATE
+    frame.pts = start
+    frame.time_base = Fraction(1, SAMPLE_RATE)
+    output.mux(stream.encode(frame))
 
 
 def _composed_frames(
@@ -247,12 +268,11 @@ class _VideoFeed:
         self._frames: Iterator | None = None
         self._current = None
         self._next = None
-        if track.source is not None and track.has_video:
-            self._container = av.open(str(track.source))
-            if self._container.streams.video:
-                self._container.streams.video[0].codec_context.thread_count = THREADS
-                self._frames = self._container.decode(video=0)
-                self._next = self._read()
+        self._container = _open(track.source) if track.has_video else None
+        if self._container is not None and self._container.streams.video:
+            self._container.streams.video[0].codec_context.thread_count = THREADS
+            self._frames = self._container.decode(video=0)
+            self._next = self._read()
 
     def _read(self):
         try:
@@ -284,38 +304,77 @@ class _VideoFeed:
             self._container.close()
 
 
-def _source_size(track: RecordedTrack) -> tuple[int, int] | None:
-    if track.source is None or not track.has_video:
+def _open(source: Path | None) -> InputContainer | None:
+    """The source opened for reading; None when there is none or it holds no media (a page
+    that went away before its first chunk, or sent bytes that are no WebM): black and silent."""
+    if source is None:
         return None
-    with av.open(str(track.source)) as container:
-        if not container.streams.video:
+    try:
+        return av.open(str(source))
+    except (av.FFmpegError, OSError):
+        return None
+
+
+def _source_size(track: RecordedTrack) -> tuple[int, int] | None:
+    container = _open(track.source) if track.has_video else None
+    if container is None:
+        return None
+    with container:
+        try:
+            for frame in container.decode(video=0) if container.streams.video else ():
+                return _even(frame.width), _even(frame.height)
+        except av.FFmpegError:
             return None
-        for frame in container.decode(video=0):
-            return _even(frame.width), _even(frame.height)
     return None
 
 
-def _mix(duration: float, tracks: list[RecordedTrack]) -> np.ndarray:
-    """Every track's published sound where it was recorded, summed; silence elsewhere."""
-    mix = np.zeros(round(duration * SAMPLE_RATE), dtype=np.float32)
-    for track in tracks:
-        if track.source is None or not track.has_audio:
-            continue
-        for moment, samples in _audio_of(track.source):
-            at = moment + track.source_start
-            first = round(max(at, track.start) * SAMPLE_RATE)
-            last = min(
-                round(min(at + len(samples) / SAMPLE_RATE, track.stop) * SAMPLE_RATE), len(mix)
-            )
-            skip = first - round(at * SAMPLE_RATE)
-            if last > first and skip >= 0:
-                mix[first:last] += samples[skip : skip + last - first]
-    return np.clip(mix, -1.0, 1.0)
+class _AudioFeed:
+    """A track's published sound, read once from start to end as the output asks for it."""
+
+    def __init__(self, track: RecordedTrack) -> None:
+        self.track = track
+        self._chunks = _audio_of(track.source) if track.has_audio else iter(())
+        self._pending: list[tuple[int, np.ndarray]] = []  # (first sample, samples), in order
+        self._done = False
+
+    def add_to(self, window: np.ndarray, first: int) -> None:
+        """Adds what it published to `window`, which begins at sample `first` of the output."""
+        end = first + len(window)
+        while not self._done and (not self._pending or self._pending[-1][0] < end):
+            moment, samples = next(self._chunks, (None, None))
+            if moment is None:
+                self._done = True
+            else:
+                self._pending.append(
+                    (round((moment + self.track.source_start) * SAMPLE_RATE), samples)
+                )
+        # Only while the stream was in the archive.
+        allowed = (round(self.track.start * SAMPLE_RATE), round(self.track.stop * SAMPLE_RATE))
+        for at, samples in self._pending:
+            low, high = max(at, first, allowed[0]), min(at + len(samples), end, allowed[1])
+            if high > low:
+                window[low - first : high - first] += samples[low - at : high - at]
+        self._pending = [(at, samples) for at, samples in self._pending if at + len(samples) > end]
 
 
-def _audio_of(source: Path) -> Iterator[tuple[float, np.ndarray]]:
+def _mixed(duration: float, tracks: list[RecordedTrack]) -> Iterator[np.ndarray]:
+    """Every track's published sound where it was recorded, summed, a few seconds at a time
+    (an hour held whole would be 0.7 GB); silence elsewhere."""
+    feeds = [_AudioFeed(track) for track in tracks if track.source is not None and track.has_audio]
+    total = round(duration * SAMPLE_RATE)
+    for first in range(0, total, MIX_WINDOW):
+        window = np.zeros(min(MIX_WINDOW, total - first), dtype=np.float32)
+        for feed in feeds:
+            feed.add_to(window, first)
+        yield np.clip(window, -1.0, 1.0, out=window)
+
+
+def _audio_of(source: Path | None) -> Iterator[tuple[float, np.ndarray]]:
     """(time, mono samples at SAMPLE_RATE) for each decoded stretch of a source's sound."""
-    with av.open(str(source)) as container:
+    container = _open(source)
+    if container is None:
+        return
+    with container:
         if not container.streams.audio:
             return
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)

@@ -6,6 +6,7 @@ happens elsewhere and only comes back in to record its outcome.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import math
@@ -264,6 +265,10 @@ class EmulatorState:
             connection = self._connection(connection_id)
             if stream_id not in connection.streams:
                 raise ApiError(404, "Not found. No such stream.")
+            if not self._records_or_awaits(connection.session_id):
+                raise ApiError(
+                    409, "Nothing records this session: the media would be kept for nothing."
+                )
             now = self.clock.now()
         part = query.get("part", "")
         if not part.isdigit():
@@ -274,6 +279,15 @@ class EmulatorState:
             )
         except ValueError as error:
             raise ApiError(400, f"Bad request. {error}") from error
+        except captures.TakeTooLarge as error:
+            raise ApiError(413, str(error)) from error
+
+    def _records_or_awaits(self, session_id: str) -> bool:
+        """Whether an archive of the session records, or waits for its pages' last chunks."""
+        return any(
+            a.session_id == session_id and a.status in (*ACTIVE, "stopped")
+            for a in self.archives.values()
+        )
 
     def relay_rtc(self, connection_id: str, body: object) -> None:
         """A page's WebRTC signalling to one other page of its session, so that the two can
@@ -560,7 +574,13 @@ class EmulatorState:
         if self.fails_recording():
             self._finish(archive, "failed", None, lifecycle.FAILURE)
             return
-        body = self._media_of(archive)
+        try:
+            body = self._media_of(archive)
+        except Exception:
+            # An emulator bug, never the page's: the archive must still end, not hang in stopped.
+            log.exception("making the file of archive %s failed", archive.id)
+            self._finish(archive, "failed", None, lifecycle.FAILURE)
+            return
         if target is None:
             self._make_available(archive, body)
             return
@@ -579,8 +599,14 @@ class EmulatorState:
     def _media_of(self, archive: Archive) -> bytes:
         """The archive's file: what its streams' pages sent, in the shape it asked for."""
         with self.lock:
-            tracks = self._recorded_tracks(archive)
+            recorded = self._recorded_tracks(archive)
             duration = self.clock.real_seconds(archive.recorded_seconds)
+        # Joined out of the lock (an hour of a page's chunks is hundreds of MB), then dropped.
+        tracks = [
+            (described, dataclasses.replace(track, source=self.captures.join(take)))
+            for described, track, take in recorded
+        ]
+        with self.lock:
             self._forget_captures(archive)
         try:
             if archive.output_mode == "composed":
@@ -610,16 +636,16 @@ class EmulatorState:
                     track.source.unlink(missing_ok=True)
 
     def _forget_captures(self, made: Archive) -> None:
-        """Drop what pages sent of streams that no archive will record any more: gone from
-        the session, and in no archive still to be made (`made` has its copy now)."""
-        wanted = {
-            stream.stream_id for session in self.sessions.values() for stream in session.streams()
-        }
+        """Drop what pages sent of streams that no archive still to be made holds (`made` has
+        its copy now): a page records again, in a new take, when an archive starts."""
+        wanted = set()
         for other in self.archives.values():
             if other is not made and other.status in (*ACTIVE, "stopped"):
                 wanted.update(other.streams)
-        known = {stream_id for archive in self.archives.values() for stream_id in archive.streams}
-        self.captures.forget(known - wanted)
+            if other.status in ACTIVE:
+                # A manual archive may still add a stream its page records meanwhile.
+                wanted.update(s.stream_id for s in self.sessions[other.session_id].streams())
+        self.captures.keep_only(wanted)
 
     def _awaits_pages(self, archive: Archive) -> bool:
         """Whether a page's last chunks of a stream it recorded may still be on their way."""
@@ -629,7 +655,8 @@ class EmulatorState:
             return False
         for stream_id, archived in archive.streams.items():
             take = self.captures.best_take(stream_id, *self._stream_span(archive, archived))
-            if take is not None and not take.covers(stopped_at):
+            # One chunk more than the stop: what was recorded up to it has come.
+            if take is not None and not take.covers(stopped_at + self.clock.time_scale * 1.0):
                 return True
         return False
 
@@ -652,10 +679,10 @@ class EmulatorState:
 
     def _recorded_tracks(
         self, archive: Archive
-    ) -> list[tuple[media.RecordedStream, recording.RecordedTrack]]:
+    ) -> list[tuple[media.RecordedStream, recording.RecordedTrack, captures.Take | None]]:
         """Each stream of a stopped archive: as its manifest lists it (OpenTok ms from the
-        start) and where it lies in the archive's media (real seconds of what was recorded),
-        with what its page sent of it."""
+        start), where it lies in the archive's media (real seconds of what was recorded), and
+        the take of what its page sent of it, to join."""
         tracks = []
         for stream_id, archived in archive.streams.items():
             stop_ms = archived.stop_offset_ms or archived.start_offset_ms
@@ -674,10 +701,10 @@ class EmulatorState:
                 self._media_position(archive, stop),
                 archived.has_audio,
                 archived.has_video,
-                take.webm() if take is not None else None,
+                None,
                 self._media_position(archive, take.started_at) if take is not None else 0.0,
             )
-            tracks.append((described, track))
+            tracks.append((described, track, take))
         return tracks
 
     def _make_available(self, archive: Archive, body: bytes) -> None:

@@ -8,7 +8,7 @@ import opentok
 import pytest
 import requests
 
-from local.opentok import recording
+from local.opentok import captures, recording
 from local.opentok.recording import FRAME_RATE, tiles
 from tests.support.media import BLUE, RED, clip, colours, individual_streams, loudness, near, probe
 from tests.support.opentok import join, join_publishing, routed_session, wait_status
@@ -141,15 +141,19 @@ def test_an_archive_stopped_at_once_is_still_a_playable_file():
 # What a page sends of its stream (the stand-in OpenTok.js's MediaRecorder chunks) is recorded.
 
 
-def send_take(emu, connection_id: str, stream_id: str, body: bytes, take: str = "take1") -> None:
-    """Post a recording as a page does: an empty first part when it starts, then its chunks."""
+def post_part(emu, connection_id, stream_id, number: int, chunk: bytes, last=False) -> None:
     url = f"{emu.url}/_emulator/connections/{connection_id}/streams/{stream_id}/media"
+    query = {"take": "take1", "part": number} | ({"last": 1} if last else {})
+    answer = requests.post(url, params=query, data=chunk, timeout=5)
+    assert answer.status_code == 204, answer.text
+
+
+def send_take(emu, connection_id: str, stream_id: str, body: bytes) -> None:
+    """Post a recording as a page does: an empty first part when it starts, then its chunks."""
     third = len(body) // 3 + 1
     chunks = [b"", body[:third], body[third : 2 * third], body[2 * third :]]
     for number, chunk in enumerate(chunks):
-        query = {"take": take, "part": number} | ({"last": 1} if number == len(chunks) - 1 else {})
-        answer = requests.post(url, params=query, data=chunk, timeout=5)
-        assert answer.status_code == 204, answer.text
+        post_part(emu, connection_id, stream_id, number, chunk, last=number == len(chunks) - 1)
 
 
 def test_a_composed_archive_shows_and_plays_what_each_page_sent_in_its_tile(emu, ot):
@@ -166,9 +170,11 @@ def test_a_composed_archive_shows_and_plays_what_each_page_sent_in_its_tile(emu,
 
     body = download(wait_status(emu, ot, archive.id, "available"))
 
-    # bestFit with two streams: side by side, in the order they joined.
+    # bestFit with two streams: side by side, in the order they joined; each from its page's
+    # first chunk on, which follows the start closely.
     left, right = colours(body, (0.1, 0.3, 0.3, 0.4)), colours(body, (0.6, 0.3, 0.3, 0.4))
-    assert near(left[len(left) // 2], RED) and near(right[len(right) // 2], BLUE)
+    assert all(near(colour, RED) for colour in left[len(left) // 3 :])
+    assert all(near(colour, BLUE) for colour in right[len(right) // 3 :])
     assert loudness(body) > 0.05  # the red page's tone
 
 
@@ -194,6 +200,49 @@ def test_an_individual_archive_holds_each_page_s_own_stream(emu, ot):
     assert loudness(streams[blue]) < 0.01
 
 
+def test_an_archive_started_while_a_page_records_for_another_has_what_came_after_its_start(emu, ot):
+    """Two archives at once (distinct multiArchiveTags, contract §4): the page records one take
+    from the first's start; the second, started halfway, has its second half only."""
+    session_id = routed_session(ot)
+    page = join(emu, ot, session_id)
+    stream_id = emu.publish(page)
+    red_then_blue = clip(RED, 2.0, then=BLUE)
+    half = len(red_then_blue) // 2
+    first = ot.start_archive(session_id, multi_archive_tag="first")
+    post_part(emu, page, stream_id, 0, b"")  # the clip's time 0 is now
+    began = emu.state.clock.now()
+    post_part(emu, page, stream_id, 1, red_then_blue[:half])
+    emu.wait_for(lambda: emu.state.clock.now() - began >= emu.state.clock.time_scale * 1.2)
+    second = ot.start_archive(session_id, multi_archive_tag="second")
+    post_part(emu, page, stream_id, 2, red_then_blue[half:])
+    emu.wait_for(lambda: emu.state.clock.now() - began >= emu.state.clock.time_scale * 1.8)
+    ot.stop_archive(second.id)
+    ot.stop_archive(first.id)
+    post_part(emu, page, stream_id, 3, b"", last=True)  # the page stops once both have
+
+    firsts = colours(download(wait_status(emu, ot, first.id, "available")))
+    seconds = colours(download(wait_status(emu, ot, second.id, "available")))
+
+    assert near(firsts[len(firsts) // 4], RED) and near(firsts[-2], BLUE)
+    assert all(near(colour, BLUE) for colour in seconds[1:])
+
+
+def test_a_take_with_no_media_in_it_leaves_its_stream_black_and_the_archive_whole(emu, ot):
+    """A page that went away before its first chunk, or sent bytes that are no WebM."""
+    session_id = routed_session(ot)
+    page = join(emu, ot, session_id)
+    stream_id = emu.publish(page)
+    archive = ot.start_archive(session_id)
+    send_take(emu, page, stream_id, b"these bytes are no webm")
+    started = emu.state.clock.now()
+    emu.wait_for(lambda: emu.state.clock.now() - started >= RECORDED)
+    ot.stop_archive(archive.id)
+
+    found = colours(download(wait_status(emu, ot, archive.id, "available")))
+
+    assert found and all(near(colour, (0, 0, 0), tolerance=5) for colour in found)
+
+
 @pytest.mark.parametrize(
     ("query", "status"),
     [
@@ -208,12 +257,60 @@ def test_a_part_that_is_not_one_is_refused(emu, ot, query, status):
     session_id = routed_session(ot)
     connection = join(emu, ot, session_id)
     stream_id = emu.publish(connection)
+    ot.start_archive(session_id)
     url = f"{emu.url}/_emulator/connections/{connection}/streams/{stream_id}/media"
 
     answer = requests.post(url, params=query, data=b"x", timeout=5)
 
     assert answer.status_code == status
     assert "message" in answer.json()
+
+
+def test_what_a_page_sent_is_dropped_once_its_recording_is_made(emu, ot):
+    session_id = routed_session(ot)
+    connection = join(emu, ot, session_id)
+    stream_id = emu.publish(connection)
+    archive = ot.start_archive(session_id)
+    send_take(emu, connection, stream_id, clip(RED, 0.5))
+    assert len(emu.state.captures) == 1
+    ot.stop_archive(archive.id)
+    wait_status(emu, ot, archive.id, "available")
+
+    # A part late from the page makes no take of its own.
+    url = f"{emu.url}/_emulator/connections/{connection}/streams/{stream_id}/media"
+    late = requests.post(url, params={"take": "take1", "part": 9}, data=b"late", timeout=5)
+
+    assert late.status_code == 409
+    assert len(emu.state.captures) == 0
+    assert not any(emu.state.captures.root.iterdir())
+
+
+def test_media_is_refused_while_nothing_records_the_session(emu, ot):
+    session_id = routed_session(ot)
+    connection = join(emu, ot, session_id)
+    stream_id = emu.publish(connection)
+    url = f"{emu.url}/_emulator/connections/{connection}/streams/{stream_id}/media"
+
+    answer = requests.post(url, params={"take": "t1", "part": 0}, data=b"", timeout=5)
+
+    assert answer.status_code == 409
+    assert "Nothing records" in answer.json()["message"]
+    assert len(emu.state.captures) == 0
+
+
+def test_a_take_larger_than_any_recording_is_refused(emu, ot, monkeypatch):
+    monkeypatch.setattr(captures, "MAX_TAKE_BYTES", 1000)
+    session_id = routed_session(ot)
+    connection = join(emu, ot, session_id)
+    stream_id = emu.publish(connection)
+    ot.start_archive(session_id)
+    url = f"{emu.url}/_emulator/connections/{connection}/streams/{stream_id}/media"
+
+    first = requests.post(url, params={"take": "t1", "part": 0}, data=bytes(600), timeout=5)
+    second = requests.post(url, params={"take": "t1", "part": 1}, data=bytes(600), timeout=5)
+
+    assert (first.status_code, second.status_code) == (204, 413)
+    assert "at most 1000 bytes" in second.json()["message"]
 
 
 def test_only_a_stream_s_own_connection_may_send_its_media(emu, ot):

@@ -66,17 +66,25 @@ RED = (200, 30, 30)
 BLUE = (30, 60, 200)
 
 
-def clip(color: tuple[int, int, int], seconds: float, tone_hz: float | None = 440.0) -> bytes:
-    """A WebM (VP8 + Opus) as a page's MediaRecorder would send it: `color` for `seconds`,
-    with a tone (or silence when `tone_hz` is None)."""
+def clip(
+    color: tuple[int, int, int],
+    seconds: float,
+    tone_hz: float | None = 440.0,
+    then: tuple[int, int, int] | None = None,
+) -> bytes:
+    """A WebM (VP8 + Opus) as a page's MediaRecorder would send it: `color` for `seconds`
+    (its first half only when `then` is the colour of the second), with a tone (or silence when
+    `tone_hz` is None)."""
     rate, width, height, fps = 48_000, 320, 240, 15
     buffer = io.BytesIO()
     with av.open(buffer, "w", format="webm") as output:
         video = output.add_stream("libvpx", rate=fps, options={"deadline": "realtime"})
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         audio = output.add_stream("libopus", rate=rate, layout="mono")
-        picture = np.full((height, width, 3), color, dtype=np.uint8)
-        for index in range(round(seconds * fps)):
+        frames = round(seconds * fps)
+        for index in range(frames):
+            shown = then if then is not None and index >= frames // 2 else color
+            picture = np.full((height, width, 3), shown, dtype=np.uint8)
             frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
             frame.pts, frame.time_base = index, Fraction(1, fps)
             output.mux(video.encode(frame))

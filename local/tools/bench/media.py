@@ -178,5 +178,5 @@ def media(options: argparse.Namespace) -> tuple[Any, str]:
     per_minute = median([f["cpu_recording_per_min"] + f["cpu_making_per_min"] for f in figures])
     fact = f"Median CPU per recorded minute over the four runs: {per_minute:.2f} s."
     return figures, section(
-        "9. A call and its recordings in the emulator", table(head, rows), media, fact
+        "10. A call and its recordings in the emulator", table(head, rows), media, fact
     )
