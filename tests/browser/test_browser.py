@@ -1376,7 +1376,7 @@ def test_the_recording_is_the_call_that_was_made_composed_and_per_person(
     host.screenshot(path=SCREENSHOTS / "call-host-sees-guest.png")
 
     host.get_by_label("Resolution").select_option("1280x720")
-    ready, view = _record(dev, host, room, seconds=3)
+    ready, view = _record(dev, host, room, seconds=2)
     body = requests.get(view["url"], timeout=10).content
     found = probe(body)
     assert (found.video, found.audio, found.width, found.height) == ("h264", "aac", 1280, 720)
