@@ -4,6 +4,7 @@ API-only test: their streams are black and silent, for as long as they were reco
 
 from __future__ import annotations
 
+import numpy as np
 import opentok
 import pytest
 import requests
@@ -322,6 +323,26 @@ def test_only_a_stream_s_own_connection_may_send_its_media(emu, ot):
     answer = requests.post(url, params={"take": "t1", "part": 0}, data=b"", timeout=5)
 
     assert answer.status_code == 404
+
+
+def test_sound_mixed_a_window_at_a_time_is_the_sound_mixed_whole(monkeypatch, tmp_path):
+    """The mix is made a few seconds at a time (an hour whole would not fit a laptop): the
+    windows' seams lose or repeat nothing. Two tracks, the second joining late."""
+    source = tmp_path / "tone.webm"
+    source.write_bytes(clip(RED, 1.0))
+    tracks = [
+        recording.RecordedTrack("a", 0.0, 1.0, True, True, source, 0.0),
+        recording.RecordedTrack("b", 0.3, 1.0, True, True, source, 0.25),
+    ]
+    whole = np.concatenate(list(recording._mixed(1.0, tracks)))
+    monkeypatch.setattr(recording, "MIX_WINDOW", 997)  # seams everywhere, none on a chunk's
+
+    windowed = np.concatenate(list(recording._mixed(1.0, tracks)))
+
+    assert len(windowed) == len(whole) == recording.SAMPLE_RATE
+    assert np.array_equal(windowed, whole)
+    assert np.abs(whole[: int(0.3 * recording.SAMPLE_RATE)]).max() <= 0.35  # one tone
+    assert np.abs(whole[int(0.4 * recording.SAMPLE_RATE) :]).max() > 0.35  # then two
 
 
 # Layouts: where each stream goes on the canvas (pure; SPEC `Layout` names them).
