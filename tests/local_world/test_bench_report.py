@@ -129,3 +129,11 @@ def test_the_performance_page_keeps_a_hand_written_part():
     page = Path(__file__).resolve().parents[2] / "docs" / "performance.md"
 
     assert bench.HAND_WRITTEN in page.read_text()
+
+
+def test_the_cold_starts_run_the_child_script_that_exists():
+    """Moving the bench into local/tools/ once left it pointing at local/bench/child.py: every
+    section with a function in a fresh interpreter failed at its first run."""
+    from local.tools.bench.stack import CHILD
+
+    assert CHILD.is_file() and CHILD.name == "child.py"

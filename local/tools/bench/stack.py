@@ -17,7 +17,7 @@ import opentok
 from local.aws.template import ACCOUNT_ID, ROOT
 from local.tools.harness import EVENT_PLACEHOLDERS, Harness
 
-CHILD = ROOT / "local" / "bench" / "child.py"
+CHILD = Path(__file__).with_name("child.py")
 # What OpenTok says of a stopped recording, besides its ids.
 ARCHIVE = {"status": "stopped", "name": "Weekly standup", "duration": 42, "size": 0}
 ARCHIVE |= {"outputMode": "composed", "resolution": "640x480", "reason": None}
