@@ -122,7 +122,7 @@ def growth(options: argparse.Namespace) -> tuple[Any, str]:
             for n in range(seeded, count):
                 rooms.session_id(f"room-{n:06d}", lambda: session_id)
             seconds, seeded = time.perf_counter() - started, count
-            room = load_event("room", room=f"room-{count // 2:06d}")
+            room = load_event("room", room=f"room-{count // 2:06d}", host_key=stack.host_key)
             read("GET /room/{name}", count, seconds, "RoomFunction", room)
     head = (
         "request | records | seeding s | p50 ms (Lambda's duration) | of which moto answering"

@@ -83,7 +83,9 @@ def _steps(stack: BenchHarness) -> list[list[Any]]:
     def asks(function: str, one: dict[str, Any], times: int = 1) -> Callable[[], int]:
         return lambda: sum(_ok(stack.invoke(f"{function}Function", one)) for _ in range(times))
 
-    joined = _json(stack.invoke("RoomFunction", load_event("room", room="calls")))
+    joined = _json(
+        stack.invoke("RoomFunction", load_event("room", room="calls", host_key=stack.host_key))
+    )
     stack.opentok.connect(joined["sessionId"], joined["token"])
     ids = {"session_id": joined["sessionId"], "token": stack.moderator_token(joined["sessionId"])}
     start = load_event("start_archive_json", **ids)
