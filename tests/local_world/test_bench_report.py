@@ -137,3 +137,22 @@ def test_the_cold_starts_run_the_child_script_that_exists():
     from local.tools.bench.stack import CHILD
 
     assert CHILD.is_file() and CHILD.name == "child.py"
+
+
+def test_a_section_that_fails_leaves_the_others_figures_and_the_page_alone(
+    fake_sections, monkeypatch, capsys, caplog
+):
+    def one_fails(name: str, options: argparse.Namespace) -> tuple[str, str]:
+        if name == "cold":
+            raise RuntimeError("the cold starts broke")
+        return fake_section(name, options)
+
+    monkeypatch.setattr(bench, "run_section", one_fails)
+
+    assert bench.main([]) == 1
+
+    printed = capsys.readouterr()
+    assert "### media\n" in printed.out and "### cold: failed" in printed.out
+    assert "failed: cold" in printed.err
+    assert "the cold starts broke" in caplog.text  # its traceback, logged
+    assert not fake_sections.exists()

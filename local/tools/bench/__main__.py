@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import importlib
 import json
+import logging
 import os
 import platform
 import re
@@ -130,18 +131,27 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     command = " ".join(["python -m local.tools.bench", *map(shlex.quote, args)])
     results: dict[str, Any] = {"machine": machine(), "commit": commit(), "command": command}
-    out = [header(results, chosen)]
+    out, failed = [header(results, chosen)], []
     for name in SECTIONS:
         if name in (chosen.only or SECTIONS):
             # What the functions print (their logs, their metrics) goes nowhere: the figures
             # are what this prints.
-            with open(os.devnull, "w") as nowhere, contextlib.redirect_stdout(nowhere):
-                results[name], text = run_section(name, chosen)
+            try:
+                with open(os.devnull, "w") as nowhere, contextlib.redirect_stdout(nowhere):
+                    results[name], text = run_section(name, chosen)
+            except Exception:
+                # One broken section must not hide the others' figures; the run still fails.
+                failed.append(name)
+                logging.getLogger("bench").exception("section %s failed", name)
+                text = f"### {name}: failed (its error is above the figures)"
             out.append(text)
     out.append(f"Benchmark took {time.perf_counter() - started:.0f} s.")
     figures = "\n\n".join(out)
     print(figures)
     path = None if chosen.no_page else chosen.page or (None if chosen.only else PAGE)
+    if failed:
+        progress(f"failed: {', '.join(failed)}; no page written")
+        return 1
     if path:
         if not write_page(path, figures):
             progress(f"{path} had no hand-written part ({HAND_WRITTEN}): none kept")
