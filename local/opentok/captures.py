@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+CHUNK_SECONDS = 1.0  # how much a page records per part (opentok.js's CAPTURE_CHUNK_MS)
 MAX_PARTS = 100_000  # 27 hours of one-second chunks: a page that sends more is broken
 # OpenTok records 4 hours at most (contract §6); at the stand-in's 600 kbit/s and its sound
 # that is about 1.2 GB, so a take this large is a page gone wrong, not a recording.

@@ -213,3 +213,8 @@ class ArchivedStream:
     stop_offset_ms: int | None = None
     has_audio: bool = True  # recorded with its sound
     has_video: bool = True
+
+    @property
+    def end_ms(self) -> int:
+        """Its stop offset; one that never started recording (stopped at once) ends at its start."""
+        return self.stop_offset_ms or self.start_offset_ms

@@ -993,15 +993,20 @@
     if (this._resync) this._resync.archives.delete(data.id);
     if (this._archives.has(data.id)) return;
     this._archives.add(data.id);
-    this._publishers.forEach(function (publisher) { publisher._syncCapture(); });
+    this._syncCaptures();
     this._dispatch(new OTEvent('archiveStarted', this, {id: data.id, name: data.name || ''}));
   };
 
   Session.prototype._onArchiveStopped = function (data) {
     if (!data.id) return;
     this._archives.delete(data.id);
-    this._publishers.forEach(function (publisher) { publisher._syncCapture(); });
+    this._syncCaptures();
     this._dispatch(new OTEvent('archiveStopped', this, {id: data.id, name: data.name || ''}));
+  };
+
+  // Our publishers record for the archive while one of the session records.
+  Session.prototype._syncCaptures = function () {
+    this._publishers.forEach(function (publisher) { publisher._syncCapture(); });
   };
 
   // As OpenTok.js: one event, of type 'signal:<type>' ('signal' when untyped), with `data`
@@ -1119,7 +1124,6 @@
     var self = this;
     this._publishers.forEach(function (publisher) {
       var stream = publisher.stream;
-      publisher._stopCapture();
       publisher.stream = null;
       publisher.streamId = null;
       publisher.session = null;

@@ -14,6 +14,7 @@ so an hour recorded by a fast test is a few seconds of media, not an hour of enc
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 import tempfile
@@ -92,14 +93,8 @@ def stream_webm(track: RecordedTrack, *, has_audio: bool, has_video: bool) -> by
     duration = max(track.stop - track.start, 0.0)
     frames = _frame_count(duration)
     # On the stream's own timeline: it starts at 0 in its file (the manifest has the offsets).
-    own = RecordedTrack(
-        track.stream_id,
-        0.0,
-        duration,
-        track.has_audio,
-        track.has_video,
-        track.source,
-        track.source_start - track.start,
+    own = dataclasses.replace(
+        track, start=0.0, stop=duration, source_start=track.source_start - track.start
     )
     width, height = _source_size(own) or STREAM_SIZE
     buffer = io.BytesIO()
@@ -264,7 +259,6 @@ class _VideoFeed:
 
     def __init__(self, track: RecordedTrack) -> None:
         self.track = track
-        self._container = None
         self._frames: Iterator | None = None
         self._current = None
         self._next = None
@@ -316,16 +310,15 @@ def _open(source: Path | None) -> InputContainer | None:
 
 
 def _source_size(track: RecordedTrack) -> tuple[int, int] | None:
+    """The size of the source's video, as its WebM header gives it."""
     container = _open(track.source) if track.has_video else None
     if container is None:
         return None
     with container:
-        try:
-            for frame in container.decode(video=0) if container.streams.video else ():
-                return _even(frame.width), _even(frame.height)
-        except av.FFmpegError:
+        video = container.streams.video[0] if container.streams.video else None
+        if video is None or not video.width or not video.height:
             return None
-    return None
+        return _even(video.width), _even(video.height)
 
 
 class _AudioFeed:
@@ -333,7 +326,7 @@ class _AudioFeed:
 
     def __init__(self, track: RecordedTrack) -> None:
         self.track = track
-        self._chunks = _audio_of(track.source) if track.has_audio else iter(())
+        self._chunks = _audio_of(track.source)
         self._pending: list[tuple[int, np.ndarray]] = []  # (first sample, samples), in order
         self._done = False
 

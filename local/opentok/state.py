@@ -656,7 +656,8 @@ class EmulatorState:
         for stream_id, archived in archive.streams.items():
             take = self.captures.best_take(stream_id, *self._stream_span(archive, archived))
             # One chunk more than the stop: what was recorded up to it has come.
-            if take is not None and not take.covers(stopped_at + self.clock.time_scale * 1.0):
+            chunk = self.clock.time_scale * captures.CHUNK_SECONDS
+            if take is not None and not take.covers(stopped_at + chunk):
                 return True
         return False
 
@@ -664,10 +665,9 @@ class EmulatorState:
         self, archive: Archive, archived: models.ArchivedStream
     ) -> tuple[float, float]:
         """When a stream was in the archive, on OpenTok's clock."""
-        stop_ms = archived.stop_offset_ms or archived.start_offset_ms
         return (
             archive.begun_at + archived.start_offset_ms / 1000,
-            archive.begun_at + stop_ms / 1000,
+            archive.begun_at + archived.end_ms / 1000,
         )
 
     def _media_position(self, archive: Archive, moment: float) -> float:
@@ -685,7 +685,6 @@ class EmulatorState:
         the take of what its page sent of it, to join."""
         tracks = []
         for stream_id, archived in archive.streams.items():
-            stop_ms = archived.stop_offset_ms or archived.start_offset_ms
             start, stop = self._stream_span(archive, archived)
             take = self.captures.best_take(stream_id, start, stop)
             described = media.RecordedStream(
@@ -693,7 +692,7 @@ class EmulatorState:
                 archived.connection_data,
                 archived.stream.video_type,
                 archived.start_offset_ms,
-                stop_ms,
+                archived.end_ms,
             )
             track = recording.RecordedTrack(
                 stream_id,
