@@ -21,10 +21,17 @@ RECORDED = 120.0
 def record(emu, ot, session_id: str, **archive_options) -> opentok.Archive:
     """Start an archive, let RECORDED OpenTok seconds pass, stop it, and wait for its file."""
     archive = ot.start_archive(session_id, **archive_options)
-    started = emu.state.clock.now()
-    emu.wait_for(lambda: emu.state.clock.now() - started >= RECORDED)
+    pass_time(emu, RECORDED)
     ot.stop_archive(archive.id)
     return wait_status(emu, ot, archive.id, "available")
+
+
+def pass_time(emu, opentok_seconds: float, since: float | None = None) -> float:
+    """Waits until `opentok_seconds` have passed on the emulator's clock since `since` (now, by
+    default), and returns when it counted from."""
+    since = emu.state.clock.now() if since is None else since
+    emu.wait_for(lambda: emu.state.clock.now() - since >= opentok_seconds)
+    return since
 
 
 def download(archive: opentok.Archive) -> bytes:
@@ -72,14 +79,13 @@ def test_an_individual_archive_has_a_webm_per_stream_as_long_as_the_stream(emu, 
     session_id = routed_session(ot)
     first = join_publishing(emu, ot, session_id)
     archive = ot.start_archive(session_id, output_mode=opentok.OutputModes.individual)
-    started = emu.state.clock.now()
-    emu.wait_for(lambda: emu.state.clock.now() - started >= RECORDED)
+    started = pass_time(emu, RECORDED)
     # The second joins halfway and the first leaves before the end: each file is its own span.
     second = join(emu, ot, session_id)
     emu.publish(second, "second")
-    emu.wait_for(lambda: emu.state.clock.now() - started >= 2 * RECORDED)
+    pass_time(emu, 2 * RECORDED, since=started)
     emu.disconnect(first)
-    emu.wait_for(lambda: emu.state.clock.now() - started >= 3 * RECORDED)
+    pass_time(emu, 3 * RECORDED, since=started)
     ot.stop_archive(archive.id)
     archive = wait_status(emu, ot, archive.id, "available")
 
@@ -107,8 +113,7 @@ def test_a_stream_selected_without_its_sound_is_recorded_without_it(emu, ot):
         stream_mode=opentok.StreamModes.manual,
     )
     ot.add_archive_stream(archive.id, stream_id, has_audio=False, has_video=True)
-    started = emu.state.clock.now()
-    emu.wait_for(lambda: emu.state.clock.now() - started >= RECORDED)
+    pass_time(emu, RECORDED)
     ot.stop_archive(archive.id)
     archive = wait_status(emu, ot, archive.id, "available")
 
@@ -165,8 +170,7 @@ def test_a_composed_archive_shows_and_plays_what_each_page_sent_in_its_tile(emu,
     archive = ot.start_archive(session_id)
     send_take(emu, red_page, red, red_clip)
     send_take(emu, blue_page, blue, blue_clip)
-    started = emu.state.clock.now()
-    emu.wait_for(lambda: emu.state.clock.now() - started >= 3 * RECORDED)
+    pass_time(emu, 3 * RECORDED)
     ot.stop_archive(archive.id)
 
     body = download(wait_status(emu, ot, archive.id, "available"))
@@ -187,8 +191,7 @@ def test_an_individual_archive_holds_each_page_s_own_stream(emu, ot):
     archive = ot.start_archive(session_id, output_mode=opentok.OutputModes.individual)
     send_take(emu, red_page, red, red_clip)
     send_take(emu, blue_page, blue, blue_clip)
-    started = emu.state.clock.now()
-    emu.wait_for(lambda: emu.state.clock.now() - started >= 3 * RECORDED)
+    pass_time(emu, 3 * RECORDED)
     ot.stop_archive(archive.id)
 
     _, streams = individual_streams(download(wait_status(emu, ot, archive.id, "available")))
@@ -213,10 +216,10 @@ def test_an_archive_started_while_a_page_records_for_another_has_what_came_after
     post_part(emu, page, stream_id, 0, b"")  # the clip's time 0 is now
     began = emu.state.clock.now()
     post_part(emu, page, stream_id, 1, red_then_blue[:half])
-    emu.wait_for(lambda: emu.state.clock.now() - began >= emu.state.clock.time_scale * 1.2)
+    pass_time(emu, emu.state.clock.time_scale * 1.2, since=began)
     second = ot.start_archive(session_id, multi_archive_tag="second")
     post_part(emu, page, stream_id, 2, red_then_blue[half:])
-    emu.wait_for(lambda: emu.state.clock.now() - began >= emu.state.clock.time_scale * 1.8)
+    pass_time(emu, emu.state.clock.time_scale * 1.8, since=began)
     ot.stop_archive(second.id)
     ot.stop_archive(first.id)
     post_part(emu, page, stream_id, 3, b"", last=True)  # the page stops once both have
@@ -235,8 +238,7 @@ def test_a_take_with_no_media_in_it_leaves_its_stream_black_and_the_archive_whol
     stream_id = emu.publish(page)
     archive = ot.start_archive(session_id)
     send_take(emu, page, stream_id, b"these bytes are no webm")
-    started = emu.state.clock.now()
-    emu.wait_for(lambda: emu.state.clock.now() - started >= RECORDED)
+    pass_time(emu, RECORDED)
     ot.stop_archive(archive.id)
 
     found = colours(download(wait_status(emu, ot, archive.id, "available")))

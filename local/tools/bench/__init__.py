@@ -1,8 +1,14 @@
 """What every section of `make bench` shares: its Markdown tables, its verdicts on targets."""
 
+import shutil
 import statistics
 import sys
 from typing import Any
+
+# The sections that open pages: Debian's chromium, its fake camera, and sound that plays.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--use-fake-device-for-media-stream"]
+CHROMIUM_ARGS += ["--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"]
 
 
 def table(head: str, rows: list[list[Any]]) -> str:

@@ -3,7 +3,6 @@ minute, with 2 and 4 pages publishing."""
 
 import argparse
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,7 +14,8 @@ import opentok
 import requests
 
 from local.aws.template import ROOT
-from local.tools.bench import median, progress, section, table
+from local.opentok.server import wait_for
+from local.tools.bench import CHROMIUM, CHROMIUM_ARGS, median, progress, section, table
 
 KEY, SECRET = "46000001", "bench-media-secret-0123456789abcdef"
 OPENTOK_JS = ROOT / "local" / "opentok" / "opentok.js"
@@ -76,17 +76,11 @@ def _measure(pages: int, output_mode: str, seconds: float) -> dict[str, float]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: requests.get(f"{url}/_emulator/health", timeout=1).ok)
+        wait_for(lambda: _answers(url), timeout=30, interval=0.05)
         client = opentok.Client(KEY, SECRET, api_url=url)
         session_id = client.create_session(media_mode=opentok.MediaModes.routed).session_id
-        chromium = shutil.which("chromium") or "/usr/bin/chromium"
-        arguments = ["--no-sandbox", "--use-fake-device-for-media-stream"]
-        arguments += [
-            "--use-fake-ui-for-media-stream",
-            "--autoplay-policy=no-user-gesture-required",
-        ]
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=arguments)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             opened = []
             for _ in range(pages):
                 page = browser.new_context().new_page()
@@ -105,12 +99,13 @@ def _measure(pages: int, output_mode: str, seconds: float) -> dict[str, float]:
                 session_id, output_mode=getattr(opentok.OutputModes, output_mode)
             )
             started = time.monotonic()
-            _wait(lambda: time.monotonic() - started >= seconds, timeout=seconds + 5)
+            wait_for(lambda: time.monotonic() - started >= seconds, seconds + 5, interval=0.05)
             client.stop_archive(archive.id)
             cpu_stopped = _cpu_seconds(emulator.pid)
-            done = _wait(
+            done = wait_for(
                 lambda: (a := client.get_archive(archive.id)).status == "available" and a,
                 timeout=120,
+                interval=0.05,
             )
             cpu_after = _cpu_seconds(emulator.pid)
             browser.close()
@@ -129,17 +124,12 @@ def _measure(pages: int, output_mode: str, seconds: float) -> dict[str, float]:
         emulator.wait(timeout=10)
 
 
-def _wait(predicate: Any, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            found = predicate()
-        except requests.RequestException:
-            found = None
-        if found:
-            return found
-        time.sleep(0.05)
-    raise TimeoutError("the emulator did not get there in time")
+def _answers(url: str) -> bool:
+    """Whether the emulator started in its process is listening yet."""
+    try:
+        return requests.get(f"{url}/_emulator/health", timeout=1).ok
+    except requests.RequestException:
+        return False
 
 
 def media(options: argparse.Namespace) -> tuple[Any, str]:

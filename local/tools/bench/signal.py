@@ -2,11 +2,19 @@
 
 import argparse
 import re
-import shutil
 import time
 from typing import Any
 
-from local.tools.bench import median, percentile, progress, section, table, verdict
+from local.tools.bench import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    median,
+    percentile,
+    progress,
+    section,
+    table,
+    verdict,
+)
 
 TARGET_P50_SECONDS = 0.3
 # In each page: when the watch link of each archive showed (epoch ms), and every API request
@@ -51,12 +59,9 @@ def _measure(rounds: int) -> tuple[dict[str, float], list[dict], list[list]]:
         forward(payload)
 
     stack.opentok.state.on_archive_status = noted
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    arguments = ["--no-sandbox", "--use-fake-device-for-media-stream"]
-    arguments += ["--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"]
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=arguments)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             room = f"{stack.url}/?room=bench-signal"
             host, guest = pages = [browser.new_context().new_page() for _ in range(2)]
             host.goto(f"{room}#host={stack.stack.host_key}")
